@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BreachConfig(AppConfig):
+    name = "etanche.breach"
+    label = "breach"

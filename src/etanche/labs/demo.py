@@ -1,0 +1,77 @@
+"""The demo lab that `make run` creates: synthetic staff, synthetic patients.
+
+Demo passwords are random and written once to a 0600 file in the data
+directory so a person trying Étanche can log in; they never reach the database
+in clear (only their Argon2id hashes do).
+"""
+
+import os
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import transaction
+
+from etanche.accounts.models import User
+from etanche.labs.models import Lab
+
+DEMO_SLUG = "demo"
+DEMO_NAME = "Laboratoire de démonstration"
+# Fictitious: department 99 holds no establishment; the last digit is the Luhn key.
+DEMO_FINESS = "990000002"
+# Synthetic staff: first names and surnames common in France, no real person meant.
+DEMO_STAFF = [("claire.dubois", "Claire", "Dubois")]
+CREDENTIALS_FILE = "demo-credentials.txt"
+
+
+@dataclass
+class DemoResult:
+    lab: Lab
+    accounts: list[tuple[str, str]]
+
+
+def demo_lab_exists() -> bool:
+    return Lab.objects.filter(slug=DEMO_SLUG).exists()
+
+
+def credentials_path():
+    return settings.DATA_DIR / CREDENTIALS_FILE
+
+
+@transaction.atomic
+def create_demo(*, patients: int = 0, seed: int | None = None) -> DemoResult:
+    if patients:
+        raise CommandError("synthetic patients come with the patients module (not installed yet)")
+    if demo_lab_exists():
+        raise CommandError("the demo lab already exists (use --if-absent to keep it)")
+    lab = Lab.objects.create(slug=DEMO_SLUG, name=DEMO_NAME, finess=DEMO_FINESS)
+    accounts = []
+    for username, first, last in DEMO_STAFF:
+        password = secrets.token_urlsafe(16)
+        User.objects.create_user(
+            username=username,
+            password=password,
+            first_name=first,
+            last_name=last,
+            email=f"{username}@demo.invalid",
+        )
+        accounts.append((username, password))
+    _write_credentials(accounts)
+    return DemoResult(lab=lab, accounts=accounts)
+
+
+def _write_credentials(accounts: list[tuple[str, str]]) -> None:
+    path = credentials_path()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write("# Demo accounts of the demo lab (synthetic people). Keep private.\n")
+        for username, password in accounts:
+            handle.write(f"{username}\t{password}\n")
+
+
+def login_instructions() -> str:
+    path = credentials_path()
+    if not path.exists():
+        return "demo accounts: none recorded in the data directory"
+    return f"log in at http://127.0.0.1:8000/login/ with an account listed in {path}"

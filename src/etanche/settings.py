@@ -1,0 +1,166 @@
+"""Django settings, from environment variables only (see README, "Configuration").
+
+Nothing secret lives here or in the database: the secret key comes from
+ETANCHE_SECRET_KEY, ETANCHE_SECRET_KEY_FILE or the key file `etanche init`
+writes in the data directory.
+"""
+
+import os
+import secrets
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from etanche.lib.datadir import SQLITE_FILE, data_dir, read_secret_key
+from etanche.lib.env import env_bool, env_int, env_list, env_secret, env_str
+
+DATA_DIR = data_dir()
+DEBUG = env_bool("ETANCHE_DEBUG", False)
+
+SECRET_KEY = env_secret("ETANCHE_SECRET_KEY") or read_secret_key(DATA_DIR)
+if not SECRET_KEY:
+    # Help output and `etanche init` itself run before any key exists; cli.py
+    # sets this flag for them only. A throwaway key signs nothing that lasts.
+    if DEBUG or os.environ.get("ETANCHE_EPHEMERAL_SECRET") == "1":
+        SECRET_KEY = secrets.token_urlsafe(50)
+    else:
+        raise ImproperlyConfigured(
+            "no secret key: set ETANCHE_SECRET_KEY or ETANCHE_SECRET_KEY_FILE, "
+            f"or run `etanche init` to create {DATA_DIR / 'secret_key'}"
+        )
+
+ALLOWED_HOSTS = env_list("ETANCHE_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# Behind a TLS-terminating proxy: trust its X-Forwarded-Proto and turn on HSTS.
+BEHIND_TLS = env_bool("ETANCHE_BEHIND_TLS", False)
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "etanche",
+    "etanche.vault",
+    "etanche.accounts",
+    "etanche.labs",
+    "etanche.patients",
+    "etanche.orders",
+    "etanche.journal",
+    "etanche.exports",
+    "etanche.watch",
+    "etanche.breach",
+    "etanche.fhir",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "etanche.lib.headers.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Deny by default: every view needs a logged-in user unless it is
+    # decorated with @login_not_required (grep for it: that is the exempt list).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "etanche.urls"
+WSGI_APPLICATION = "etanche.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{DATA_DIR / SQLITE_FILE}",
+        conn_max_age=env_int("ETANCHE_DB_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "fr"
+TIME_ZONE = "Europe/Paris"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = None
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve straight from the apps' static folders: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_ALLOW_ALL_ORIGINS = False
+
+# Sessions: server-side, expire after inactivity (the accounts app adds a
+# hard limit of one working day).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("ETANCHE_SESSION_IDLE_MINUTES", 15) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_NAME = "etanche_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Strict"
+# Browsers accept Secure cookies from http://127.0.0.1 and localhost, so they
+# stay Secure even for a local trial; only a plain-HTTP remote host needs this off.
+SESSION_COOKIE_SECURE = env_bool("ETANCHE_SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env_list("ETANCHE_CSRF_TRUSTED_ORIGINS", [])
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+if BEHIND_TLS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = env_int("ETANCHE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# Logs carry ids and outcomes, never request bodies or personal data.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("ETANCHE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django logs the whole request object on errors; keep only the message.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
+}
