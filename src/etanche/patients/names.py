@@ -1,0 +1,56 @@
+"""Names as typed (kept for display) and their normalised forms (for comparison and search).
+
+- `normalize_name`: the INS writing, upper case A-Z without accents, hyphen and apostrophe
+  kept as single characters, one space between words: "d’Artagnan-Kèrgoat " -> "D'ARTAGNAN-KERGOAT".
+- `name_search_key`: letters only, "D'ARTAGNAN" = "D ARTAGNAN" = "DARTAGNAN", so a search does
+  not depend on how separators were typed.
+- `phonetic_key` (in phonetic.py) builds on the search key.
+"""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+# Letters that do not decompose into a base letter + accent.
+_LIGATURES = str.maketrans(
+    {"Œ": "OE", "œ": "OE", "Æ": "AE", "æ": "AE", "ß": "SS", "Ø": "O", "ø": "O"}
+)
+_APOSTROPHES = re.compile(r"[\u2019\u2018\u02bc`\u00b4]")
+_HYPHENS = re.compile(r"[\u2010-\u2015\u2212]")
+_SEPARATOR_SPACES = re.compile(r"\s*([-'])\s*")
+_NOT_LETTER = re.compile(r"[^A-Z]")
+
+
+def strip_accents(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value.translate(_LIGATURES))
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def normalize_name(value: str) -> str:
+    text = strip_accents(value or "")
+    text = _HYPHENS.sub("-", _APOSTROPHES.sub("'", text)).upper()
+    text = " ".join(text.split())
+    text = _SEPARATOR_SPACES.sub(r"\1", text)
+    text = re.sub(r"([-'])[-']+", r"\1", text)
+    return text.strip("-' ")
+
+
+def name_search_key(value: str) -> str:
+    return _NOT_LETTER.sub("", normalize_name(value))
+
+
+def check_name(value: str, *, what: str = "Le nom") -> str:
+    """A name as typed, trimmed: letters (accents allowed), spaces, hyphens, apostrophes."""
+    text = " ".join((value or "").split())
+    if not text:
+        raise ValidationError(f"{what} est vide.", code="name_empty")
+    if len(text) > 100:
+        raise ValidationError(f"{what} dépasse 100 caractères.", code="name_length")
+    if not re.fullmatch(r"[A-Z' -]+", normalize_name(text)) or not name_search_key(text):
+        raise ValidationError(
+            f"{what} ne peut contenir que des lettres, des espaces, des traits d'union et des "
+            "apostrophes.",
+            code="name_characters",
+        )
+    return text
