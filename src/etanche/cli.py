@@ -63,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     from django.core.management import execute_from_command_line
     from django.db import OperationalError
 
+    from etanche.journal.actor import mark_cli
+
+    mark_cli()
+
     try:
         execute_from_command_line(argv)
     except OperationalError as exc:

@@ -1,0 +1,117 @@
+"""The journal: who did what to which record, when, why, with what outcome.
+
+No foreign keys (auditing must never block or cascade with live data) and no
+personal data: records are referenced by pseudonymous ids, searches by the kind
+of criteria. Integrity comes from a MAC chain per lab (see chain.py).
+"""
+
+from django.db import models
+
+
+class Action(models.TextChoices):
+    # accounts
+    LOGIN = "login", "connexion"
+    LOGIN_FAILED = "login-failed", "échec de connexion"
+    LOGOUT = "logout", "déconnexion"
+    LOCKOUT = "lockout", "verrouillage du compte"
+    UNLOCK = "unlock", "déverrouillage du compte"
+    MFA_ENROL = "mfa-enrol", "enrôlement MFA"
+    MFA_RESET = "mfa-reset", "réinitialisation MFA"
+    PASSWORD_CHANGE = "password-change", "changement de mot de passe"
+    USER_CREATE = "user-create", "création de compte"
+    USER_UPDATE = "user-update", "modification de compte"
+    USER_DISABLE = "user-disable", "désactivation de compte"
+    SHARED_USE = "shared-use", "usage partagé suspecté"
+    BREAK_GLASS = "break-glass", "accès d'urgence"
+    # labs and keys
+    LAB_CREATE = "lab-create", "création de laboratoire"
+    KEY_ROTATE = "key-rotate", "rotation de clés"
+    KEY_SHRED = "key-shred", "destruction de clés"
+    # personal data
+    READ = "read", "consultation"
+    SEARCH = "search", "recherche"
+    CREATE = "create", "création"
+    UPDATE = "update", "modification"
+    MERGE = "merge", "fusion"
+    DELETE = "delete", "suppression"
+    PRINT = "print", "impression"
+    # exports and imports
+    EXPORT_REQUEST = "export-request", "demande d'export"
+    EXPORT_APPROVE = "export-approve", "approbation d'export"
+    EXPORT_DOWNLOAD = "export-download", "téléchargement d'export"
+    EXPORT_PURGE = "export-purge", "purge d'export"
+    IMPORT = "import", "import"
+    # the journal itself
+    JOURNAL_VIEW = "journal-view", "consultation du journal"
+    JOURNAL_EXPORT = "journal-export", "export du journal"
+    JOURNAL_PURGE = "journal-purge", "purge du journal (rétention)"
+    CHECKPOINT = "checkpoint", "point de contrôle"
+    CHAIN_START = "chain-start", "début de chaîne"
+    CHAIN_END = "chain-end", "fin de chaîne"
+
+
+class Outcome(models.TextChoices):
+    OK = "ok", "réussi"
+    DENIED = "denied", "refusé"
+    FAILED = "failed", "échoué"
+
+
+class Kind(models.TextChoices):
+    START = "start"
+    ENTRY = "entry"
+    END = "end"
+
+
+class Chain(models.Model):
+    """One chain per lab, plus the "system" chain for events with no lab.
+
+    `state` is sealed: it holds the current evolving MAC key, the head (last
+    sequence number and MAC) and the first sequence number that must exist, so
+    that neither the tail nor the head can be cut without notice.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    lab_id = models.BigIntegerField(null=True, blank=True)
+    state = models.BinaryField()
+    closed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "journal_chain"
+
+    def __str__(self):
+        return self.name
+
+
+class Entry(models.Model):
+    chain = models.ForeignKey(Chain, on_delete=models.PROTECT, db_constraint=True)
+    seq = models.BigIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ENTRY)
+    at = models.DateTimeField(db_index=True)
+    lab_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    user_id = models.BigIntegerField(null=True, blank=True)
+    actor = models.CharField(max_length=200)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    purpose = models.CharField(max_length=200, blank=True)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.OK)
+    detail = models.TextField(blank=True)
+    mac = models.BinaryField()
+    # Sealed MAC key at this position: set on the first entry and on the first
+    # entry kept after a retention purge, where verification starts.
+    anchor = models.BinaryField(null=True, blank=True)
+
+    class Meta:
+        db_table = "journal_entry"
+        ordering = ["chain_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="journal_entry_chain_seq"),
+        ]
+        indexes = [
+            models.Index(fields=["lab_id", "object_type", "object_id"], name="journal_object"),
+            models.Index(fields=["lab_id", "user_id", "at"], name="journal_user_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.chain_id}#{self.seq} {self.action}"

@@ -1,0 +1,299 @@
+"""Record, verify, checkpoint and purge the journal.
+
+`record()` is the one way to write an entry. It runs inside the caller's
+transaction (a savepoint if one is open), so an action and its entry commit or
+roll back together. Failed logins are recorded by the accounts app outside any
+transaction that could roll back.
+"""
+
+import hmac
+import os
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from etanche.journal import actor as actors
+from etanche.journal import chain as ch
+from etanche.journal.models import Action, Chain, Entry, Kind, Outcome
+
+SYSTEM_CHAIN = "system"
+
+
+class JournalError(Exception):
+    """The journal cannot be written or read; the message names the chain, never data."""
+
+
+def chain_name(lab) -> str:
+    return SYSTEM_CHAIN if lab is None else f"lab:{lab.pk}"
+
+
+def sealer_for(lab):
+    return ch.SystemSealer(settings.SECRET_KEY) if lab is None else ch.LabSealer(lab)
+
+
+def _lab_of(chain: Chain):
+    if chain.lab_id is None:
+        return None
+    from etanche.labs.models import Lab
+
+    return Lab.objects.get(pk=chain.lab_id)
+
+
+def _start_chain(lab) -> Chain:
+    """Create a chain with its start entry. Caller holds a transaction."""
+    sealer = sealer_for(lab)
+    now = timezone.now()
+    new = Chain.objects.create(
+        name=chain_name(lab), lab_id=None if lab is None else lab.pk, state=b""
+    )
+    key = os.urandom(32)
+    canon = ch.canonical(
+        0, Kind.START, now, new.lab_id, None, "system", Action.CHAIN_START, "", "", "", "ok", ""
+    )
+    mac = ch.link(key, ch.ZERO_MAC, canon)
+    Entry.objects.create(
+        chain=new,
+        seq=0,
+        kind=Kind.START,
+        at=now,
+        lab_id=new.lab_id,
+        actor="system",
+        action=Action.CHAIN_START,
+        mac=mac,
+        anchor=ch.seal_anchor(sealer, new.pk, 0, key + ch.ZERO_MAC),
+    )
+    new.state = ch.seal_state(sealer, new.pk, key=ch.evolve(key), seq=0, mac=mac, first=0)
+    new.save(update_fields=["state"])
+    return new
+
+
+def _locked_chain(lab) -> Chain:
+    name = chain_name(lab)
+    try:
+        return Chain.objects.select_for_update().get(name=name)
+    except Chain.DoesNotExist:
+        pass
+    try:
+        with transaction.atomic():
+            return _start_chain(lab)
+    except IntegrityError:
+        # Another process started it between our read and our insert.
+        return Chain.objects.select_for_update().get(name=name)
+
+
+def record(
+    *,
+    lab,
+    user,
+    action: str,
+    object_type: str = "",
+    object_id="",
+    purpose: str = "",
+    outcome: str = Outcome.OK,
+    detail: dict | None = None,
+    actor: str | None = None,
+    kind: str = Kind.ENTRY,
+) -> Entry:
+    if action not in Action.values:
+        raise JournalError(f"unknown journal action {action!r}")
+    if outcome not in Outcome.values:
+        raise JournalError(f"unknown journal outcome {outcome!r}")
+    with transaction.atomic():
+        chain = _locked_chain(lab)
+        if chain.closed:
+            raise JournalError(f"journal chain {chain.name} is closed")
+        sealer = sealer_for(lab)
+        key, seq, prev_mac, first = ch.unseal_state(sealer, chain.pk, chain.state)
+        seq += 1
+        fields = {
+            "seq": seq,
+            "kind": kind,
+            "at": timezone.now(),
+            "lab_id": chain.lab_id,
+            "user_id": getattr(user, "pk", None),
+            "actor": ch.clean(actors.describe(user, actor), 200),
+            "action": action,
+            "object_type": ch.clean(object_type, 40),
+            "object_id": ch.clean(str(object_id or ""), 64),
+            "purpose": ch.clean(purpose, 200),
+            "outcome": outcome,
+            "detail": ch.dumps_detail(detail),
+        }
+        mac = ch.link(key, prev_mac, ch.canonical(**fields))
+        entry = Entry.objects.create(chain=chain, mac=mac, **fields)
+        chain.state = ch.seal_state(
+            sealer, chain.pk, key=ch.evolve(key), seq=seq, mac=mac, first=first
+        )
+        if kind == Kind.END:
+            chain.closed = True
+        chain.save(update_fields=["state", "closed"])
+        return entry
+
+
+def close_chain(lab, *, user=None, reason: str = "") -> None:
+    """Write the end marker: nothing may follow it (used before a lab's keys are shredded)."""
+    record(lab=lab, user=user, action=Action.CHAIN_END, purpose=reason, kind=Kind.END)
+
+
+# --- verification -----------------------------------------------------------
+
+_FIELDS = (
+    "seq",
+    "kind",
+    "at",
+    "lab_id",
+    "user_id",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "purpose",
+    "outcome",
+    "detail",
+    "mac",
+    "anchor",
+)
+
+
+@dataclass
+class Problem:
+    chain: str
+    lab_id: int | None
+    seq: int | None
+    reason: str
+
+    def __str__(self):
+        where = f"entry {self.seq}" if self.seq is not None else "chain"
+        lab = "system" if self.lab_id is None else f"lab {self.lab_id}"
+        return f"journal {self.chain} ({lab}): {where}: {self.reason}"
+
+
+@dataclass
+class Report:
+    chain: str
+    lab_id: int | None
+    entries: int
+    problem: Problem | None
+
+
+def _walk(chain: Chain, sealer, stop_before: int | None = None):
+    """Verify a chain from its first entry; return (count, problem, key, prev) where
+    key/prev are the MAC key and previous MAC at `stop_before` (or after the end)."""
+
+    def bad(seq, reason):
+        return count, Problem(chain.name, chain.lab_id, seq, reason), None, None
+
+    try:
+        _, head_seq, head_mac, first = ch.unseal_state(sealer, chain.pk, chain.state)
+    except Exception:  # noqa: BLE001  any failure to open the head is a finding, not a crash
+        count = 0
+        return bad(None, "head state cannot be opened (altered, or keys missing)")
+    rows = (
+        Entry.objects.filter(chain=chain)
+        .order_by("seq")
+        .values_list(*_FIELDS)
+        .iterator(chunk_size=20000)
+    )
+    expected, key, prev, count, ended = first, None, None, 0, False
+    link, evolve, canonical, compare = ch.link, ch.evolve, ch.canonical, hmac.compare_digest
+    for row in rows:
+        seq = row[0]
+        if stop_before is not None and seq == stop_before:
+            return count, None, key, prev
+        if seq != expected:
+            if seq > expected:
+                return bad(expected, f"missing (deleted); next present is {seq}")
+            return bad(seq, "out of order or duplicated")
+        if ended:
+            return bad(seq, "written after the chain's end marker")
+        if key is None:
+            if row[13] is None:
+                return bad(seq, "first entry has no anchor: earlier entries were deleted")
+            try:
+                material = ch.unseal_anchor(sealer, chain.pk, seq, row[13])
+            except Exception:  # noqa: BLE001
+                return bad(seq, "anchor cannot be opened (altered or moved)")
+            key, prev = material[:32], material[32:]
+        if not compare(link(key, prev, canonical(*row[:12])), bytes(row[12])):
+            return bad(seq, "content or position altered (MAC mismatch)")
+        ended = row[1] == Kind.END
+        prev = bytes(row[12])
+        key = evolve(key)
+        expected += 1
+        count += 1
+    if count == 0:
+        return bad(first, "no entries: the chain was emptied")
+    last = expected - 1
+    if last < head_seq:
+        return bad(last + 1, f"tail truncated: head is at {head_seq}, last entry is {last}")
+    if last > head_seq or not compare(prev, head_mac):
+        return bad(last, "does not match the recorded head")
+    return count, None, key, prev
+
+
+def verify_chain(chain: Chain) -> Report:
+    try:
+        sealer = sealer_for(_lab_of(chain))
+    except Exception:  # noqa: BLE001
+        problem = Problem(chain.name, chain.lab_id, None, "its lab no longer exists")
+        return Report(chain.name, chain.lab_id, 0, problem)
+    count, problem, _, _ = _walk(chain, sealer)
+    return Report(chain.name, chain.lab_id, count, problem)
+
+
+def verify(lab=None) -> list[Report]:
+    chains = Chain.objects.order_by("name")
+    if lab is not None:
+        chains = chains.filter(lab_id=lab.pk)
+    return [verify_chain(c) for c in chains]
+
+
+# --- retention --------------------------------------------------------------
+
+
+def purge_older_than(days: int, *, now=None) -> dict[str, int]:
+    """Delete entries older than `days`, per chain, keeping the chain verifiable.
+
+    The first kept entry becomes the new anchor (its MAC key and previous MAC are
+    sealed into it) and the head's `first` moves to it, all in one transaction,
+    followed by a JOURNAL_PURGE entry. A chain that does not verify is not purged:
+    evidence of tampering is never destroyed by retention.
+    """
+    if days < 1:
+        raise JournalError("retention must be at least one day")
+    cutoff = (now or timezone.now()) - timezone.timedelta(days=days)
+    purged: dict[str, int] = {}
+    for name in Chain.objects.order_by("name").values_list("name", flat=True):
+        with transaction.atomic():
+            chain = Chain.objects.select_for_update().get(name=name)
+            lab = _lab_of(chain)
+            sealer = sealer_for(lab)
+            entries = Entry.objects.filter(chain=chain)
+            keep_from = (
+                entries.filter(at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
+            )
+            first_seq = entries.order_by("seq").values_list("seq", flat=True).first()
+            if keep_from is None or first_seq is None or keep_from <= first_seq:
+                continue
+            count, problem, key, prev = _walk(chain, sealer, stop_before=keep_from)
+            if problem is not None:
+                raise JournalError(f"not purged, verification failed: {problem}")
+            entries.filter(seq=keep_from).update(
+                anchor=ch.seal_anchor(sealer, chain.pk, keep_from, key + prev)
+            )
+            deleted, _ = entries.filter(seq__lt=keep_from).delete()
+            head_key, head_seq, head_mac, _ = ch.unseal_state(sealer, chain.pk, chain.state)
+            chain.state = ch.seal_state(
+                sealer, chain.pk, key=head_key, seq=head_seq, mac=head_mac, first=keep_from
+            )
+            chain.save(update_fields=["state"])
+            record(
+                lab=lab,
+                user=None,
+                action=Action.JOURNAL_PURGE,
+                detail={"before_seq": keep_from, "deleted": deleted, "retention_days": days},
+            )
+            purged[name] = deleted
+    return purged

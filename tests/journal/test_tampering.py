@@ -1,0 +1,127 @@
+"""Every kind of tampering with the stored journal is detected, naming the first bad entry."""
+
+import pytest
+
+from etanche.journal import services
+from etanche.journal.models import Action, Chain, Entry
+
+
+def _journal(lab, n=6):
+    for i in range(n):
+        services.record(lab=lab, user=None, action=Action.READ, object_type="patient", object_id=i)
+    return Chain.objects.get(name=services.chain_name(lab))
+
+
+def _problem(lab):
+    [report] = services.verify(lab)
+    return report.problem
+
+
+def test_an_intact_journal_verifies(chain_lab):
+    _journal(chain_lab)
+    [report] = services.verify(chain_lab)
+    assert report.problem is None
+    assert report.entries == 7  # start marker + 6
+
+
+def test_it_detects_a_changed_entry(chain_lab):
+    chain = _journal(chain_lab)
+    Entry.objects.filter(chain=chain, seq=3).update(object_id="999")
+    problem = _problem(chain_lab)
+    assert (problem.seq, problem.reason) == (3, "content or position altered (MAC mismatch)")
+
+
+def test_it_detects_a_changed_timestamp(chain_lab):
+    chain = _journal(chain_lab)
+    entry = Entry.objects.get(chain=chain, seq=2)
+    Entry.objects.filter(pk=entry.pk).update(at=entry.at.replace(year=2020))
+    assert _problem(chain_lab).seq == 2
+
+
+def test_it_detects_a_deleted_entry(chain_lab):
+    chain = _journal(chain_lab)
+    Entry.objects.filter(chain=chain, seq=4).delete()
+    problem = _problem(chain_lab)
+    assert problem.seq == 4
+    assert "missing (deleted)" in problem.reason
+
+
+def test_it_detects_an_inserted_entry(chain_lab):
+    chain = _journal(chain_lab)
+    # Make room after entry 2, then insert a copy of a plausible entry.
+    for seq in range(6, 2, -1):
+        Entry.objects.filter(chain=chain, seq=seq).update(seq=seq + 1)
+    model = Entry.objects.get(chain=chain, seq=2)
+    model.pk, model.seq, model.object_id = None, 3, "4242"
+    model.save()
+    assert _problem(chain_lab).seq == 3
+
+
+def test_it_detects_a_replayed_entry(chain_lab):
+    chain = _journal(chain_lab)
+    # Re-append entry 2, unchanged, after the head.
+    replay = Entry.objects.get(chain=chain, seq=2)
+    replay.pk, replay.seq = None, 7
+    replay.save()
+    problem = _problem(chain_lab)
+    assert problem.seq == 7
+
+
+def test_it_detects_reordered_entries(chain_lab):
+    chain = _journal(chain_lab)
+    Entry.objects.filter(chain=chain, seq=2).update(seq=-1)
+    Entry.objects.filter(chain=chain, seq=3).update(seq=2)
+    Entry.objects.filter(chain=chain, seq=-1).update(seq=3)
+    assert _problem(chain_lab).seq == 2
+
+
+def test_it_detects_a_truncated_tail(chain_lab):
+    chain = _journal(chain_lab)
+    Entry.objects.filter(chain=chain, seq__gte=5).delete()
+    problem = _problem(chain_lab)
+    assert problem.seq == 5
+    assert "tail truncated" in problem.reason
+
+
+def test_it_detects_a_cut_head(chain_lab):
+    chain = _journal(chain_lab)
+    Entry.objects.filter(chain=chain, seq__lte=2).delete()
+    problem = _problem(chain_lab)
+    assert problem.seq == 0
+    assert "missing" in problem.reason
+
+
+def test_it_detects_an_emptied_chain(chain_lab):
+    chain = _journal(chain_lab)
+    Entry.objects.filter(chain=chain).delete()
+    assert "emptied" in _problem(chain_lab).reason
+
+
+def test_it_detects_a_replaced_head_state(chain_lab):
+    chain = _journal(chain_lab)
+    Chain.objects.filter(pk=chain.pk).update(state=bytes(chain.state)[:-1] + b"\x00")
+    assert "head state cannot be opened" in _problem(chain_lab).reason
+
+
+def test_it_detects_an_anchor_moved_to_another_entry(chain_lab):
+    chain = _journal(chain_lab)
+    anchor = Entry.objects.get(chain=chain, seq=0).anchor
+    Entry.objects.filter(chain=chain, seq__lte=1).delete()
+    Entry.objects.filter(chain=chain, seq=2).update(anchor=anchor)
+    # The head says verification starts at 0: the cut is found before the anchor.
+    assert _problem(chain_lab).seq == 0
+
+
+def test_problem_text_names_the_lab_and_entry(chain_lab):
+    chain = _journal(chain_lab)
+    Entry.objects.filter(chain=chain, seq=3).update(action=Action.SEARCH)
+    text = str(_problem(chain_lab))
+    assert f"journal {chain.name}" in text
+    assert "entry 3" in text
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_verify_counts_every_entry(chain_lab, count):
+    _journal(chain_lab, n=count)
+    [report] = services.verify(chain_lab)
+    assert report.entries == count + 1
