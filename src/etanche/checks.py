@@ -12,13 +12,25 @@ DENY_BY_DEFAULT = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
+def _denies_by_default(path: str) -> bool:
+    from django.utils.module_loading import import_string
+
+    if path == DENY_BY_DEFAULT:
+        return True
+    try:
+        return issubclass(import_string(path), import_string(DENY_BY_DEFAULT))
+    except ImportError:
+        return False
+
+
 @checks.register(checks.Tags.security)
 def check_deny_by_default(app_configs, **kwargs):
-    if DENY_BY_DEFAULT not in settings.MIDDLEWARE:
+    # A subclass (accounts' AccessMiddleware, which also requires the TOTP step) counts.
+    if not any(_denies_by_default(path) for path in settings.MIDDLEWARE):
         return [
             checks.Error(
                 "LoginRequiredMiddleware is missing: views would answer anonymous users.",
-                hint=f"Keep {DENY_BY_DEFAULT} in MIDDLEWARE.",
+                hint=f"Keep {DENY_BY_DEFAULT} (or a subclass) in MIDDLEWARE.",
                 id="etanche.E001",
             )
         ]

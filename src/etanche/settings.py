@@ -34,6 +34,8 @@ ALLOWED_HOSTS = env_list("ETANCHE_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 BEHIND_TLS = env_bool("ETANCHE_BEHIND_TLS", False)
 
 INSTALLED_APPS = [
+    # First, so its `createsuperuser` (which refuses) shadows django.contrib.auth's.
+    "etanche.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,7 +43,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "etanche",
     "etanche.vault",
-    "etanche.accounts",
     "etanche.labs",
     "etanche.patients",
     "etanche.orders",
@@ -50,6 +51,9 @@ INSTALLED_APPS = [
     "etanche.watch",
     "etanche.breach",
     "etanche.fhir",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -60,9 +64,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     # Deny by default: every view needs a logged-in user unless it is
     # decorated with @login_not_required (grep for it: that is the exempt list).
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # This subclass of LoginRequiredMiddleware also requires the TOTP step, a
+    # changed initial password, and enforces idle and absolute session limits.
+    "etanche.accounts.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -80,6 +87,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "etanche.accounts.context_processors.access",
             ],
         },
     },
@@ -106,6 +114,9 @@ AUTH_PASSWORD_VALIDATORS = [
      "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # CNIL deliberation 2022-100, case 2 (lockout limits online guessing): 50 bits.
+    {"NAME": "etanche.accounts.passwords.CnilEntropyValidator",
+     "OPTIONS": {"min_bits": env_int("ETANCHE_PASSWORD_MIN_BITS", 50)}},
 ]
 
 LANGUAGE_CODE = "fr"
@@ -128,6 +139,16 @@ WHITENOISE_ALLOW_ALL_ORIGINS = False
 # hard limit of one working day).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = env_int("ETANCHE_SESSION_IDLE_MINUTES", 15) * 60
+# Accounts (docs/accounts.md): absolute session limit, sudo mode, lockout, shared use.
+ETANCHE_SESSION_MAX_HOURS = env_int("ETANCHE_SESSION_MAX_HOURS", 10)
+ETANCHE_SUDO_MINUTES = env_int("ETANCHE_SUDO_MINUTES", 10)
+ETANCHE_LOCKOUT_FAILURES = env_int("ETANCHE_LOCKOUT_FAILURES", 5)
+ETANCHE_LOCKOUT_ADDRESS_FAILURES = env_int("ETANCHE_LOCKOUT_ADDRESS_FAILURES", 20)
+ETANCHE_LOCKOUT_MINUTES = env_int("ETANCHE_LOCKOUT_MINUTES", 15)
+ETANCHE_SHARED_USE_WINDOW_MINUTES = env_int("ETANCHE_SHARED_USE_WINDOW_MINUTES", 5)
+OTP_TOTP_ISSUER = "Étanche"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_NAME = "etanche_session"
@@ -164,3 +185,17 @@ LOGGING = {
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }
+
+# --- journal
+# CNIL recommends keeping access logs six months to one year.
+ETANCHE_JOURNAL_RETENTION_DAYS = env_int("ETANCHE_JOURNAL_RETENTION_DAYS", 365)
+
+# --- vault (etanche.vault; see docs/security.md) ---
+# The master key (KEK) as a URI: file://PATH (default, created by `etanche init`,
+# a separate 0600 file, never inside the database), pkcs11:..., or a Tink KMS URI.
+ETANCHE_MASTER_KEY = env_str("ETANCHE_MASTER_KEY") or f"file://{DATA_DIR / 'master.key'}"
+# How stale a process's idea of a lab's primary key version may be after a rotation.
+VAULT_RECHECK_SECONDS = env_int("ETANCHE_VAULT_RECHECK_SECONDS", 2)
+# A missing or wrong master key, or a tampered record, becomes an error page, not a traceback.
+MIDDLEWARE.append("etanche.vault.middleware.VaultErrorMiddleware")
+# --- end vault ---

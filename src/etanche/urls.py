@@ -1,15 +1,12 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from etanche import views
+from etanche.accounts.views import login as accounts_login
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", accounts_login.login_view, name="login"),
+    path("logout/", accounts_login.logout_view, name="logout"),
+    path("", include("etanche.accounts.urls")),
 ]

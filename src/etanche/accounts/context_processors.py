@@ -1,0 +1,11 @@
+from etanche.accounts.permissions import Perm, has_permission
+
+
+def access(request):
+    """What the navigation may offer (the views check again)."""
+    membership = getattr(request, "membership", None)
+    return {
+        "membership": membership,
+        "can_manage_users": has_permission(membership, Perm.USER_MANAGE),
+        "can_see_shared_use": has_permission(membership, Perm.SHARED_USE_READ),
+    }

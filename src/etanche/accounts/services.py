@@ -1,0 +1,229 @@
+"""Account operations shared by the web views and the `etanche users` command.
+
+Each operation validates, changes state in one transaction and journals it.
+Validation errors are `django.core.exceptions.ValidationError` with a French
+message, shown on the form by views and as one line by the CLI.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from etanche.accounts import sessions, throttle
+from etanche.accounts.audit import journal
+from etanche.accounts.models import Membership, Role, User
+from etanche.accounts.passwords import generate_one_time_password, generic_username_reason
+
+RECOVERY_CODE_COUNT = 10
+_USERNAME_FIELD = User._meta.get_field("username")
+
+
+@dataclass
+class Provisioned:
+    user: User
+    membership: Membership
+    password: str
+    otpauth_uri: str | None
+
+
+def _labs_of(user):
+    return [m.lab for m in user.memberships.select_related("lab")] or [None]
+
+
+def _journal_for_user(action, user, *, actor=None, detail=None):
+    for lab in _labs_of(user):
+        journal(action, lab=lab, user=actor or user, object_type="accounts.User",
+                object_id=user.pk, detail=detail)
+
+
+def validate_person(*, username: str, first_name: str, last_name: str, email: str) -> None:
+    errors = {}
+    if not first_name.strip() or not last_name.strip():
+        errors["name"] = "Prénom et nom sont obligatoires : un compte désigne une personne."
+    if not email.strip():
+        errors["email"] = "L'adresse électronique est obligatoire."
+    else:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["email"] = "Adresse électronique invalide."
+    try:
+        _USERNAME_FIELD.run_validators(username)
+    except ValidationError:
+        errors["username"] = "Identifiant invalide : lettres, chiffres et . - _ seulement."
+    else:
+        reason = generic_username_reason(username)
+        if reason:
+            errors["username"] = f"Identifiant refusé : {reason}. Comptes nominatifs uniquement."
+        elif User.objects.filter(username__iexact=username).exists():
+            errors["username"] = "Cet identifiant existe déjà."
+    if errors:
+        raise ValidationError(errors)
+
+
+def validate_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError(f"Rôle inconnu : choisir parmi {', '.join(Role.values)}.")
+
+
+def create_user(*, username, first_name, last_name, email, lab, role, actor=None,
+                with_totp=True) -> Provisioned:
+    """Create a named user with a one-time password and a membership in `lab`.
+
+    With `with_totp` (the CLI), the TOTP device is created now and its URI
+    returned once; otherwise (a web invitation) the user enrols at first login.
+    """
+    validate_person(username=username, first_name=first_name, last_name=last_name, email=email)
+    validate_role(role)
+    password = generate_one_time_password()
+    with transaction.atomic():
+        user = User(username=username, first_name=first_name.strip(),
+                    last_name=last_name.strip(), email=email.strip(), must_change_password=True)
+        user.set_password(password)
+        user.save()
+        membership = Membership.objects.create(user=user, lab=lab, role=role)
+        uri = None
+        if with_totp:
+            uri = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=True).config_url
+        journal("USER_CREATE", lab=lab, user=actor, object_type="accounts.User",
+                object_id=user.pk, detail={"role": role, "via": "web" if actor else "cli"})
+    return Provisioned(user=user, membership=membership, password=password, otpauth_uri=uri)
+
+
+def disable_user(user: User, *, actor=None) -> None:
+    """Disable the account everywhere: no login, every session ended."""
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        user.memberships.update(is_active=False)
+        sessions.end_all_sessions(user)
+        _journal_for_user("USER_DISABLE", user, actor=actor, detail={"scope": "account"})
+
+
+def _guard_last_admin(membership: Membership) -> None:
+    if membership.role != Role.LABADMIN:
+        return
+    others = Membership.objects.active().filter(lab=membership.lab, role=Role.LABADMIN)
+    if not others.exclude(pk=membership.pk).exists():
+        raise ValidationError("Impossible : ce serait le dernier administrateur du laboratoire.")
+
+
+def _guard_not_self(membership: Membership, actor) -> None:
+    if actor is not None and membership.user_id == actor.pk:
+        raise ValidationError("Vous ne pouvez pas modifier votre propre compte ici.")
+
+
+def disable_membership(membership: Membership, *, actor) -> None:
+    """A lab admin removes someone from their lab; the account ends if no lab is left."""
+    _guard_not_self(membership, actor)
+    _guard_last_admin(membership)
+    with transaction.atomic():
+        membership.is_active = False
+        membership.save(update_fields=["is_active"])
+        user = membership.user
+        if not user.memberships.filter(is_active=True).exists():
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        sessions.end_all_sessions(user)
+        journal("USER_DISABLE", lab=membership.lab, user=actor, object_type="accounts.User",
+                object_id=user.pk, detail={"scope": "membership"})
+
+
+def change_role(membership: Membership, role: str, *, actor) -> None:
+    validate_role(role)
+    _guard_not_self(membership, actor)
+    if role != Role.LABADMIN:
+        _guard_last_admin(membership)
+    with transaction.atomic():
+        previous = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        journal("USER_UPDATE", lab=membership.lab, user=actor, object_type="accounts.User",
+                object_id=membership.user_id, detail={"role": role, "previous_role": previous})
+
+
+def unlock(membership: Membership, *, actor) -> bool:
+    with transaction.atomic():
+        unlocked = throttle.unlock(membership.user.username)
+        journal("UNLOCK", lab=membership.lab, user=actor, object_type="accounts.User",
+                object_id=membership.user_id, detail={"was_locked": unlocked})
+    return unlocked
+
+
+def change_password(user: User, new_password: str, *, keep_session: str | None = None) -> None:
+    """Set a password that passes the policy; end the user's other sessions."""
+    password_validation.validate_password(new_password, user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.must_change_password = False
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        sessions.end_all_sessions(user, keep=keep_session)
+        _journal_for_user("PASSWORD_CHANGE", user)
+
+
+# --- second factor -------------------------------------------------------------
+
+def confirmed_totp(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def pending_totp(user: User) -> TOTPDevice:
+    """The unconfirmed device being enrolled (created on first call, then reused)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+
+
+def confirm_totp(user: User, device: TOTPDevice, token: str) -> list[str] | None:
+    """Confirm a pending device with a code from the app; replace any previous one.
+
+    Returns fresh recovery codes (shown once), or None if the code is wrong.
+    """
+    with transaction.atomic():
+        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
+        if not device.verify_token(token):
+            return None
+        replacing = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _new_recovery_codes(user)
+        _journal_for_user("MFA_RESET" if replacing else "MFA_ENROL", user,
+                          detail={"device": "totp"})
+    return codes
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Codes de secours", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    return codes
+
+
+def regenerate_recovery_codes(user: User) -> list[str]:
+    with transaction.atomic():
+        codes = _new_recovery_codes(user)
+        _journal_for_user("MFA_RESET", user, detail={"device": "recovery_codes"})
+    return codes
+
+
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+
+
+def memberships_of_lab(lab):
+    return Membership.objects.filter(lab=lab).select_related("user").order_by("user__username")
+
+
+def primary_membership(user) -> Membership | None:
+    """The membership a request acts under (the first active one by lab slug)."""
+    if not user.is_authenticated:
+        return None
+    return Membership.objects.active().filter(user=user).select_related("lab").first()
