@@ -14,6 +14,9 @@ from stdnum import luhn
 # French overseas regions whose numbers are written nationally with a leading 0, like
 # mainland ones, and that phonenumbers files under their own region code.
 OVERSEAS_REGIONS = ("GP", "MQ", "GF", "RE", "YT", "PM", "BL", "MF")
+# ARCEP keeps these blocks of 10,000 numbers for works of fiction (data/SOURCES.md). They are
+# part of the numbering plan but phonenumbers does not list 06 39 98 as a mobile block.
+FICTION_BLOCKS = ("+3319900", "+3326191", "+3335301", "+3346571", "+3353649", "+3363998")
 # Oldest verified humans lived about 122 years; beyond this a date is a typing error.
 MAX_AGE_YEARS = 125
 
@@ -50,6 +53,9 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     if not text:
         raise ValidationError("Le numéro de téléphone est vide.", code="phone_empty")
     regions = (region,) if text.startswith("+") else (region, *OVERSEAS_REGIONS)
+    fiction = _fiction_number(text, region)
+    if fiction:
+        return fiction
     possible = False
     for candidate in regions:
         try:
@@ -68,6 +74,15 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     raise ValidationError(
         "Le numéro de téléphone n'existe pas dans le plan de numérotation.", code="phone_invalid"
     )
+
+
+def _fiction_number(text: str, region: str) -> str:
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return ""
+    e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return e164 if len(e164) == 12 and e164[:8] in FICTION_BLOCKS else ""
 
 
 def normalize_email(value: str) -> str:
