@@ -12,3 +12,6 @@ os.environ.setdefault("ETANCHE_SECRET_KEY", "test-only-" + "k" * 60)
 os.environ.pop("ETANCHE_DEBUG", None)
 
 from etanche.settings import *  # noqa: E402, F403
+
+# A test-only app whose models subclass the vault's SealedModel.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.sealedapp"]  # noqa: F405

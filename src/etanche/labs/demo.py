@@ -45,7 +45,10 @@ def create_demo(*, patients: int = 0, seed: int | None = None) -> DemoResult:
         raise CommandError("synthetic patients come with the patients module (not installed yet)")
     if demo_lab_exists():
         raise CommandError("the demo lab already exists (use --if-absent to keep it)")
-    lab = Lab.objects.create(slug=DEMO_SLUG, name=DEMO_NAME, finess=DEMO_FINESS)
+    from etanche.labs.services import create_lab
+
+    # Through the service so the demo lab gets its keys and its journal entry.
+    lab = create_lab(DEMO_SLUG, DEMO_NAME, DEMO_FINESS)
     accounts = []
     for username, first, last in DEMO_STAFF:
         password = secrets.token_urlsafe(16)

@@ -7,7 +7,7 @@ from etanche.lib.datadir import ensure_data_dir, ensure_secret_key
 
 class Command(BaseCommand):
     help = (
-        "Create the data directory, secret key and database schema. Idempotent: an "
+        "Create the data directory, secret key, database schema and master key. Idempotent: an "
         "existing key or database is never overwritten; pending migrations are applied."
     )
     requires_system_checks = []
@@ -27,3 +27,17 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         vendor = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
         self.stdout.write(f"database: {vendor}, schema up to date")
+        self._master_key()
+
+    def _master_key(self):
+        # After migrate: whether a key may be created depends on what the database holds.
+        from django.core.management.base import CommandError
+
+        from etanche.vault import master
+        from etanche.vault.errors import VaultError
+
+        try:
+            provider, created = master.ensure(create=True)
+        except VaultError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"master key: {provider.describe()} ({'created' if created else 'kept'})")

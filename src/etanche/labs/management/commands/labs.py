@@ -1,0 +1,62 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from etanche.labs import services
+from etanche.labs.models import Lab
+from etanche.vault.errors import VaultError
+
+
+class Command(BaseCommand):
+    help = (
+        "Create, list or shred laboratories. `labs create SLUG --name NAME --finess NUMBER` "
+        "checks the FINESS Luhn key and provisions the lab's keys. `labs shred LAB --confirm "
+        "LAB` destroys a closed lab's keys: its sealed data becomes unrecoverable; with the "
+        "default file master key, the master key is also replaced and the old one destroyed, "
+        "so backups taken before the shred cannot be opened either. Journaled."
+    )
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a lab and its keys")
+        create.add_argument("slug")
+        create.add_argument("--name", required=True)
+        create.add_argument("--finess", required=True, help="9-digit FINESS number")
+        sub.add_parser("list", help="list labs")
+        shred = sub.add_parser("shred", help="destroy a closed lab's keys (irreversible)")
+        shred.add_argument("lab", help="the lab's slug")
+        shred.add_argument("--confirm", required=True, help="the lab's slug again")
+
+    def handle(self, *args, **options):
+        try:
+            getattr(self, f"_{options['action']}")(options)
+        except (services.LabError, VaultError) as exc:
+            raise CommandError(str(exc)) from None
+
+    def _create(self, options):
+        lab = services.create_lab(options["slug"], options["name"], options["finess"])
+        self.stdout.write(f"lab {lab.slug} created (FINESS {lab.finess}), keys provisioned")
+
+    def _list(self, options):
+        for lab in Lab.objects.order_by("slug"):
+            self.stdout.write(f"{lab.slug}\t{lab.finess}\t{lab.name}")
+
+    def _shred(self, options):
+        from etanche.vault.providers import provider_from_uri
+        from etanche.vault.providers.file import FileProvider
+        from etanche.vault.rotation import rotate_master
+
+        lab = services.shred_lab(options["lab"], confirm=options["confirm"])
+        self.stdout.write(f"lab {lab.slug}: keys destroyed; its sealed data is unrecoverable")
+        from etanche.vault import master
+
+        if isinstance(provider_from_uri(master.configured_uri()), FileProvider):
+            self.stdout.write(rotate_master(destroy_old=True))
+            self.stdout.write(
+                "the previous master key is destroyed: backups taken before now cannot be "
+                "restored; take a new backup now"
+            )
+        else:
+            self.stdout.write(
+                "backups taken before now still hold this lab's keys under the current master "
+                "key: rotate it (ETANCHE_NEW_MASTER_KEY=... etanche keys rotate --master) and "
+                "destroy the old key in the HSM or KMS"
+            )

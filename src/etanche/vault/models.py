@@ -1,0 +1,163 @@
+"""What the vault stores: wrapped keysets, never a key in clear.
+
+`SealedModel` is the base of every model holding identity or health data:
+one AEAD ciphertext per row, bound to the row (lab, model, primary key).
+"""
+
+import secrets
+
+from django.db import models
+
+
+class MasterKeyRecord(models.Model):
+    """Which master key wraps this database's keysets: its public id and a check value.
+
+    The check value (a constant sealed under the KEK) tells "wrong master key"
+    apart from "corrupt keyset", so each gets its own message.
+    """
+
+    key_id = models.CharField(max_length=120)
+    check_value = models.BinaryField()
+    current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["current"], condition=models.Q(current=True), name="vault_one_current_kek"
+            )
+        ]
+
+    def __str__(self):
+        return self.key_id
+
+
+class LabKeyset(models.Model):
+    """One version of a lab's AEAD or PRF keyset, as a Tink keyset encrypted by the KEK.
+
+    Tink's Python API has no keyset manager, so each version is its own
+    single-key keyset row; the version number is what sealed values record.
+    """
+
+    AEAD = "aead"
+    PRF = "prf"
+    KINDS = [(AEAD, "AEAD (AES-256-GCM)"), (PRF, "PRF (HMAC-SHA256)")]
+    PRIMARY = "primary"
+    ACTIVE = "active"  # decrypts older values, no longer encrypts
+    STATES = [(PRIMARY, "primary"), (ACTIVE, "active")]
+
+    lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=8, choices=KINDS)
+    version = models.PositiveIntegerField()
+    state = models.CharField(max_length=8, choices=STATES)
+    wrapped = models.BinaryField()
+    kek_id = models.CharField(max_length=120)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "kind", "version"], name="vault_keyset_version"),
+            models.UniqueConstraint(
+                fields=["lab", "kind"],
+                condition=models.Q(state="primary"),
+                name="vault_one_primary_keyset",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.lab_id}:{self.kind}:v{self.version}"
+
+
+class ShreddedLab(models.Model):
+    """A lab whose keys were destroyed: nothing may provision new keys over its data."""
+
+    lab = models.OneToOneField("labs.Lab", on_delete=models.CASCADE, related_name="+")
+    shredded_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"lab #{self.lab_id} shredded"
+
+
+class RotationJob(models.Model):
+    """Progress of a re-seal, committed with each batch so a killed run resumes."""
+
+    lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+")
+    target_version = models.PositiveIntegerField()
+    model_label = models.CharField(max_length=100, blank=True)
+    cursor = models.BigIntegerField(null=True, blank=True)
+    moved = models.PositiveBigIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lab"], condition=models.Q(finished_at=None), name="vault_one_open_rotation"
+            )
+        ]
+
+    def __str__(self):
+        return f"lab #{self.lab_id} to v{self.target_version}"
+
+
+def new_record_id() -> int:
+    """A random positive 63-bit id, known before the INSERT.
+
+    Sealing binds the ciphertext to the primary key, so the key must exist
+    before the row does (bulk_create included). Random ids also do not reveal
+    how many patients a lab has or in which order they came.
+    """
+    return secrets.randbits(63) or 1
+
+
+class SealedModel(models.Model):
+    """Base of every model that holds sealed data.
+
+    Subclasses keep operational columns in clear and everything identifying in
+    `sealed`. Use `set_sealed(dict)` / `get_sealed()`; `etanche keys rotate`
+    re-seals every concrete subclass (found through `sealed_models()`).
+    """
+
+    id = models.BigIntegerField(primary_key=True, default=new_record_id, editable=False)
+    lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+")
+    sealed = models.BinaryField()
+    key_version = models.PositiveIntegerField(db_index=True)
+
+    #: Bump when the layout of the sealed dict changes; old rows keep theirs.
+    SEALED_SCHEMA_VERSION = 1
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def record_type(cls) -> str:
+        return cls._meta.label_lower
+
+    def set_sealed(self, fields: dict) -> None:
+        from etanche.vault import services
+
+        self.sealed = services.seal(
+            self.lab_id, self.record_type(), self.pk, fields, self.SEALED_SCHEMA_VERSION
+        )
+        self.key_version = services.token_key_version(self.sealed)
+
+    def get_sealed(self) -> dict:
+        from etanche.vault import services
+
+        token = bytes(self.sealed)
+        return services.unseal(
+            self.lab_id, self.record_type(), self.pk, token, services.token_schema_version(token)
+        )
+
+
+def sealed_models() -> list[type[SealedModel]]:
+    """Every concrete model holding sealed data, in a stable order."""
+    from django.apps import apps
+
+    found = [
+        m
+        for m in apps.get_models()
+        if issubclass(m, SealedModel) and not m._meta.abstract and not m._meta.proxy
+    ]
+    return sorted(found, key=lambda m: m._meta.label_lower)

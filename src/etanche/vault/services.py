@@ -1,0 +1,185 @@
+"""The vault's public interface: the only code that encrypts, decrypts or indexes.
+
+    from etanche.vault import services as vault
+    vault.provision_lab(lab)
+    token = vault.seal(lab, "patients.patient", patient.pk, {"birth_name": ...})
+    fields = vault.unseal(lab, "patients.patient", patient.pk, token)
+    vault.blind_index(lab, "nir", "180017512345678")
+
+`lab` is a Lab or its primary key. Tokens are bytes:
+
+    format (1 byte, = 1) | key version (4 bytes) | schema version (2 bytes) | AES-256-GCM
+
+and the associated data binds them to the header, the lab, the record type,
+the record id and the schema version, so a token copied onto another row,
+record type or lab does not open.
+"""
+
+import hmac
+import json
+import struct
+
+import tink
+
+from etanche.vault import indexes, keyring
+from etanche.vault.errors import (
+    LabKeysCorrupt,
+    LabKeysMissing,
+    MasterKeyError,
+    MasterKeyMissing,
+    MasterKeyWrong,
+    RefusedOverExistingData,
+    TamperedData,
+    UnknownIndex,
+    VaultError,
+)
+
+__all__ = [
+    "LabKeysCorrupt",
+    "LabKeysMissing",
+    "MasterKeyError",
+    "MasterKeyMissing",
+    "MasterKeyWrong",
+    "RefusedOverExistingData",
+    "TamperedData",
+    "UnknownIndex",
+    "VaultError",
+    "blind_index",
+    "blind_indexes",
+    "derive_key",
+    "provision_lab",
+    "seal",
+    "seal_many",
+    "token_key_version",
+    "token_schema_version",
+    "unseal",
+]
+
+FORMAT = 1
+HEADER = struct.Struct(">BIH")
+
+
+def provision_lab(lab) -> bool:
+    """Give the lab its AEAD and PRF keysets (version 1). Idempotent; returns created."""
+    return keyring.provision(lab)
+
+
+def _encode(fields: dict) -> bytes:
+    if not isinstance(fields, dict) or not all(isinstance(k, str) for k in fields):
+        raise VaultError("sealed fields must be a dict with string keys")
+    try:
+        return json.dumps(
+            fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+        ).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError):
+        # The exception text would quote the value: keep it out of logs.
+        raise VaultError(
+            "sealed fields must be JSON values (str, int, bool, None, list, dict); "
+            "convert dates to ISO strings"
+        ) from None
+
+
+def _ad(header: bytes, lab_id: int, record_type: str, record_id) -> bytes:
+    return header + f"\x00{lab_id}\x00{record_type}\x00{record_id}".encode()
+
+
+def _check_target(record_type: str, record_id) -> None:
+    if not record_type or record_id is None or record_id == "":
+        raise VaultError(
+            "sealing needs a record type and a record id (save or assign the pk first)"
+        )
+
+
+def seal(lab, record_type: str, record_id, fields: dict, schema_version: int = 1) -> bytes:
+    _check_target(record_type, record_id)
+    keys = keyring.get(lab, fresh_primary=True)
+    header = HEADER.pack(FORMAT, keys.primary_version, schema_version)
+    body = keys.aeads[keys.primary_version].encrypt(
+        _encode(fields), _ad(header, keys.lab_id, record_type, record_id)
+    )
+    return header + body
+
+
+def seal_many(lab, record_type: str, items, schema_version: int = 1) -> list[bytes]:
+    """Seal many records with one key lookup: the bulk path (demo, import, rotation)."""
+    keys = keyring.get(lab, fresh_primary=True)
+    header = HEADER.pack(FORMAT, keys.primary_version, schema_version)
+    primitive = keys.aeads[keys.primary_version]
+    out = []
+    for record_id, fields in items:
+        _check_target(record_type, record_id)
+        ad = _ad(header, keys.lab_id, record_type, record_id)
+        out.append(header + primitive.encrypt(_encode(fields), ad))
+    return out
+
+
+def _parse(token) -> tuple[bytes, int, int, bytes]:
+    token = bytes(token)
+    if len(token) <= HEADER.size:
+        raise TamperedData("a sealed value is truncated or empty (damaged database row)")
+    header = token[: HEADER.size]
+    fmt, key_version, schema_version = HEADER.unpack(header)
+    if fmt != FORMAT:
+        raise TamperedData(f"a sealed value has unknown format {fmt} (damaged database row)")
+    return header, key_version, schema_version, token[HEADER.size :]
+
+
+def token_key_version(token) -> int:
+    return _parse(token)[1]
+
+
+def token_schema_version(token) -> int:
+    return _parse(token)[2]
+
+
+def unseal(lab, record_type: str, record_id, token, schema_version: int = 1) -> dict:
+    header, key_version, token_schema, body = _parse(token)
+    if token_schema != schema_version:
+        raise TamperedData(
+            f"a sealed {record_type} has schema version {token_schema}, expected {schema_version}"
+        )
+    keys = keyring.get_with_version(lab, key_version)
+    primitive = keys.aeads.get(key_version)
+    if primitive is None:
+        raise TamperedData(
+            f"a sealed {record_type} names key version {key_version}, which lab "
+            f"#{keys.lab_id} does not have (damaged row or keys restored from an older backup)"
+        )
+    try:
+        plaintext = primitive.decrypt(body, _ad(header, keys.lab_id, record_type, record_id))
+    except tink.TinkError:
+        raise TamperedData(
+            f"a sealed {record_type} (id {record_id}) does not open: it was altered or "
+            "moved from another row or lab; restore it from a backup"
+        ) from None
+    return json.loads(plaintext)
+
+
+def blind_index(lab, index_name: str, normalised_value: str) -> int:
+    return blind_indexes(lab, index_name, [normalised_value])[0]
+
+
+def blind_indexes(lab, index_name: str, values) -> list[int]:
+    spec = indexes.get(index_name)
+    key = keyring.get(lab).index_key(spec.name)
+    shift = 64 - spec.bits
+    out = []
+    for value in values:
+        if not isinstance(value, str) or not value:
+            raise VaultError(
+                f"blind index {index_name}: values must be non-empty strings (store NULL)"
+            )
+        digest = hmac.digest(key, value.encode("utf-8"), "sha256")
+        out.append(int.from_bytes(digest[:8], "big") >> shift)
+    return out
+
+
+def derive_key(lab, purpose: str) -> bytes:
+    """A 32-byte key for `purpose` ("journal-chain", "export-pseudonym:<id>"), stable per lab.
+
+    Derived from the lab's PRF keyset, which key rotation leaves alone: what
+    other apps build on it (journal chains, pseudonyms) stays verifiable.
+    """
+    if not purpose:
+        raise VaultError("derive_key needs a purpose label")
+    return keyring.get(lab).derive(purpose)

@@ -1,0 +1,14 @@
+from django.db import models
+
+from etanche.vault.models import SealedModel
+
+
+class Person(SealedModel):
+    """A synthetic sealed identity with the integer index columns a real app would add."""
+
+    nir_index = models.IntegerField(null=True, db_index=True)
+    surname_index = models.IntegerField(null=True, db_index=True)
+
+
+class Note(SealedModel):
+    """A second sealed record type, to prove ciphertexts do not move between types."""
