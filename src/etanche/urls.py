@@ -9,4 +9,5 @@ urlpatterns = [
     path("login/", accounts_login.login_view, name="login"),
     path("logout/", accounts_login.logout_view, name="logout"),
     path("", include("etanche.accounts.urls")),
+    path("", include("etanche.journal.urls")),
 ]

@@ -14,9 +14,10 @@ def _write(lab, n=3):
 
 def test_verify_passes_on_an_intact_journal(chain_lab, capsys):
     _write(chain_lab)
+    count = Entry.objects.filter(chain__name=services.chain_name(chain_lab)).count()
     call_command("journal", "verify")
     out = capsys.readouterr().out
-    assert f"ok   journal {services.chain_name(chain_lab)}: 4 entries" in out
+    assert f"ok   journal {services.chain_name(chain_lab)}: {count} entries" in out
 
 
 def test_verify_names_the_first_bad_entry_and_exits_1(chain_lab, capsys):
@@ -39,7 +40,7 @@ def test_verify_with_checkpoints_file(chain_lab, tmp_path, capsys):
     assert "FAIL" not in capsys.readouterr().err
 
 
-def test_verify_refuses_an_unknown_lab():
+def test_verify_refuses_an_unknown_lab(db):
     with pytest.raises(CommandError, match="no lab with slug 'nope'"):
         call_command("journal", "verify", "--lab", "nope")
 

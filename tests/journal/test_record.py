@@ -10,10 +10,10 @@ def test_it_starts_a_chain_with_a_start_marker(chain_lab):
         lab=chain_lab, user=None, action=Action.SEARCH, detail={"criteria": "nir"}
     )
     chain = Chain.objects.get(pk=entry.chain_id)
-    first = Entry.objects.get(chain=chain, seq=0)
-    assert first.kind == Kind.START
+    first = Entry.objects.filter(chain=chain).order_by("seq").first()
+    assert (first.seq, first.kind, first.action) == (0, Kind.START, Action.CHAIN_START)
     assert first.anchor  # sealed key to verify from
-    assert entry.seq == 1
+    assert entry.seq == Entry.objects.filter(chain=chain).count() - 1
     assert entry.detail == '{"criteria":"nir"}'
 
 

@@ -7,64 +7,59 @@ from etanche.journal import services
 from etanche.journal.models import Action, Chain, Entry
 
 
-def _old_and_new(lab):
-    for i in range(8):
-        services.record(lab=lab, user=None, action=Action.READ, object_id=i)
-    chain = Chain.objects.get(name=services.chain_name(lab))
-    return chain
+@pytest.fixture(params=["system", "lab"])
+def aged_chain(request, db, make_lab, monkeypatch):
+    """A chain whose first entries (and lab, if any) were written 500 days ago."""
+
+    def build(old=5, recent=3):
+        frozen = timezone.now() - timedelta(days=500)
+        monkeypatch.setattr(timezone, "now", lambda: frozen)
+        lab = None if request.param == "system" else make_lab()
+        for i in range(old):
+            services.record(lab=lab, user=None, action=Action.READ, object_id=i)
+        monkeypatch.undo()
+        for i in range(recent):
+            services.record(lab=lab, user=None, action=Action.READ, object_id=100 + i)
+        return lab, Chain.objects.get(name=services.chain_name(lab))
+
+    return build
 
 
 def test_purge_does_nothing_when_every_entry_is_recent(chain_lab):
-    _old_and_new(chain_lab)
+    for i in range(4):
+        services.record(lab=chain_lab, user=None, action=Action.READ, object_id=i)
+    before = Entry.objects.count()
     assert services.purge_older_than(365) == {}
-    assert Entry.objects.count() == 9
+    assert Entry.objects.count() == before
     assert services.verify(chain_lab)[0].problem is None
 
 
-def test_purge_deletes_old_entries_and_verification_passes(chain_lab, monkeypatch):
-    frozen = timezone.now() - timedelta(days=500)
-    monkeypatch.setattr(timezone, "now", lambda: frozen)
-    for i in range(5):
-        services.record(lab=chain_lab, user=None, action=Action.READ, object_id=i)
-    monkeypatch.undo()
-    for i in range(3):
-        services.record(lab=chain_lab, user=None, action=Action.READ, object_id=100 + i)
+def test_purge_deletes_old_entries_and_verification_passes(aged_chain):
+    lab, chain = aged_chain(old=5, recent=3)
+    old = Entry.objects.filter(chain=chain, at__lt=timezone.now() - timedelta(days=365)).count()
 
     purged = services.purge_older_than(365)
 
-    name = services.chain_name(chain_lab)
-    assert purged == {name: 6}  # start marker + 5 old entries
-    [report] = services.verify(chain_lab)
+    assert purged == {chain.name: old}
+    [report] = services.verify(lab)
     assert report.problem is None
     assert report.entries == 4  # 3 kept + the purge entry
     purge = Entry.objects.filter(action=Action.JOURNAL_PURGE).get()
-    assert '"deleted":6' in purge.detail
+    assert f'"deleted":{old}' in purge.detail
 
 
-def test_after_a_purge_deleting_more_is_still_detected(chain_lab, monkeypatch):
-    frozen = timezone.now() - timedelta(days=500)
-    monkeypatch.setattr(timezone, "now", lambda: frozen)
-    for i in range(3):
-        services.record(lab=chain_lab, user=None, action=Action.READ, object_id=i)
-    monkeypatch.undo()
-    for i in range(3):
-        services.record(lab=chain_lab, user=None, action=Action.READ, object_id=10 + i)
+def test_after_a_purge_deleting_more_is_still_detected(aged_chain):
+    lab, chain = aged_chain(old=3, recent=3)
     services.purge_older_than(365)
-    chain = Chain.objects.get(name=services.chain_name(chain_lab))
     first = Entry.objects.filter(chain=chain).order_by("seq").first()
     Entry.objects.filter(pk=first.pk).delete()
-    assert services.verify(chain_lab)[0].problem.seq == first.seq
+    assert services.verify(lab)[0].problem.seq == first.seq
 
 
-def test_purge_refuses_a_tampered_chain(chain_lab, monkeypatch):
-    frozen = timezone.now() - timedelta(days=500)
-    monkeypatch.setattr(timezone, "now", lambda: frozen)
-    for i in range(3):
-        services.record(lab=chain_lab, user=None, action=Action.READ, object_id=i)
-    monkeypatch.undo()
-    services.record(lab=chain_lab, user=None, action=Action.READ, object_id=9)
-    chain = Chain.objects.get(name=services.chain_name(chain_lab))
-    Entry.objects.filter(chain=chain, seq=1).update(object_id="x")
+def test_purge_refuses_a_tampered_chain(aged_chain):
+    lab, chain = aged_chain(old=3, recent=1)
+    tampered = Entry.objects.filter(chain=chain).order_by("seq")[1]
+    Entry.objects.filter(pk=tampered.pk).update(object_id="x")
     with pytest.raises(services.JournalError, match="not purged"):
         services.purge_older_than(365)
-    assert Entry.objects.filter(chain=chain, seq=1).exists()
+    assert Entry.objects.filter(pk=tampered.pk).exists()

@@ -1,0 +1,174 @@
+"""DPO and auditor views of the journal: the standard checklist for each view."""
+
+import json
+from datetime import date
+
+import pytest
+
+from etanche.journal import queries, services
+from etanche.journal.checkpoints import _public_hex, signing_key
+from etanche.journal.models import Action, Entry
+from tests.accounts.personas import build_world, sign_in
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+def _read(world, lab, patient_id, user):
+    services.record(
+        lab=lab,
+        user=user,
+        action=Action.READ,
+        object_type="patient",
+        object_id=patient_id,
+        purpose="prise en charge",
+    )
+
+
+# --- /journal/
+
+
+def test_it_lists_the_lab_entries_for_the_dpo(client, world):
+    _read(world, world.lab_a, 7, world.frontdesk)
+    _read(world, world.lab_b, 8, world.outsider_admin)
+    sign_in(client, world.dpo)
+    response = client.get("/journal/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "julien.martin" in html
+    assert "paul.durand" not in html  # another lab's journal never shows
+
+
+def test_the_auditor_may_read_the_journal(client, world):
+    sign_in(client, world.auditor)
+    assert client.get("/journal/").status_code == 200
+
+
+def test_it_filters_by_user_action_patient_and_date(client, world):
+    _read(world, world.lab_a, 7, world.frontdesk)
+    _read(world, world.lab_a, 9, world.biologist)
+    sign_in(client, world.dpo)
+    today = date.today().isoformat()
+    response = client.get(
+        "/journal/",
+        {"user": world.biologist.pk, "action": "read", "patient": 9, "start": today, "end": today},
+    )
+    page = list(response.context["page"])
+    assert [(e.actor, e.object_id) for e in page] == [("sophie.bernard", "9")]
+
+
+def test_it_shows_a_french_error_for_a_reversed_period(client, world):
+    sign_in(client, world.dpo)
+    response = client.get("/journal/", {"start": "2026-05-02", "end": "2026-05-01"})
+    assert "La date de fin précède la date de début." in response.content.decode()
+
+
+def test_reading_the_journal_is_journaled(client, world):
+    sign_in(client, world.dpo)
+    client.get("/journal/", {"action": "read"})
+    entry = Entry.objects.filter(action=Action.JOURNAL_VIEW).get()
+    assert (entry.user_id, entry.lab_id) == (world.dpo.pk, world.lab_a.pk)
+    assert entry.detail == '{"filters":["action"]}'
+
+
+def test_frontdesk_may_not_read_the_journal(client, world):
+    sign_in(client, world.frontdesk)
+    assert client.get("/journal/").status_code == 403
+
+
+def test_anonymous_is_sent_to_login(client, world):
+    response = client.get("/journal/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_journal_refuses_post(client, world):
+    sign_in(client, world.dpo)
+    assert client.post("/journal/").status_code == 405
+
+
+# --- /journal/patient/<id>/
+
+
+def test_it_shows_who_saw_a_patient(client, world):
+    _read(world, world.lab_a, 7, world.frontdesk)
+    _read(world, world.lab_a, 8, world.biologist)
+    sign_in(client, world.dpo)
+    response = client.get("/journal/patient/7/")
+    assert response.status_code == 200
+    page = list(response.context["page"])
+    assert [(e.actor, e.purpose) for e in page] == [("julien.martin", "prise en charge")]
+
+
+def test_history_never_shows_another_labs_entries(client, world):
+    _read(world, world.lab_b, 7, world.outsider_admin)
+    sign_in(client, world.dpo)
+    response = client.get("/journal/patient/7/")
+    assert list(response.context["page"]) == []
+
+
+def test_history_is_one_query(world, django_assert_num_queries):
+    for patient in (7, 7, 8):
+        _read(world, world.lab_a, patient, world.frontdesk)
+    with django_assert_num_queries(1):
+        assert len(list(queries.access_history(world.lab_a, 7))) == 2
+
+
+def test_the_auditor_may_not_read_a_patient_history(client, world):
+    sign_in(client, world.auditor)
+    assert client.get("/journal/patient/7/").status_code == 403
+
+
+def test_history_anonymous_wrong_method_bad_id(client, world):
+    assert client.get("/journal/patient/7/")["Location"].startswith("/login/")
+    sign_in(client, world.dpo)
+    assert client.post("/journal/patient/7/").status_code == 405
+    assert client.get("/journal/patient/abc/").status_code == 404
+
+
+# --- /journal/export/
+
+
+def test_it_exports_a_signed_period(client, world):
+    _read(world, world.lab_a, 7, world.frontdesk)
+    _read(world, world.lab_b, 8, world.outsider_admin)
+    sign_in(client, world.dpo)
+    today = date.today().isoformat()
+    response = client.get("/journal/export/", {"start": today, "end": today})
+    assert response.status_code == 200
+    assert "attachment" in response["Content-Disposition"]
+    lines = b"".join(response.streaming_content).decode().splitlines(keepends=True)
+    actors = {json.loads(line)["actor"] for line in lines[:-1]}
+    assert {"julien.martin", "nathalie.petit"} <= actors
+    assert "paul.durand" not in actors
+    public = _public_hex(signing_key(world.lab_a))
+    assert queries.check_signed_export(lines, public) is None
+    tampered = next(i for i, line in enumerate(lines) if "julien.martin" in line)
+    lines[tampered] = lines[tampered].replace("julien.martin", "someone.else")
+    assert queries.check_signed_export(lines, public) == "content differs from what was signed"
+
+
+def test_export_needs_a_valid_period(client, world):
+    sign_in(client, world.dpo)
+    response = client.get("/journal/export/", {"start": "pas une date"})
+    assert response.status_code == 400
+    assert "Saisissez une date valide." in response.content.decode()
+
+
+def test_export_is_journaled_and_refused_to_frontdesk(client, world):
+    sign_in(client, world.frontdesk)
+    assert (
+        client.get("/journal/export/", {"start": "2026-01-01", "end": "2026-01-02"}).status_code
+        == 403
+    )
+    sign_in(client, world.dpo)
+    client.get("/journal/export/", {"start": "2026-01-01", "end": "2026-01-02"})
+    assert Entry.objects.filter(action=Action.JOURNAL_EXPORT, user_id=world.dpo.pk).count() == 1
+
+
+def test_export_refuses_post_and_anonymous(client, world):
+    assert client.get("/journal/export/")["Location"].startswith("/login/")
+    sign_in(client, world.dpo)
+    assert client.post("/journal/export/").status_code == 405
