@@ -16,7 +16,7 @@ def journal(action: str, *, lab=None, user=None, object_type="", object_id="", o
            object_id=str(object_id) if object_id != "" else "", outcome=outcome, detail=detail)
 
 
-def journal_failure(action: str, **kwargs):
+def journal_failure(action: str, outcome: str = "failed", **kwargs):
     """Record a failure in its own transaction so that it outlives the failed work.
 
     Called outside any atomic block it commits at once; inside one (a test, a
@@ -24,4 +24,4 @@ def journal_failure(action: str, **kwargs):
     on the login path never wrap it: see views.login_view.
     """
     with transaction.atomic():
-        journal(action, outcome="failure", **kwargs)
+        journal(action, outcome=outcome, **kwargs)

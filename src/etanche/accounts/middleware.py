@@ -22,7 +22,7 @@ from etanche.accounts.decorators import ANY_STEP, STEP_ATTR
 API_PREFIX = "/fhir/"
 # Between the password and the TOTP code: long enough to open the app, no more.
 PENDING_LOGIN_SECONDS = 300
-PASSWORD_AT = "accounts.password_at"
+PASSWORD_AT = "accounts.password_at"  # noqa: S105  (a session key name)
 
 EXPIRED_MESSAGES = {
     "idle": "Votre session a expiré après une période d'inactivité. Reconnectez-vous.",
@@ -34,7 +34,9 @@ EXPIRED_MESSAGES = {
 
 def next_step(user) -> str | None:
     """URL name of the login step this user must pass next, or None when fully in."""
-    if not user.is_verified():
+    # A user fresh from authenticate() has not been through OTPMiddleware: unverified.
+    verified = getattr(user, "is_verified", None)
+    if not (verified and verified()):
         return "otp_verify" if services.confirmed_totp(user) else "mfa_enrol"
     if user.must_change_password:
         return "password_first_change"
@@ -72,8 +74,6 @@ class AccessMiddleware(LoginRequiredMiddleware):
     def _expired(request, user) -> str | None:
         session = request.session
         if user.is_verified():
-            if sessions.LOGIN_AT not in session:
-                return "ended"
             return sessions.expired_reason(session) or (
                 None if sessions.record_is_live(request) else "ended"
             )

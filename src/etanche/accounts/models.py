@@ -89,6 +89,9 @@ class FailureCounter(models.Model):
             models.UniqueConstraint(fields=["kind", "key"], name="one_counter_per_key"),
         ]
 
+    def __str__(self):
+        return f"{self.kind}:{self.key[:8]}"
+
 
 class SessionRecord(models.Model):
     """One live login, so users see their sessions and shared use can be spotted."""
@@ -105,6 +108,9 @@ class SessionRecord(models.Model):
     class Meta:
         ordering = ["-last_seen_at"]
         indexes = [models.Index(fields=["user", "ended_at"])]
+
+    def __str__(self):
+        return f"session of user {self.user_id}"
 
 
 class SharedUseFlag(models.Model):
@@ -127,3 +133,6 @@ class SharedUseFlag(models.Model):
             models.UniqueConstraint(fields=["first_session", "second_session"],
                                     name="one_flag_per_session_pair"),
         ]
+
+    def __str__(self):
+        return f"shared use of user {self.user_id} at {self.detected_at:%Y-%m-%d %H:%M}"

@@ -59,7 +59,7 @@ def expired_reason(session) -> str | None:
     login_at = session.get(LOGIN_AT)
     last_seen = session.get(LAST_SEEN)
     if login_at is None or last_seen is None:
-        return None
+        return "ended"
     if now - last_seen > settings.SESSION_COOKIE_AGE:
         return "idle"
     if now - login_at > settings.ETANCHE_SESSION_MAX_HOURS * 3600:

@@ -3,6 +3,7 @@
 import django_otp
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -14,7 +15,12 @@ from etanche.accounts.decorators import any_member, sudo_required
 from etanche.accounts.forms import ChangePasswordForm, CodeForm, SudoForm
 from etanche.accounts.views._common import grouped_secret, qr_svg, safe_next
 from etanche.accounts.views.login import (
-    BAD_CODE, _labs, _refuse_locked, _verify_code, change_password_in_session, record_failure,
+    BAD_CODE,
+    _labs,
+    _refuse_locked,
+    _verify_code,
+    change_password_in_session,
+    record_failure,
 )
 
 
@@ -98,6 +104,7 @@ def account_logout_all(request):
 @any_member
 @sensitive_post_parameters("password", "code")
 @never_cache
+@transaction.non_atomic_requests
 def sudo(request):
     """Re-authentication (password + code) before a sensitive action."""
     user = request.user

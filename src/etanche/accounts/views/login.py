@@ -6,6 +6,7 @@ import django_otp
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -19,7 +20,13 @@ from etanche.accounts.decorators import ANY_STEP, login_step
 from etanche.accounts.forms import CodeForm, LoginForm, NewPasswordForm
 from etanche.accounts.middleware import PASSWORD_AT, next_step
 from etanche.accounts.models import User
-from etanche.accounts.views._common import NEXT_KEY, continue_login, grouped_secret, qr_svg, safe_next
+from etanche.accounts.views._common import (
+    NEXT_KEY,
+    continue_login,
+    grouped_secret,
+    qr_svg,
+    safe_next,
+)
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 BAD_CODE = "Code incorrect ou déjà utilisé."
@@ -43,7 +50,8 @@ def record_failure(request, username: str, user, reason: str) -> throttle.Block 
     for lab in _labs(user):
         journal_failure("LOGIN_FAILED", lab=lab, user=None, detail={"reason": reason}, **target)
         for kind in started:
-            journal_failure("LOCKOUT", lab=lab, user=None, detail={"kind": kind}, **target)
+            journal_failure("LOCKOUT", outcome="ok", lab=lab, user=None, detail={"kind": kind},
+                            **target)
     return throttle.current_block(username, address) if started else None
 
 
@@ -52,8 +60,8 @@ def _refuse_locked(request, username, user) -> throttle.Block | None:
     if block:
         target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
         for lab in _labs(user):
-            journal_failure("LOGIN_FAILED", lab=lab, user=None, detail={"reason": "locked"},
-                            **target)
+            journal_failure("LOGIN_FAILED", outcome="denied", lab=lab, user=None,
+                            detail={"reason": "locked"}, **target)
     return block
 
 
@@ -62,6 +70,7 @@ def _refuse_locked(request, username, user) -> throttle.Block | None:
 @sensitive_post_parameters("password")
 @csrf_protect
 @never_cache
+@transaction.non_atomic_requests
 def login_view(request):
     if request.user.is_authenticated and next_step(request.user) is None:
         return redirect("home")
@@ -125,6 +134,7 @@ def _finish_login(request, device, factor: str):
 @login_step("otp_verify")
 @sensitive_post_parameters("code")
 @never_cache
+@transaction.non_atomic_requests
 def otp_verify(request):
     user = request.user
     form = CodeForm(request.POST or None)
@@ -151,6 +161,7 @@ def otp_verify(request):
 @login_step("mfa_enrol")
 @sensitive_post_parameters("code")
 @never_cache
+@transaction.non_atomic_requests
 def mfa_enrol(request):
     user = request.user
     device = services.pending_totp(user)

@@ -1,0 +1,99 @@
+"""End to end: an account made by `etanche users create` logs in with password + TOTP only."""
+
+import re
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from etanche.accounts.models import User
+from tests.accounts.personas import code_from_uri, journal_actions, make_lab
+
+NEW_PASSWORD = "Trois-petits-chats-2024!"
+
+
+@pytest.fixture
+def provisioned(db):
+    lab = make_lab("lab-e2e")
+    out = StringIO()
+    call_command("users", "create", "lucie.moreau", "--lab", "lab-e2e", "--role", "frontdesk",
+                 "--name", "Lucie Moreau", "--email", "lucie.moreau@example.invalid",
+                 stdout=out)
+    text = out.getvalue()
+    password = re.search(r"^password: (\S+)$", text, re.M).group(1)
+    uri = re.search(r"^otpauth: (otpauth://totp/\S+)$", text, re.M).group(1)
+    return lab, password, uri, text
+
+
+def _login(client, password):
+    return client.post("/login/", {"username": "lucie.moreau", "password": password})
+
+
+def test_it_prints_the_password_uri_and_a_terminal_qr_once(provisioned):
+    _, password, uri, text = provisioned
+    assert uri.startswith("otpauth://totp/")
+    assert "secret=" in uri
+    assert "█" in text or "▀" in text  # the terminal QR code
+    assert text.count(password) == 1
+    user = User.objects.get(username="lucie.moreau")
+    assert user.password.startswith("argon2$argon2id$")
+    assert password not in user.password
+
+
+def test_it_logs_in_only_with_password_and_totp_then_forces_a_new_password(client, provisioned):
+    lab, password, uri, _ = provisioned
+
+    response = _login(client, password)
+    assert response.status_code == 302 and response["Location"] == "/connexion/code/"
+    # The password alone opens nothing.
+    for path in ("/", "/compte/", "/equipe/"):
+        assert client.get(path)["Location"] == "/connexion/code/", path
+
+    wrong = client.post("/connexion/code/", {"code": "000000"})
+    assert wrong.status_code == 200
+    assert "Code incorrect" in wrong.content.decode()
+    time.sleep(1.1)  # django-otp's own throttle: 1 s after one failure, doubling
+
+    response = client.post("/connexion/code/", {"code": code_from_uri(uri)})
+    assert response["Location"] == "/connexion/mot-de-passe/"
+    assert client.get("/")["Location"] == "/connexion/mot-de-passe/"
+
+    weak = client.post("/connexion/mot-de-passe/",
+                       {"new_password1": "motdepasse", "new_password2": "motdepasse"})
+    assert weak.status_code == 200
+    response = client.post("/connexion/mot-de-passe/",
+                           {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert response["Location"] == "/"
+    home = client.get("/")
+    assert home.status_code == 200
+    assert "Lucie" in home.content.decode()
+
+    actions = journal_actions(lab)
+    assert {"user-create", "login-failed", "login", "password-change"} <= set(actions)
+
+    # The one-time password is now dead; the new one works (with a TOTP again).
+    client.post("/logout/")
+    assert "incorrect" in _login(client, password).content.decode()
+    response = _login(client, NEW_PASSWORD)
+    assert response["Location"] == "/connexion/code/"
+
+
+def test_it_refuses_a_totp_from_another_secret(client, provisioned):
+    _, password, _, _ = provisioned
+    other = "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP&period=30&digits=6"
+    _login(client, password)
+    response = client.post("/connexion/code/", {"code": code_from_uri(other)})
+    assert response.status_code == 200
+    assert client.get("/")["Location"] == "/connexion/code/"
+
+
+def test_it_rejects_the_half_login_after_five_minutes(client, provisioned):
+    _, password, uri, _ = provisioned
+    _login(client, password)
+    session = client.session
+    session["accounts.password_at"] -= 301
+    session.save()
+    response = client.post("/connexion/code/", {"code": code_from_uri(uri)})
+    assert response["Location"] == "/login/"
+    assert not User.objects.get(username="lucie.moreau").session_records.exists()

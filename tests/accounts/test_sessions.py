@@ -1,0 +1,80 @@
+"""Idle and absolute session expiry, logout, log out everywhere, active sessions."""
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from etanche.accounts import sessions
+from etanche.accounts.models import SessionRecord
+from tests.accounts.personas import journal_actions, sign_in
+
+
+def _age(client, key, seconds):
+    session = client.session
+    session[key] -= seconds
+    session.save()
+
+
+def test_it_expires_a_session_after_15_idle_minutes(client, world, settings):
+    assert settings.SESSION_COOKIE_AGE == 15 * 60
+    sign_in(client, world.frontdesk)
+    _age(client, sessions.LAST_SEEN, 14 * 60)
+    assert client.get("/compte/").status_code == 200
+    _age(client, sessions.LAST_SEEN, 15 * 60 + 1)
+    response = client.get("/compte/")
+    assert response["Location"] == "/login/"
+    page = client.get("/login/").content.decode()
+    assert "inactivité" in page
+    assert client.get("/compte/")["Location"].startswith("/login/")
+    assert "logout" in journal_actions(world.lab_a)
+
+
+def test_it_keeps_an_active_session_alive_between_requests(client, world):
+    sign_in(client, world.frontdesk)
+    _age(client, sessions.LAST_SEEN, 10 * 60)
+    client.get("/compte/")
+    _age(client, sessions.LAST_SEEN, 10 * 60)
+    assert client.get("/compte/").status_code == 200
+
+
+def test_it_ends_any_session_after_one_working_day(client, world, settings):
+    assert settings.ETANCHE_SESSION_MAX_HOURS == 10
+    sign_in(client, world.frontdesk)
+    _age(client, sessions.LOGIN_AT, 9 * 3600)
+    assert client.get("/compte/").status_code == 200
+    _age(client, sessions.LOGIN_AT, 3601)
+    assert client.get("/compte/")["Location"] == "/login/"
+    assert "durée maximale" in client.get("/login/").content.decode()
+
+
+def test_it_lists_my_sessions_and_logs_out_everywhere(world):
+    here = sign_in(Client(), world.biologist, address="10.1.1.1", agent="Firefox")
+    there = sign_in(Client(), world.biologist, address="10.1.1.1", agent="Firefox")
+    page = here.get("/compte/").content.decode()
+    assert page.count("10.1.1.1") == 2
+    assert "(celle-ci)" in page
+
+    response = here.post("/compte/deconnexion-partout/")
+    assert response["Location"] == "/login/"
+    assert there.get("/compte/")["Location"].startswith("/login/")
+    assert here.get("/compte/")["Location"].startswith("/login/")
+    assert not SessionRecord.objects.filter(user=world.biologist, ended_at__isnull=True).exists()
+    assert not Session.objects.exists()
+
+
+def test_logout_ends_the_session_and_is_journaled(client, world):
+    sign_in(client, world.dpo)
+    assert client.get("/logout/").status_code == 405
+    response = client.post("/logout/")
+    assert response["Location"] == "/login/"
+    assert client.get("/compte/")["Location"].startswith("/login/")
+    assert "logout" in journal_actions(world.lab_a)
+
+
+@pytest.mark.parametrize("key", [sessions.LOGIN_AT, sessions.LAST_SEEN])
+def test_a_session_without_login_markers_is_not_trusted(client, world, key):
+    sign_in(client, world.dpo)
+    session = client.session
+    del session[key]
+    session.save()
+    assert client.get("/compte/")["Location"] == "/login/"
