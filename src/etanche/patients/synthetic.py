@@ -219,9 +219,13 @@ def _chunk(rng: random.Random, t: dict, physicians, seen: set[str]) -> list[Synt
             place_code, place_label = places[i].code, places[i].name
         serial = serials[i]
         nir = nir_for(sex, birth_date, place_code, serial)
-        while nir[:13] in seen:  # a NIR is one person: never hand out the same one twice
+        for _ in range(999):  # a NIR is one person: never hand out the same one twice
+            if nir[:13] not in seen:
+                break
             serial = serial % 999 + 1
             nir = nir_for(sex, birth_date, place_code, serial)
+        else:
+            raise RuntimeError("too many identities for one birthplace and month")
         seen.add(nir[:13])
         surname, surname_slug = surnames[2 * i]
         drawn = firsts[sex][3 * i : 3 * i + first_counts[i]]
