@@ -57,6 +57,7 @@ class LabKeys:
     aeads: dict[int, aead.Aead]
     prf: prf.Prf
     checked_at: float
+    primary_row: tuple[int, bytes]
     _index_keys: dict[str, bytes] = field(default_factory=dict)
 
     def index_key(self, name: str) -> bytes:
@@ -124,7 +125,8 @@ def _load(lab_id: int) -> LabKeys:
                 f"a keyset of lab #{lab_id} does not unwrap under the right master key "
                 "(damaged or tampered database row); restore vault_labkeyset from a backup"
             ) from None
-    return LabKeys(lab_id, primary[0].version, aeads, prf_primitive, time.monotonic())
+    row = (primary[0].version, bytes(primary[0].wrapped))
+    return LabKeys(lab_id, primary[0].version, aeads, prf_primitive, time.monotonic(), row)
 
 
 def get(lab, *, fresh_primary: bool = False) -> LabKeys:
@@ -138,10 +140,12 @@ def get(lab, *, fresh_primary: bool = False) -> LabKeys:
                 LabKeyset.objects.filter(
                     lab_id=lab_id, kind=LabKeyset.AEAD, state=LabKeyset.PRIMARY
                 )
-                .values_list("version", flat=True)
+                .values_list("version", "wrapped")
                 .first()
             )
-            if current != keys.primary_version:
+            # The wrapped bytes, not just the version: a rolled-back lab whose id
+            # was reused (tests) or a re-wrap under a new KEK also counts as a change.
+            if current is None or (current[0], bytes(current[1])) != keys.primary_row:
                 keys = None
             else:
                 keys.checked_at = time.monotonic()
