@@ -24,6 +24,7 @@ from etanche.vault.providers.base import KekProvider
 DEFAULT_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 _NONCE = 12
 _FORMAT = b"\x01"
+_SESSIONS: dict = {}
 
 
 def parse_uri(uri: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -95,8 +96,6 @@ class Pkcs11Provider(KekProvider):
         )
         self._pin_value = params.get("pin-value")
         self._pin_source = params.get("pin-source")
-        self._session = None
-        self._pid = None
 
     def describe(self) -> str:
         return f"pkcs11:token={self.token_label};object={self.object_label}"
@@ -125,9 +124,11 @@ class Pkcs11Provider(KekProvider):
         return pin
 
     def _open(self):
-        # A session is per process: gunicorn forks workers after import.
-        if self._session is not None and self._pid == os.getpid():
-            return self._session
+        # PKCS#11 logs in per process and token, not per session: share one session
+        # per (process, module, token). Per process because gunicorn forks workers.
+        cache_key = (os.getpid(), self.module, self.token_label)
+        if cache_key in _SESSIONS:
+            return _SESSIONS[cache_key]
         try:
             import pkcs11
         except ImportError:
@@ -151,7 +152,7 @@ class Pkcs11Provider(KekProvider):
                 f"cannot open PKCS#11 token {self.token_label!r} ({type(exc).__name__}); "
                 "check the PIN and the module"
             ) from None
-        self._session, self._pid = session, os.getpid()
+        _SESSIONS[cache_key] = session
         return session
 
     def _key(self):
