@@ -57,6 +57,11 @@ def test_demo_creates_the_lab_once(tmp_path):
     assert "demo lab: demo" in first.stdout
     credentials = tmp_path / "var" / "demo-credentials.txt"
     assert oct(credentials.stat().st_mode & 0o777) == "0o600"
+    rows = [line.split("\t") for line in credentials.read_text().splitlines()
+            if not line.startswith("#")]
+    assert sorted(row[1] for row in rows) == [
+        "auditor", "biologist", "dpo", "frontdesk", "labadmin"]
+    assert all(row[3].startswith("otpauth://totp/") for row in rows)
     again = run_etanche("demo", "--if-absent", env=env)
     assert "already present" in again.stdout
     twice = run_etanche("demo", env=env)

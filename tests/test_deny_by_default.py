@@ -11,8 +11,8 @@ URL that is not classified fails `test_every_url_is_classified`. Then:
   URL naming an object.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pytest
 from django.test import Client

@@ -97,3 +97,15 @@ def test_it_rejects_the_half_login_after_five_minutes(client, provisioned):
     response = client.post("/connexion/code/", {"code": code_from_uri(uri)})
     assert response["Location"] == "/login/"
     assert not User.objects.get(username="lucie.moreau").session_records.exists()
+
+
+def test_a_demo_account_logs_in_with_the_credentials_file(client, db):
+    from etanche.labs import demo
+
+    demo.create_demo()
+    rows = [line.split("\t") for line in demo.credentials_path().read_text().splitlines()
+            if not line.startswith("#")]
+    username, role, password, uri = next(r for r in rows if r[1] == "labadmin")
+    client.post("/login/", {"username": username, "password": password})
+    response = client.post("/connexion/code/", {"code": code_from_uri(uri)})
+    assert response["Location"] == "/connexion/mot-de-passe/"

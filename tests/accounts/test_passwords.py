@@ -56,8 +56,8 @@ def test_the_validator_refuses_below_50_bits_in_french():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("password", ["qwerty123456", "telechargement", "motdepasse", "password1234",
-                                      "Julien.Martin1", "aaaaaaaa"])
+@pytest.mark.parametrize("password", ["qwerty123456", "telechargement", "motdepasse",
+                                      "password1234", "Julien.Martin1", "aaaaaaaa"])
 def test_the_configured_policy_refuses_weak_or_common_passwords(world, password):
     with pytest.raises(ValidationError):
         password_validation.validate_password(password, world.frontdesk)
@@ -68,11 +68,11 @@ def test_the_configured_policy_accepts_a_long_passphrase(world):
     password_validation.validate_password("cheval agrafe pile correcte", world.frontdesk)
 
 
-@given(st.integers(min_value=0, max_value=50))
-def test_one_time_passwords_reach_80_bits_the_cnil_way(_):
-    password = generate_one_time_password()
-    assert len(password) == 20
-    assert cnil_entropy(password) >= 80
+def test_one_time_passwords_reach_80_bits_the_cnil_way():
+    for _ in range(50):
+        password = generate_one_time_password()
+        assert len(password) == 20
+        assert cnil_entropy(password) >= 80
 
 
 def test_one_time_passwords_do_not_repeat():

@@ -6,29 +6,35 @@ in clear (only their Argon2id hashes do).
 """
 
 import os
-import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from etanche.accounts.models import User
+from etanche.accounts.services import create_user
 from etanche.labs.models import Lab
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Laboratoire de démonstration"
 # Fictitious: department 99 holds no establishment; the last digit is the Luhn key.
 DEMO_FINESS = "990000002"
-# Synthetic staff: first names and surnames common in France, no real person meant.
-DEMO_STAFF = [("claire.dubois", "Claire", "Dubois")]
+# Synthetic staff, one per role: names common in France, no real person meant.
+DEMO_STAFF = [
+    ("claire.dubois", "Claire", "Dubois", "labadmin"),
+    ("julien.martin", "Julien", "Martin", "frontdesk"),
+    ("sophie.bernard", "Sophie", "Bernard", "biologist"),
+    ("nathalie.petit", "Nathalie", "Petit", "dpo"),
+    ("thomas.robert", "Thomas", "Robert", "auditor"),
+]
 CREDENTIALS_FILE = "demo-credentials.txt"
 
 
 @dataclass
 class DemoResult:
     lab: Lab
-    accounts: list[tuple[str, str]]
+    # (username, role, one-time password, otpauth URI)
+    accounts: list[tuple[str, str, str, str]]
 
 
 def demo_lab_exists() -> bool:
@@ -50,27 +56,27 @@ def create_demo(*, patients: int = 0, seed: int | None = None) -> DemoResult:
     # Through the service so the demo lab gets its keys and its journal entry.
     lab = create_lab(DEMO_SLUG, DEMO_NAME, DEMO_FINESS)
     accounts = []
-    for username, first, last in DEMO_STAFF:
-        password = secrets.token_urlsafe(16)
-        User.objects.create_user(
-            username=username,
-            password=password,
-            first_name=first,
-            last_name=last,
-            email=f"{username}@demo.invalid",
-        )
-        accounts.append((username, password))
+    for username, first, last, role in DEMO_STAFF:
+        staff = create_user(username=username, first_name=first, last_name=last,
+                            email=f"{username}@demo.invalid", lab=lab, role=role)
+        accounts.append((username, role, staff.password, staff.otpauth_uri))
     _write_credentials(accounts)
     return DemoResult(lab=lab, accounts=accounts)
 
 
-def _write_credentials(accounts: list[tuple[str, str]]) -> None:
+def _write_credentials(accounts: list[tuple[str, str, str, str]]) -> None:
     path = credentials_path()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("# Demo accounts of the demo lab (synthetic people). Keep private.\n")
-        for username, password in accounts:
-            handle.write(f"{username}\t{password}\n")
+        handle.write(
+            "# Demo accounts of the demo lab (synthetic people). Keep private.\n"
+            "# Log in with the one-time password (changed at first login), then a code\n"
+            "# from an authenticator app set up with the otpauth URI (paste it or\n"
+            "# make a QR code of it).\n"
+            "# username\trole\tone-time password\totpauth URI\n"
+        )
+        for username, role, password, uri in accounts:
+            handle.write(f"{username}\t{role}\t{password}\t{uri}\n")
 
 
 def login_instructions() -> str:
