@@ -81,6 +81,8 @@ def test_createsuperuser_is_refused(db):
 
 def test_the_real_script_refuses_missing_name_and_email_without_traceback(tmp_path):
     env = clean_env(tmp_path / "var")
+    # The child uses its own SQLite file, not the suite's database.
+    env.pop("DATABASE_URL", None)
     assert run_etanche("init", env=env).returncode == 0
     missing_name = run_etanche("users", "create", "lucie.moreau", "--lab", "x", "--role",
                                "frontdesk", "--email", "l@example.invalid", env=env)
