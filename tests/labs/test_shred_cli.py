@@ -3,12 +3,13 @@
 import shutil
 import sqlite3
 
-from tests.cli_helpers import clean_env, run_etanche
+from tests.cli_helpers import run_etanche
+from tests.vault.helpers import sqlite_cli_env
 
 
 def test_it_shreds_a_lab_and_makes_older_backups_unopenable(tmp_path):
     var = tmp_path / "var"
-    env = clean_env(var)
+    env = sqlite_cli_env(var)
     assert run_etanche("init", env=env).returncode == 0
     for slug, finess in (("closing", "990000002"), ("staying", "990000010")):
         made = run_etanche("labs", "create", slug, "--name", slug, "--finess", finess, env=env)

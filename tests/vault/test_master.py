@@ -16,7 +16,8 @@ from etanche.vault.errors import (
 )
 from etanche.vault.models import LabKeyset
 from etanche.vault.providers.file import FileProvider
-from tests.cli_helpers import clean_env, run_etanche
+from tests.cli_helpers import run_etanche
+from tests.vault.helpers import sqlite_cli_env
 
 from .test_sealing import SYNTHETIC
 
@@ -93,7 +94,7 @@ def _lab_via_cli(env):
 
 
 def test_it_has_init_create_the_key_once_and_keep_it(tmp_path):
-    env = clean_env(tmp_path / "var")
+    env = sqlite_cli_env(tmp_path / "var")
     first = run_etanche("init", env=env)
     assert first.returncode == 0, first.stderr
     key = tmp_path / "var" / "master.key"
@@ -105,7 +106,7 @@ def test_it_has_init_create_the_key_once_and_keep_it(tmp_path):
 
 
 def test_it_has_init_refuse_a_new_key_when_the_database_holds_keys(tmp_path):
-    env = clean_env(tmp_path / "var")
+    env = sqlite_cli_env(tmp_path / "var")
     assert run_etanche("init", env=env).returncode == 0
     _lab_via_cli(env)
     (tmp_path / "var" / "master.key").unlink()
@@ -117,7 +118,7 @@ def test_it_has_init_refuse_a_new_key_when_the_database_holds_keys(tmp_path):
 
 
 def test_it_has_init_refuse_a_group_readable_key(tmp_path):
-    env = clean_env(tmp_path / "var")
+    env = sqlite_cli_env(tmp_path / "var")
     assert run_etanche("init", env=env).returncode == 0
     (tmp_path / "var" / "master.key").chmod(0o644)
     result = run_etanche("init", env=env)
@@ -126,7 +127,7 @@ def test_it_has_init_refuse_a_group_readable_key(tmp_path):
 
 
 def test_it_fails_keys_status_in_one_line_with_a_wrong_key(tmp_path):
-    env = clean_env(tmp_path / "var")
+    env = sqlite_cli_env(tmp_path / "var")
     assert run_etanche("init", env=env).returncode == 0
     _lab_via_cli(env)
     other = tmp_path / "other.key"
@@ -139,7 +140,7 @@ def test_it_fails_keys_status_in_one_line_with_a_wrong_key(tmp_path):
 
 
 def test_it_stores_lab_keys_only_wrapped(tmp_path):
-    env = clean_env(tmp_path / "var")
+    env = sqlite_cli_env(tmp_path / "var")
     assert run_etanche("init", env=env).returncode == 0
     _lab_via_cli(env)
     with sqlite3.connect(tmp_path / "var" / "etanche.sqlite3") as db:

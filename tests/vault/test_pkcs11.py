@@ -14,8 +14,9 @@ from etanche.vault.errors import MasterKeyMissing, ProviderUnavailable
 from etanche.vault.models import LabKeyset, MasterKeyRecord
 from etanche.vault.providers import provider_from_uri
 from etanche.vault.rotation import rotate_master
-from tests.cli_helpers import clean_env, run_etanche
+from tests.cli_helpers import run_etanche
 from tests.conftest import require_system
+from tests.vault.helpers import sqlite_cli_env
 
 from .test_sealing import SYNTHETIC
 
@@ -109,7 +110,7 @@ def test_it_names_a_missing_key_or_token_in_one_line(softhsm):
 
 def test_it_fails_init_in_one_line_with_a_wrong_pin(softhsm, tmp_path):
     # A fresh process: PKCS#11 logins are per process, and this one is logged in.
-    env = clean_env(tmp_path / "var", ETANCHE_MASTER_KEY=_uri(softhsm, "cli", pin="000000"),
+    env = sqlite_cli_env(tmp_path / "var", ETANCHE_MASTER_KEY=_uri(softhsm, "cli", pin="000000"),
                     SOFTHSM2_CONF=os.environ["SOFTHSM2_CONF"])
     result = run_etanche("init", env=env)
     assert result.returncode != 0
@@ -118,7 +119,7 @@ def test_it_fails_init_in_one_line_with_a_wrong_pin(softhsm, tmp_path):
 
 
 def test_it_has_init_create_the_hsm_key_once(softhsm, tmp_path):
-    env = clean_env(tmp_path / "var", ETANCHE_MASTER_KEY=_uri(softhsm, "cli-init"),
+    env = sqlite_cli_env(tmp_path / "var", ETANCHE_MASTER_KEY=_uri(softhsm, "cli-init"),
                     SOFTHSM2_CONF=os.environ["SOFTHSM2_CONF"])
     first = run_etanche("init", env=env)
     assert first.returncode == 0, first.stderr
