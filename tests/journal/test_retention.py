@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from etanche.journal import services
+from etanche.journal.chain import micros
 from etanche.journal.models import Action, Chain, Entry
 
 
@@ -36,7 +37,8 @@ def test_purge_does_nothing_when_every_entry_is_recent(chain_lab):
 
 def test_purge_deletes_old_entries_and_verification_passes(aged_chain):
     lab, chain = aged_chain(old=5, recent=3)
-    old = Entry.objects.filter(chain=chain, at__lt=timezone.now() - timedelta(days=365)).count()
+    year_ago = micros(timezone.now() - timedelta(days=365))
+    old = Entry.objects.filter(chain=chain, at_us__lt=year_ago).count()
 
     purged = services.purge_older_than(365)
 

@@ -1,6 +1,6 @@
 """The MAC chain that makes the journal tamper-evident.
 
-Each entry i carries mac_i = HMAC-SHA256(K_i, mac_{i-1} || canonical(entry_i)),
+Each entry i carries mac_i = BLAKE2b-256 keyed with K_i over mac_{i-1} || canonical(entry_i),
 then the key evolves one way, K_{i+1} = SHA-256(label || K_i), and K_i is
 forgotten (forward integrity, as in Acra's audit log or Schneier-Kelsey logs):
 whoever steals the current key cannot rewrite what was written before.
@@ -15,7 +15,6 @@ with a key derived from the instance secret key.
 
 import base64
 import hashlib
-import hmac
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -34,15 +33,30 @@ def micros(at: datetime) -> int:
     return (at - EPOCH) // _MICRO
 
 
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
 def canonical(
-    seq, kind, at, lab_id, user_id, actor, action, object_type, object_id, purpose, outcome, detail
+    seq,
+    kind,
+    at_us,
+    lab_id,
+    user_id,
+    actor,
+    action,
+    object_type,
+    object_id,
+    purpose,
+    outcome,
+    detail,
 ) -> bytes:
     # Fields are codes, ids and short texts; SEP cannot occur in them (clean() strips it).
     return SEP.join(
         (
             str(seq),
             kind,
-            str(micros(at)),
+            str(at_us),
             "" if lab_id is None else str(lab_id),
             "" if user_id is None else str(user_id),
             actor,
@@ -61,7 +75,9 @@ def clean(text: str, limit: int) -> str:
 
 
 def link(key: bytes, prev_mac: bytes, canon: bytes) -> bytes:
-    return hmac.digest(key, prev_mac + canon, "sha256")
+    # Keyed BLAKE2b is a MAC by design (no HMAC nesting needed) and about three
+    # times faster than HMAC-SHA256 here, which verification at scale needs.
+    return hashlib.blake2b(prev_mac + canon, key=key, digest_size=32).digest()
 
 
 def evolve(key: bytes) -> bytes:

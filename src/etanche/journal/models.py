@@ -87,7 +87,9 @@ class Entry(models.Model):
     chain = models.ForeignKey(Chain, on_delete=models.PROTECT, db_constraint=True)
     seq = models.BigIntegerField()
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.ENTRY)
-    at = models.DateTimeField(db_index=True)
+    # Microseconds since the epoch (UTC): an integer hashes and reads fast and
+    # the same on every database, which verification at 10^6 entries/s needs.
+    at_us = models.BigIntegerField(db_index=True)
     lab_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     user_id = models.BigIntegerField(null=True, blank=True)
     actor = models.CharField(max_length=200)
@@ -110,8 +112,14 @@ class Entry(models.Model):
         ]
         indexes = [
             models.Index(fields=["lab_id", "object_type", "object_id"], name="journal_object"),
-            models.Index(fields=["lab_id", "user_id", "at"], name="journal_user_at"),
+            models.Index(fields=["lab_id", "user_id", "at_us"], name="journal_user_at"),
         ]
 
     def __str__(self):
         return f"{self.chain_id}#{self.seq} {self.action}"
+
+    @property
+    def at(self):
+        from etanche.journal.chain import from_micros
+
+        return from_micros(self.at_us)

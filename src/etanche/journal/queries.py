@@ -10,12 +10,14 @@ from etanche.journal.models import Entry
 PATIENT = "patient"
 
 
-def _day_start(day):
-    return timezone.make_aware(datetime.combine(day, time.min))
+def _day_start(day) -> int:
+    from etanche.journal.chain import micros
+
+    return micros(timezone.make_aware(datetime.combine(day, time.min)))
 
 
 def entries_for_lab(lab, *, user_id=None, action=None, patient_id=None, start=None, end=None):
-    query = Entry.objects.filter(lab_id=lab.pk).order_by("-at", "-seq")
+    query = Entry.objects.filter(lab_id=lab.pk).order_by("-at_us", "-seq")
     if user_id:
         query = query.filter(user_id=user_id)
     if action:
@@ -23,9 +25,9 @@ def entries_for_lab(lab, *, user_id=None, action=None, patient_id=None, start=No
     if patient_id:
         query = query.filter(object_type=PATIENT, object_id=str(patient_id))
     if start:
-        query = query.filter(at__gte=_day_start(start))
+        query = query.filter(at_us__gte=_day_start(start))
     if end:
-        query = query.filter(at__lt=_day_start(end + timedelta(days=1)))
+        query = query.filter(at_us__lt=_day_start(end + timedelta(days=1)))
     return query
 
 
@@ -33,12 +35,12 @@ def access_history(lab, patient_id):
     """Who saw or changed this patient's record, when and why: one indexed query."""
     return Entry.objects.filter(
         lab_id=lab.pk, object_type=PATIENT, object_id=str(patient_id)
-    ).order_by("-at", "-seq")
+    ).order_by("-at_us", "-seq")
 
 
 EXPORT_FIELDS = (
     "seq",
-    "at",
+    "at_us",
     "user_id",
     "actor",
     "action",
@@ -54,12 +56,15 @@ def signed_export_lines(lab, start, end):
     """JSON lines of a period's entries, then a last line signing all the previous ones."""
     import hashlib
 
+    from etanche.journal.chain import from_micros
     from etanche.journal.checkpoints import _public_hex, signing_key
 
     digest = hashlib.sha256()
     rows = (
         Entry.objects.filter(
-            lab_id=lab.pk, at__gte=_day_start(start), at__lt=_day_start(end + timedelta(days=1))
+            lab_id=lab.pk,
+            at_us__gte=_day_start(start),
+            at_us__lt=_day_start(end + timedelta(days=1)),
         )
         .order_by("seq")
         .values_list(*EXPORT_FIELDS)
@@ -67,7 +72,7 @@ def signed_export_lines(lab, start, end):
     count = 0
     for row in rows.iterator(chunk_size=5000):
         record = dict(zip(EXPORT_FIELDS, row, strict=True))
-        record["at"] = record["at"].isoformat()
+        record["at"] = from_micros(record.pop("at_us")).isoformat()
         line = json.dumps(record, sort_keys=True, ensure_ascii=False) + "\n"
         digest.update(line.encode())
         count += 1

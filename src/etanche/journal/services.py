@@ -6,12 +6,13 @@ roll back together. Failed logins are recorded by the accounts app outside any
 transaction that could roll back.
 """
 
+import hashlib
 import hmac
 import os
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from etanche.journal import actor as actors
@@ -44,7 +45,7 @@ def _lab_of(chain: Chain):
 def _start_chain(lab) -> Chain:
     """Create a chain with its start entry. Caller holds a transaction."""
     sealer = sealer_for(lab)
-    now = timezone.now()
+    now = ch.micros(timezone.now())
     new = Chain.objects.create(
         name=chain_name(lab), lab_id=None if lab is None else lab.pk, state=b""
     )
@@ -57,7 +58,7 @@ def _start_chain(lab) -> Chain:
         chain=new,
         seq=0,
         kind=Kind.START,
-        at=now,
+        at_us=now,
         lab_id=new.lab_id,
         actor="system",
         action=Action.CHAIN_START,
@@ -110,7 +111,7 @@ def record(
         fields = {
             "seq": seq,
             "kind": kind,
-            "at": timezone.now(),
+            "at_us": ch.micros(timezone.now()),
             "lab_id": chain.lab_id,
             "user_id": getattr(user, "pk", None),
             "actor": ch.clean(actors.describe(user, actor), 200),
@@ -142,7 +143,7 @@ def close_chain(lab, *, user=None, reason: str = "") -> None:
 _FIELDS = (
     "seq",
     "kind",
-    "at",
+    "at_us",
     "lab_id",
     "user_id",
     "actor",
@@ -178,6 +179,18 @@ class Report:
     problem: Problem | None
 
 
+def _rows(chain: Chain):
+    columns = ", ".join(_FIELDS)
+    table = Entry._meta.db_table
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE chain_id = %s ORDER BY seq",  # noqa: S608
+            [chain.pk],
+        )
+        while batch := cursor.fetchmany(20000):
+            yield from batch
+
+
 def _walk(chain: Chain, sealer, stop_before: int | None = None):
     """Verify a chain from its first entry; return (count, problem, key, prev) where
     key/prev are the MAC key and previous MAC at `stop_before` (or after the end)."""
@@ -190,16 +203,29 @@ def _walk(chain: Chain, sealer, stop_before: int | None = None):
     except Exception:  # noqa: BLE001  any failure to open the head is a finding, not a crash
         count = 0
         return bad(None, "head state cannot be opened (altered, or keys missing)")
-    rows = (
-        Entry.objects.filter(chain=chain)
-        .order_by("seq")
-        .values_list(*_FIELDS)
-        .iterator(chunk_size=20000)
-    )
     expected, key, prev, count, ended = first, None, None, 0, False
-    link, evolve, canonical, compare = ch.link, ch.evolve, ch.canonical, hmac.compare_digest
-    for row in rows:
-        seq = row[0]
+    blake2b, sha256, compare = hashlib.blake2b, hashlib.sha256, hmac.compare_digest
+    label, sep, end_kind = ch.EVOLVE_LABEL, ch.SEP, Kind.END
+    # The hot loop of `journal verify`: a raw server-side cursor and the
+    # canonical form inlined, because at 10^6 entries a function call per row
+    # is a visible share of the time. ch.canonical() is the reference.
+    for row in _rows(chain):
+        (
+            seq,
+            kind,
+            at_us,
+            lab_id,
+            user_id,
+            actor,
+            action,
+            otype,
+            oid,
+            purpose,
+            outcome,
+            detail,
+            mac,
+            anchor,
+        ) = row
         if stop_before is not None and seq == stop_before:
             return count, None, key, prev
         if seq != expected:
@@ -209,18 +235,34 @@ def _walk(chain: Chain, sealer, stop_before: int | None = None):
         if ended:
             return bad(seq, "written after the chain's end marker")
         if key is None:
-            if row[13] is None:
+            if anchor is None:
                 return bad(seq, "first entry has no anchor: earlier entries were deleted")
             try:
-                material = ch.unseal_anchor(sealer, chain.pk, seq, row[13])
+                material = ch.unseal_anchor(sealer, chain.pk, seq, anchor)
             except Exception:  # noqa: BLE001
                 return bad(seq, "anchor cannot be opened (altered or moved)")
             key, prev = material[:32], material[32:]
-        if not compare(link(key, prev, canonical(*row[:12])), bytes(row[12])):
+        canon = sep.join(
+            (
+                str(seq),
+                kind,
+                str(at_us),
+                "" if lab_id is None else str(lab_id),
+                "" if user_id is None else str(user_id),
+                actor,
+                action,
+                otype,
+                oid,
+                purpose,
+                outcome,
+                detail,
+            )
+        ).encode()
+        if not compare(blake2b(prev + canon, key=key, digest_size=32).digest(), mac):
             return bad(seq, "content or position altered (MAC mismatch)")
-        ended = row[1] == Kind.END
-        prev = bytes(row[12])
-        key = evolve(key)
+        ended = kind == end_kind
+        prev = bytes(mac)
+        key = sha256(label + key).digest()
         expected += 1
         count += 1
     if count == 0:
@@ -272,7 +314,10 @@ def purge_older_than(days: int, *, now=None) -> dict[str, int]:
             sealer = sealer_for(lab)
             entries = Entry.objects.filter(chain=chain)
             keep_from = (
-                entries.filter(at__gte=cutoff).order_by("seq").values_list("seq", flat=True).first()
+                entries.filter(at_us__gte=ch.micros(cutoff))
+                .order_by("seq")
+                .values_list("seq", flat=True)
+                .first()
             )
             first_seq = entries.order_by("seq").values_list("seq", flat=True).first()
             if keep_from is None or first_seq is None or keep_from <= first_seq:

@@ -1,0 +1,1 @@
+"""Benchmarks of Étanche: the cost of protection, measured against a plaintext baseline."""
