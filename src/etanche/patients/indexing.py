@@ -1,0 +1,76 @@
+"""Blind-index inputs of a patient envelope, and their keyed values computed in bulk.
+
+Normalisation (the vault leaves it to us, vault/indexes.py): names by their
+letters-only search key (accents, case, hyphens and apostrophes ignored, so
+"Kèrgoat" and "KERGOAT" index alike), dates ISO, phones E.164, e-mails lower
+case, NIR compact. One `vault.blind_indexes` call per index name and batch.
+"""
+
+from etanche.patients.names import name_search_key
+from etanche.patients.phonetic import phonetic_key
+from etanche.vault import services as vault
+from etanche.vault.indexes import compose
+
+COLUMNS = ("nir", "ins", "birth_name_dob", "used_name_dob", "phonetic_dob", "email")
+
+
+def name_dob(name: str, birth_date: str) -> str | None:
+    key = name_search_key(name or "")
+    return compose(key, birth_date) if key and birth_date else None
+
+
+def phonetic_dob(name: str, first_name: str, birth_date: str) -> str | None:
+    surname, first = phonetic_key(name or ""), phonetic_key(first_name or "")
+    return compose(surname, first, birth_date) if surname and first and birth_date else None
+
+
+def column_inputs(env: dict) -> dict[str, str | None]:
+    """The normalised input of each column index (None: the column stays NULL)."""
+    first = (env.get("first_names") or [""])[0]
+    return {
+        "nir": env.get("ins") or None,
+        "ins": compose(env["ins"], env["ins_oid"]) if env.get("ins") else None,
+        "birth_name_dob": name_dob(env.get("birth_name"), env.get("birth_date")),
+        "used_name_dob": name_dob(env.get("used_name"), env.get("birth_date")),
+        "phonetic_dob": phonetic_dob(env.get("birth_name"), first, env.get("birth_date")),
+        "email": (env.get("email") or "").strip().lower() or None,
+    }
+
+
+def side_inputs(env: dict) -> list[tuple[str, str]]:
+    """(index name, normalised input) of the multi-valued indexes: surnames and phones."""
+    values = []
+    for name in (env.get("birth_name"), env.get("used_name")):
+        key = name_search_key(name or "")
+        if key and ("surname", key) not in values:
+            values.append(("surname", key))
+    for phone in env.get("phones") or []:
+        if ("phone", phone) not in values:
+            values.append(("phone", phone))
+    return values
+
+
+def compute(lab, envelopes: list[dict]) -> tuple[list[dict], list[list[tuple[str, int]]]]:
+    """For each envelope: {column: int | None} and [(side index name, int)], in bulk."""
+    inputs = [column_inputs(env) for env in envelopes]
+    sides = [side_inputs(env) for env in envelopes]
+    columns = [dict.fromkeys(COLUMNS) for _ in envelopes]
+    for name in COLUMNS:
+        where = [i for i, row in enumerate(inputs) if row[name]]
+        if where:
+            keyed = vault.blind_indexes(lab, name, [inputs[i][name] for i in where])
+            for i, value in zip(where, keyed, strict=True):
+                columns[i][name] = value
+    keyed_sides: list[list[tuple[str, int]]] = [[] for _ in envelopes]
+    for name in ("surname", "phone"):
+        where = [(i, value) for i, side in enumerate(sides) for n, value in side if n == name]
+        if where:
+            keyed = vault.blind_indexes(lab, name, [value for _, value in where])
+            for (i, _), value in zip(where, keyed, strict=True):
+                if (name, value) not in keyed_sides[i]:
+                    keyed_sides[i].append((name, value))
+    return columns, keyed_sides
+
+
+def lookup(lab, name: str, value: str) -> int:
+    return vault.blind_index(lab, name, value)

@@ -1,0 +1,102 @@
+"""Patients: one sealed envelope per record, blind-index integers for search.
+
+Everything identifying (INS traits, INS number, identity status and its
+document check, contact, coverage, physician, blood group, notes) lives in
+`sealed` (see services.ENVELOPE_FIELDS). In clear: a random id, the lab,
+timestamps, the id a merged record redirects to, and blind indexes, which are
+12-bit keyed hashes that thousands of records share at scale (vault/indexes.py).
+
+The identity status is sealed too: in clear it would be a per-patient fact
+("this person showed an identity card") that nothing operational needs.
+"""
+
+from django.db import models
+
+from etanche.lib.personal_data import Protection as P
+from etanche.vault.models import SealedModel
+
+# Blind indexes held as columns on Patient: one value per record.
+COLUMN_INDEXES = ("nir", "ins", "birth_name_dob", "used_name_dob", "phonetic_dob", "email")
+
+
+class PatientQuerySet(models.QuerySet):
+    def for_lab(self, lab):
+        """Every patient query starts here: no query crosses labs."""
+        lab_id = getattr(lab, "pk", lab)
+        if lab_id is None:
+            raise ValueError("patient queries need a lab")
+        return self.filter(lab_id=lab_id)
+
+    def live(self):
+        """Records that were not merged into another one."""
+        return self.filter(merged_into__isnull=True)
+
+
+class Patient(SealedModel):
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # A merged record stays, pointing at the survivor, so its old id still leads somewhere.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_records"
+    )
+    nir_index = models.IntegerField(null=True)
+    ins_index = models.IntegerField(null=True)
+    birth_name_dob_index = models.IntegerField(null=True)
+    used_name_dob_index = models.IntegerField(null=True)
+    phonetic_dob_index = models.IntegerField(null=True)
+    email_index = models.IntegerField(null=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    PERSONAL_DATA = {
+        "id": P.PSEUDONYMOUS,
+        "lab": P.PSEUDONYMOUS,
+        "sealed": P.SEALED,
+        "key_version": P.NONE,
+        "created_at": P.PSEUDONYMOUS,
+        "updated_at": P.PSEUDONYMOUS,
+        "merged_into": P.PSEUDONYMOUS,
+        **{f"{name}_index": P.BLIND_INDEX for name in COLUMN_INDEXES},
+    }
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lab", f"{name}_index"], name=f"patient_{name}")
+            for name in COLUMN_INDEXES
+        ]
+
+    def __str__(self):
+        return f"patient #{self.pk}"
+
+
+class PatientIndex(models.Model):
+    """Blind indexes with several values per patient: surnames (birth, used) and phones."""
+
+    SURNAME = "surname"
+    PHONE = "phone"
+    NAMES = [(SURNAME, SURNAME), (PHONE, PHONE)]
+
+    id = models.BigAutoField(primary_key=True)
+    lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=16, choices=NAMES)
+    value = models.IntegerField()
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="index_values")
+
+    PERSONAL_DATA = {
+        "id": P.NONE,
+        "lab": P.PSEUDONYMOUS,
+        "name": P.NONE,
+        "value": P.BLIND_INDEX,
+        "patient": P.PSEUDONYMOUS,
+    }
+
+    class Meta:
+        indexes = [models.Index(fields=["lab", "name", "value"], name="patient_index_lookup")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "name", "value"], name="patient_index_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.name} index of patient #{self.patient_id}"

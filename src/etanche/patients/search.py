@@ -1,0 +1,186 @@
+"""Search on sealed data: candidates by blind index, unsealed, filtered exactly.
+
+A 12-bit index returns about R/4096 unrelated candidates at R records (vault/
+indexes.py); each is unsealed and compared on the normalised value, so results
+are exact whatever the collisions. Criteria:
+- `nir`: a NIR or NIA (with `ins_oid`: the INS, number + OID);
+- `name` (birth or used name), alone or with `first_name` and/or `birth_date`;
+  when nothing matches exactly and first name and date are given, the phonetic
+  index (Phonex of name and first name + date) is tried: `page.phonetic` says so;
+- `phone`.
+Merged records are not returned (their survivor is). Every search is journaled
+with the kinds of criteria, the number of results and the ids shown, never a value.
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+
+from etanche.journal.models import Action
+from etanche.journal.services import record as journal
+from etanche.patients import indexing, nir, validators
+from etanche.patients.models import Patient, PatientIndex
+from etanche.patients.names import name_search_key
+from etanche.patients.phonetic import phonetic_key
+from etanche.vault.indexes import compose
+
+PAGE_SIZE = 20
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    """What a result list shows: enough to pick the right person, nothing more."""
+
+    id: int
+    birth_name: str
+    used_name: str
+    first_names: tuple[str, ...]
+    used_first_name: str
+    birth_date: str
+    sex: str
+    identity_status: str
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id, "birth_name": self.birth_name, "used_name": self.used_name,
+            "first_names": list(self.first_names), "used_first_name": self.used_first_name,
+            "birth_date": self.birth_date, "sex": self.sex,
+            "identity_status": self.identity_status,
+        }
+
+    @property
+    def sort_key(self) -> tuple:
+        return (name_search_key(self.used_name or self.birth_name),
+                name_search_key(self.used_first_name or (self.first_names or ("",))[0]),
+                self.birth_date, self.id)
+
+
+def summary_of(patient_id: int, env: dict) -> PatientSummary:
+    return PatientSummary(
+        id=patient_id, birth_name=env["birth_name"], used_name=env.get("used_name") or "",
+        first_names=tuple(env["first_names"]), used_first_name=env.get("used_first_name") or "",
+        birth_date=env["birth_date"], sex=env["sex"], identity_status=env["identity_status"],
+    )
+
+
+@dataclass
+class SearchPage:
+    results: list[PatientSummary]
+    number: int
+    pages: int
+    total: int
+    phonetic: bool = False
+
+
+def _criteria(nir_value, name, first_name, birth_date, phone) -> list[str]:
+    given = {"nir": nir_value, "name": name, "first_name": first_name,
+             "birth_date": birth_date, "phone": phone}
+    kinds = [kind for kind, value in given.items() if value not in (None, "")]
+    main = [k for k in kinds if k in ("nir", "name", "phone")]
+    if len(main) != 1:
+        raise ValidationError(
+            {"__all__": ["Cherchez par NIR, par nom (avec prénom et/ou date de naissance si "
+                         "besoin) ou par téléphone : un seul de ces critères à la fois."]}
+        )
+    if main != ["name"] and ("first_name" in kinds or "birth_date" in kinds):
+        raise ValidationError(
+            {"__all__": ["Le prénom et la date de naissance s'ajoutent à une recherche par nom."]}
+        )
+    return kinds
+
+
+def _candidates(lab, *, column: str | None = None, side: str | None = None, values=()):
+    rows = Patient.objects.for_lab(lab).live()
+    keyed = [indexing.lookup(lab, column or side, v) for v in values if v]
+    if not keyed:
+        return []
+    if column:
+        rows = rows.filter(**{f"{column}_index__in": keyed})
+    else:
+        ids = PatientIndex.objects.filter(lab_id=getattr(lab, "pk", lab), name=side,
+                                          value__in=keyed).values("patient_id")
+        rows = rows.filter(pk__in=ids)
+    return [(row.pk, row.get_sealed()) for row in rows.only("pk", "lab_id", "sealed")]
+
+
+def _match_name(env, key: str, first_key: str, day: str) -> bool:
+    if key not in (name_search_key(env["birth_name"]), name_search_key(env.get("used_name", ""))):
+        return False
+    if day and env["birth_date"] != day:
+        return False
+    if first_key:
+        firsts = [*env["first_names"], env.get("used_first_name") or ""]
+        if first_key not in {name_search_key(f) for f in firsts if f}:
+            return False
+    return True
+
+
+def _by_name(lab, name, first_name, day) -> tuple[list, bool]:
+    key, first_key = name_search_key(name), name_search_key(first_name or "")
+    if not key:
+        raise ValidationError({"name": ["Le nom recherché doit contenir au moins une lettre."]})
+    if day:
+        found = _candidates(lab, column="birth_name_dob", values=[compose(key, day)])
+        found += _candidates(lab, column="used_name_dob", values=[compose(key, day)])
+    else:
+        found = _candidates(lab, side="surname", values=[key])
+    unique = dict(found)
+    exact = [(pk, env) for pk, env in unique.items() if _match_name(env, key, first_key, day)]
+    if exact or not (first_key and day):
+        return exact, False
+    sound = indexing.phonetic_dob(name, first_name, day)
+    found = _candidates(lab, column="phonetic_dob", values=[sound])
+    ph_name, ph_first = phonetic_key(name), phonetic_key(first_name)
+    return [
+        (pk, env) for pk, env in found
+        if env["birth_date"] == day and phonetic_key(env["birth_name"]) == ph_name
+        and phonetic_key(env["first_names"][0]) == ph_first
+    ], True
+
+
+def _by_nir(lab, value: str, oid: str | None) -> list:
+    number = nir.parse_nir(value).number  # a NIA has the same shape and key
+    if oid:
+        found = _candidates(lab, column="ins", values=[compose(number, oid)])
+        return [(pk, env) for pk, env in found if env["ins"] == number and env["ins_oid"] == oid]
+    found = _candidates(lab, column="nir", values=[number])
+    return [(pk, env) for pk, env in found if env["ins"] == number]
+
+
+def _by_phone(lab, value: str) -> list:
+    number = validators.normalize_phone(value)
+    found = _candidates(lab, side="phone", values=[number])
+    return [(pk, env) for pk, env in found if number in (env.get("phones") or [])]
+
+
+def search(lab, user, *, nir=None, name=None, first_name=None, birth_date=None, phone=None,
+           ins_oid=None, page=1, purpose: str = "") -> SearchPage:
+    kinds = _criteria(nir, name, first_name, birth_date, phone)
+    phonetic = False
+    try:
+        if nir:
+            found = _by_nir(lab, nir, ins_oid)
+        elif phone:
+            found = _by_phone(lab, phone)
+        else:
+            day = ""
+            if birth_date:
+                day = validators.parse_date(birth_date, what="La date de naissance").isoformat()
+            found, phonetic = _by_name(lab, name, first_name, day)
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            raise
+        field = "nir" if nir else "phone" if phone else "birth_date"
+        raise ValidationError({field: exc.messages}) from None
+    results = sorted((summary_of(pk, env) for pk, env in found), key=lambda s: s.sort_key)
+    paginator = Paginator(results, PAGE_SIZE)
+    current = paginator.get_page(page)
+    shown = list(current.object_list)
+    with transaction.atomic():
+        journal(lab=lab, user=user, action=Action.SEARCH, object_type="patient", purpose=purpose,
+                detail={"criteria": kinds, "results": len(results), "page": current.number,
+                        "phonetic": phonetic, "shown": [s.id for s in shown]})
+    return SearchPage(shown, current.number, paginator.num_pages, len(results), phonetic)
+

@@ -1,0 +1,301 @@
+"""Patients: the only code that reads or writes patient identity, through the vault.
+
+    from etanche.patients import services as patients
+    result = patients.register_patient(lab, user, data)        # -> Registered(id, warnings)
+    record = patients.get_patient(lab, user, result.id, "accueil")  # -> PatientRecord
+    page = patients.search(lab, user, name="Kèrgoat", birth_date="1984-03-02")
+    patients.update_patient(lab, user, record.id, {"phone": "0639980001"})
+    patients.merge_patients(lab, user, survivor_id, merged_id)
+
+Every write runs in one transaction with its journal entry; every read and
+search is journaled (object type "patient"), searches with the kinds of
+criteria only. Bad input raises a Django ValidationError whose message_dict
+maps fields to French messages. Authorisation is the caller's: views use
+`get_patient_for_user` and `require_permission`.
+"""
+
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
+
+from etanche.journal.models import Action
+from etanche.journal.services import record as journal
+from etanche.patients import indexing, intake
+from etanche.patients.models import Patient, PatientIndex
+from etanche.patients.names import name_search_key
+from etanche.patients.phonetic import phonetic_key
+from etanche.patients.search import PatientSummary, search, summary_of  # noqa: F401  (API)
+from etanche.patients.status import IdentityStatus
+
+OBJECT_TYPE = "patient"
+MAX_REDIRECTS = 20  # merge chains are short; a longer one means a loop written by hand
+
+
+class PatientError(Exception):
+    """A refused operation; the message holds ids at most, never identity."""
+
+
+class PatientNotFound(PatientError):
+    pass
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    reasons: tuple[str, ...]  # "nir", "birth_name_dob", "phonetic_dob"
+    summary: PatientSummary
+
+
+class DuplicatePatient(PatientError):
+    def __init__(self, candidates: list[Candidate]):
+        self.candidates = candidates
+        ids = ", ".join(f"{c.id} ({'+'.join(c.reasons)})" for c in candidates)
+        super().__init__(f"likely duplicate of patient(s) {ids}")
+
+    @property
+    def exact_nir(self) -> bool:
+        return any("nir" in c.reasons for c in self.candidates)
+
+
+@dataclass
+class Registered:
+    id: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PatientRecord:
+    id: int
+    fields: dict  # the envelope: intake.ENVELOPE_FIELDS
+    redirected_from: int | None = None
+    merged_records: list[int] = field(default_factory=list)
+
+    @property
+    def summary(self) -> PatientSummary:
+        return summary_of(self.id, self.fields)
+
+
+def _user_ref(user) -> str:
+    from etanche.journal.actor import describe
+
+    return f"user#{user.pk}" if getattr(user, "pk", None) else describe(user)
+
+
+def _apply_indexes(patient: Patient, env: dict) -> list[PatientIndex]:
+    """Set the index columns; return the side-table rows to insert once the row exists."""
+    columns, sides = indexing.compute(patient.lab_id, [env])
+    for name, value in columns[0].items():
+        setattr(patient, f"{name}_index", value)
+    return [PatientIndex(lab_id=patient.lab_id, name=name, value=value, patient=patient)
+            for name, value in sides[0]]
+
+
+def _ids(*values) -> list[int]:
+    try:
+        return [int(v) for v in values]
+    except (TypeError, ValueError):
+        raise PatientNotFound("patient ids are integers") from None
+
+
+# --- duplicates ---------------------------------------------------------------------------
+
+
+def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
+    inputs = indexing.column_inputs(env)
+    query = None
+    for name in ("nir", "birth_name_dob", "phonetic_dob"):
+        if inputs[name]:
+            clause = Q(**{f"{name}_index": indexing.lookup(lab, name, inputs[name])})
+            query = clause if query is None else query | clause
+    if query is None:
+        return []
+    rows = Patient.objects.for_lab(lab).live().filter(query)
+    if exclude:
+        rows = rows.exclude(pk=exclude)
+    found = []
+    for row in rows.order_by("pk"):
+        other = row.get_sealed()
+        reasons = tuple(r for r, same in _same(env, other) if same)
+        if reasons:
+            found.append(Candidate(row.pk, reasons, summary_of(row.pk, other)))
+    return found
+
+
+def _same(new: dict, old: dict):
+    same_dob = new["birth_date"] == old["birth_date"]
+    yield "nir", bool(new["ins"]) and new["ins"] == old["ins"]
+    yield "birth_name_dob", same_dob and (
+        name_search_key(new["birth_name"]) == name_search_key(old["birth_name"])
+    )
+    first_new, first_old = (new["first_names"] or [""])[0], (old["first_names"] or [""])[0]
+    yield "phonetic_dob", same_dob and bool(phonetic_key(new["birth_name"])) and (
+        phonetic_key(new["birth_name"]) == phonetic_key(old["birth_name"])
+        and phonetic_key(first_new) == phonetic_key(first_old)
+    )
+
+
+def find_duplicates(lab, data: dict, *, user=None) -> list[Candidate]:
+    """Likely duplicates of `data` (checked first): same NIR, birth name + DOB, phonetic + DOB.
+
+    Journaled as a search (criteria "duplicates") since it shows other patients.
+    """
+    env = intake.clean(data).envelope
+    return _journaled_duplicates(lab, user, env)
+
+
+def _journaled_duplicates(lab, user, env, *, exclude=None) -> list[Candidate]:
+    with transaction.atomic():
+        found = _duplicate_candidates(lab, env, exclude=exclude)
+        journal(lab=lab, user=user, action=Action.SEARCH, object_type=OBJECT_TYPE,
+                detail={"criteria": ["duplicates"], "results": len(found),
+                        "shown": [c.id for c in found]})
+    return found
+
+
+# --- register, read, update ----------------------------------------------------------------
+
+
+def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> Registered:
+    """Check, look for duplicates, then create the sealed record with its journal entry.
+
+    Likely duplicates are refused (DuplicatePatient, with the candidates) unless the
+    user states it is another person (`not_duplicate`: twins, a parent's card).
+    """
+    cleaned = intake.clean(data, user_ref=_user_ref(user))
+    if not not_duplicate:
+        candidates = _journaled_duplicates(lab, user, cleaned.envelope)
+        if candidates:
+            raise DuplicatePatient(candidates)
+    with transaction.atomic():
+        patient = Patient(lab_id=getattr(lab, "pk", lab))
+        patient.set_sealed(cleaned.envelope)
+        side_rows = _apply_indexes(patient, cleaned.envelope)
+        patient.save(force_insert=True)
+        PatientIndex.objects.bulk_create(side_rows)
+        detail = {"not_duplicate": True} if not_duplicate else None
+        journal(lab=lab, user=user, action=Action.CREATE, object_type=OBJECT_TYPE,
+                object_id=patient.pk, detail=detail)
+    return Registered(patient.pk, cleaned.warnings)
+
+
+def _resolve(lab, patient_id, *, for_update=False) -> tuple[Patient, int | None]:
+    rows = Patient.objects.for_lab(lab)
+    if for_update:
+        rows = rows.select_for_update()
+    (patient_id,) = _ids(patient_id)
+    try:
+        patient = rows.get(pk=patient_id)
+    except Patient.DoesNotExist:
+        raise PatientNotFound(f"no patient {patient_id} in this lab") from None
+    first = patient.pk
+    for _ in range(MAX_REDIRECTS):
+        if patient.merged_into_id is None:
+            return patient, (first if patient.pk != first else None)
+        patient = rows.get(pk=patient.merged_into_id)
+    raise PatientError(f"patient {first}: merge redirects loop")
+
+
+def get_patient(lab, user, patient_id, purpose: str = "") -> PatientRecord:
+    """The unsealed record (following merge redirects), journaled READ."""
+    with transaction.atomic():
+        patient, redirected = _resolve(lab, patient_id)
+        fields = patient.get_sealed()
+        merged = list(Patient.objects.for_lab(lab).filter(merged_into=patient)
+                      .order_by("pk").values_list("pk", flat=True))
+        journal(lab=lab, user=user, action=Action.READ, object_type=OBJECT_TYPE,
+                object_id=patient.pk, purpose=purpose,
+                detail={"redirected_from": redirected} if redirected else None)
+    return PatientRecord(patient.pk, fields, redirected, merged)
+
+
+def update_patient(lab, user, patient_id, changes: dict, *, purpose: str = "") -> list[str]:
+    """Apply `changes` (input keys; "" or None clears an optional field); returns warnings.
+
+    Status changes follow status.py (VALI needs `id_document`; RECUP/QUAL need INSi).
+    Changing an INS trait of a validated identity takes it back to PROV: the
+    document check was of the old traits.
+    """
+    if not isinstance(changes, dict) or not changes:
+        raise ValidationError({"__all__": ["Aucune modification demandée."]})
+    with transaction.atomic():
+        patient, redirected = _resolve(lab, patient_id, for_update=True)
+        if redirected:
+            raise PatientError(f"patient {patient_id} was merged into {patient.pk}: edit that one")
+        old = patient.get_sealed()
+        data = {**intake.as_input(old), **changes}
+        if "nir" in changes:
+            data.pop("ins", None)
+        current = old["identity_status"]
+        cleaned = intake.clean(data, current_status=current, user_ref=_user_ref(user))
+        env = cleaned.envelope
+        traits = (*intake.INS_TRAITS, "ins", "ins_oid")
+        if (env["identity_status"] != IdentityStatus.PROV and "id_document" not in changes
+                and any(env[k] != old.get(k) for k in traits)):
+            env["identity_status"], env["id_document"] = IdentityStatus.PROV.value, None
+            cleaned.warnings.append(
+                "Traits d'identité modifiés : l'identité repasse au statut provisoire "
+                "(un nouveau contrôle de pièce d'identité est nécessaire)."
+            )
+        changed = sorted(k for k in intake.ENVELOPE_FIELDS if env.get(k) != old.get(k))
+        patient.set_sealed(env)
+        side_rows = _apply_indexes(patient, env)
+        patient.save()
+        PatientIndex.objects.filter(patient=patient).delete()
+        PatientIndex.objects.bulk_create(side_rows)
+        journal(lab=lab, user=user, action=Action.UPDATE, object_type=OBJECT_TYPE,
+                object_id=patient.pk, purpose=purpose, detail={"fields": changed})
+    return cleaned.warnings
+
+
+def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "") -> None:
+    """Merge `merged_id` into `survivor_id`: the survivor keeps its record and history,
+    the merged record leaves search and redirects to the survivor. Journaled on both ids."""
+    survivor_id, merged_id = _ids(survivor_id, merged_id)
+    if survivor_id == merged_id:
+        raise PatientError("a patient cannot be merged into itself")
+    with transaction.atomic():
+        rows = Patient.objects.for_lab(lab).select_for_update()
+        found = {p.pk: p for p in rows.filter(pk__in=[survivor_id, merged_id])}
+        for pid in (survivor_id, merged_id):
+            if pid not in found:
+                raise PatientNotFound(f"no patient {pid} in this lab")
+            if found[pid].merged_into_id is not None:
+                raise PatientError(f"patient {pid} was already merged into "
+                                   f"{found[pid].merged_into_id}")
+        survivor, merged = found[survivor_id], found[merged_id]
+        merged.merged_into = survivor
+        for name in indexing.COLUMNS:
+            setattr(merged, f"{name}_index", None)
+        merged.save()
+        PatientIndex.objects.filter(patient=merged).delete()
+        journal(lab=lab, user=user, action=Action.MERGE, object_type=OBJECT_TYPE,
+                object_id=survivor.pk, purpose=purpose,
+                detail={"role": "survivor", "merged": merged.pk})
+        journal(lab=lab, user=user, action=Action.MERGE, object_type=OBJECT_TYPE,
+                object_id=merged.pk, purpose=purpose,
+                detail={"role": "merged", "into": survivor.pk})
+
+
+# --- web helper -------------------------------------------------------------------------
+
+
+def get_patient_for_user(request, pk, perm, *, purpose: str = "") -> PatientRecord:
+    """For views: 404 if the patient is not in the request's lab, 403 without `perm`,
+    else the record (journaled READ; `record.id` differs from `pk` after a merge)."""
+    from etanche.accounts.permissions import has_permission
+
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404
+    try:
+        exists = Patient.objects.for_lab(membership.lab_id).filter(pk=int(pk)).exists()
+    except (ValueError, TypeError):
+        exists = False
+    if not exists:
+        raise Http404
+    if not has_permission(membership, perm):
+        raise PermissionDenied
+    return get_patient(membership.lab, request.user, pk, purpose)
