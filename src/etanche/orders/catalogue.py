@@ -1,0 +1,162 @@
+"""Each lab's test catalogue: seeded from the shipped NABM subset, then the lab's own.
+
+The NABM rows (code, label, B coefficient) are reference data copied verbatim
+from CNAM's table (data/SOURCES.md). Specimen kind and pre-analytical questions
+are NOT in the NABM: they come from data/lab_defaults.csv, Étanche's default
+pre-analytical settings, which each lab admin may change (docs/catalogue.md).
+"""
+
+import csv
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from etanche.journal import services as journal
+from etanche.journal.models import Action
+from etanche.orders.models import CatalogueTest
+from etanche.orders.preanalytical import QUESTIONS, SPECIMEN_KINDS
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LOCAL_CODE = re.compile(r"^[A-Z][A-Z0-9]{1,9}$")
+
+
+@dataclass(frozen=True)
+class NabmAct:
+    code: str
+    label: str
+    short_label: str
+    coefficient_b: int
+    specimen: str
+    questions: str
+
+    @property
+    def display_label(self) -> str:
+        # The short label is the readable one; the long one is cut at 100 characters.
+        return (self.short_label or self.label)[:1].upper() + (self.short_label or self.label)[1:]
+
+
+@functools.cache
+def nabm_acts() -> dict[str, NabmAct]:
+    with open(DATA_DIR / "lab_defaults.csv", encoding="utf-8", newline="") as fh:
+        defaults = {row["code"]: row for row in csv.DictReader(fh)}
+    acts = {}
+    with open(DATA_DIR / "nabm_subset.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            setting = defaults[row["code"]]
+            acts[row["code"]] = NabmAct(
+                code=row["code"], label=row["label"], short_label=row["short_label"],
+                coefficient_b=int(row["coefficient_b"]), specimen=setting["specimen"],
+                questions=setting["questions"],
+            )
+    return acts
+
+
+def seed_catalogue(lab) -> int:
+    """Give the lab the shipped NABM acts it does not have yet; returns how many were added.
+
+    Idempotent and safe to race: the (lab, code) constraint drops duplicates.
+    A test the lab admin disabled or edited is left as it is.
+    """
+    have = set(CatalogueTest.objects.for_lab(lab).values_list("code", flat=True))
+    rows = [
+        CatalogueTest(lab_id=lab.pk, code=act.code, label=act.display_label,
+                      origin=CatalogueTest.NABM, coefficient_b=act.coefficient_b,
+                      specimen=act.specimen, questions=act.questions)
+        for act in nabm_acts().values() if act.code not in have
+    ]
+    CatalogueTest.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def ensure_seeded(lab) -> None:
+    if not CatalogueTest.objects.for_lab(lab).filter(origin=CatalogueTest.NABM).exists():
+        seed_catalogue(lab)
+
+
+def enabled_tests(lab):
+    ensure_seeded(lab)
+    return CatalogueTest.objects.for_lab(lab).filter(enabled=True)
+
+
+def all_tests(lab):
+    ensure_seeded(lab)
+    return CatalogueTest.objects.for_lab(lab)
+
+
+def search_tests(lab, text: str, limit: int = 20):
+    """Tests whose code starts with, or label contains, `text` (no personal data here)."""
+    text = (text or "").strip()
+    if not text:
+        return []
+    tests = enabled_tests(lab)
+    if text.isdigit() or LOCAL_CODE.match(text.upper()):
+        by_code = list(tests.filter(code__startswith=text.upper())[:limit])
+        if by_code:
+            return by_code
+    return list(tests.filter(label__icontains=text)[:limit])
+
+
+def _check_setting(specimen: str, questions: str) -> str:
+    errors = {}
+    if specimen not in SPECIMEN_KINDS:
+        errors["specimen"] = "Type d'échantillon inconnu."
+    unknown = [q for q in questions.split() if q not in QUESTIONS]
+    if unknown:
+        errors["questions"] = "Question pré-analytique inconnue."
+    if errors:
+        raise ValidationError(errors)
+    return " ".join(dict.fromkeys(questions.split()))
+
+
+@transaction.atomic
+def set_enabled(lab, user, test: CatalogueTest, enabled: bool) -> CatalogueTest:
+    test.enabled = enabled
+    test.save(update_fields=["enabled", "updated_at"])
+    journal.record(lab=lab, user=user, action=Action.UPDATE, object_type="catalogue",
+                   object_id=test.code, detail={"enabled": enabled})
+    return test
+
+
+@transaction.atomic
+def update_settings(lab, user, test: CatalogueTest, *, specimen: str, questions: str
+                    ) -> CatalogueTest:
+    test.questions = _check_setting(specimen, questions)
+    test.specimen = specimen
+    test.save(update_fields=["specimen", "questions", "updated_at"])
+    journal.record(lab=lab, user=user, action=Action.UPDATE, object_type="catalogue",
+                   object_id=test.code, detail={"specimen": specimen})
+    return test
+
+
+@transaction.atomic
+def add_local_test(lab, user, *, code: str, label: str, specimen: str, questions: str = ""
+                   ) -> CatalogueTest:
+    """A test the lab performs outside the NABM (hors nomenclature), under its own code.
+
+    Local codes start with a letter so they never collide with a 4-digit NABM code.
+    """
+    code = (code or "").strip().upper()
+    label = " ".join((label or "").split())
+    errors = {}
+    if not LOCAL_CODE.match(code):
+        errors["code"] = ("Un code local commence par une lettre, suivie de 1 à 9 lettres "
+                          "ou chiffres (les codes à 4 chiffres sont ceux de la NABM).")
+    elif CatalogueTest.objects.for_lab(lab).filter(code=code).exists():
+        errors["code"] = "Ce code existe déjà dans le catalogue du laboratoire."
+    if not label:
+        errors["label"] = "Indiquez le libellé de l'analyse."
+    elif len(label) > 200:
+        errors["label"] = "Le libellé dépasse 200 caractères."
+    if errors:
+        raise ValidationError(errors)
+    questions = _check_setting(specimen, questions)
+    test = CatalogueTest.objects.create(lab=lab, code=code, label=label,
+                                        origin=CatalogueTest.LOCAL, specimen=specimen,
+                                        questions=questions)
+    journal.record(lab=lab, user=user, action=Action.CREATE, object_type="catalogue",
+                   object_id=code)
+    return test

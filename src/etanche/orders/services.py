@@ -1,0 +1,498 @@
+"""Requests for analyses: create, sample, receive, cancel, reject, read, print labels.
+
+Every function changing state runs in one transaction with its journal entry.
+Entries name the patient (object_type "patient", its random id) with the
+order id in `detail`, so a patient's access history shows who opened, created
+or printed their requests; no entry holds personal data.
+"""
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+
+from etanche.accounts.permissions import Perm, has_permission
+from etanche.journal import services as journal
+from etanche.journal.models import Action
+from etanche.orders import catalogue
+from etanche.orders.models import Order, OrderCounter, OrderTest, Specimen, Status
+from etanche.orders.preanalytical import (
+    CONTAINERS,
+    QUESTIONS,
+    REJECT_REASONS,
+    SPECIMEN_KINDS,
+)
+from etanche.patients.validators import check_past_date, check_rpps
+
+PATIENT = "patient"
+# Questions a request may leave unanswered; the others must be answered.
+OPTIONAL_QUESTIONS = frozenset({"last_period", "sampling_time"})
+MAX_TEXT = 2000
+# Order of containers on the sampling sheet and the label roll (usual draw order).
+CONTAINER_ORDER = list(CONTAINERS)
+
+TRANSITIONS = {
+    Status.REGISTERED: {Status.SAMPLED, Status.CANCELLED},
+    Status.SAMPLED: {Status.RECEIVED, Status.CANCELLED, Status.REJECTED},
+    Status.RECEIVED: {Status.REJECTED},
+    Status.CANCELLED: set(),
+    Status.REJECTED: set(),
+}
+
+
+class TransitionRefused(ValidationError):
+    """A status change the workflow does not allow; the message is French, for the form."""
+
+
+@dataclass
+class OrderDetails:
+    """An order with its sealed fields opened, for one authorised reader."""
+
+    order: Order
+    prescriber_name: str = ""
+    prescriber_rpps: str = ""
+    prescription_date: str = ""
+    clinical_info: str = ""
+    answers: dict = field(default_factory=dict)
+    fasting: bool | None = None
+    notes: str = ""
+    cancel_reason: str = ""
+    reject_comment: str = ""
+
+    @property
+    def answer_rows(self) -> list[tuple[str, str]]:
+        rows = []
+        for key, value in self.answers.items():
+            question = QUESTIONS.get(key)
+            if question is None:
+                continue
+            if question.kind == "yesno":
+                value = {True: "oui", False: "non"}.get(value, "non renseigné")
+            rows.append((question.label, value or "non renseigné"))
+        return rows
+
+
+# --- numbering ----------------------------------------------------------------------
+
+def next_number(lab, year: int) -> str:
+    """The next request number of the lab for `year`, e.g. 2026-000123.
+
+    The UPDATE locks the counter row until the caller's transaction ends, so two
+    front desks never get the same number; a rolled-back request frees nothing
+    (numbers may skip, never repeat).
+    """
+    with transaction.atomic():
+        bumped = OrderCounter.objects.filter(lab_id=lab.pk, year=year).update(last=F("last") + 1)
+        if not bumped:
+            try:
+                with transaction.atomic():
+                    OrderCounter.objects.create(lab_id=lab.pk, year=year, last=1)
+            except IntegrityError:
+                OrderCounter.objects.filter(lab_id=lab.pk, year=year).update(last=F("last") + 1)
+        last = OrderCounter.objects.get(lab_id=lab.pk, year=year).last
+    return f"{year}-{last:06d}"
+
+
+def barcode_for(number: str, rank: int) -> str:
+    """Digits only, even length: Code 128 set C packs them densely (short bars, small label)."""
+    return f"{number.replace('-', '')}{rank:02d}"
+
+
+# --- validation ---------------------------------------------------------------------
+
+def _clean_text(value, what: str) -> str:
+    text = (value or "").strip()
+    if len(text) > MAX_TEXT:
+        raise ValidationError(f"{what} dépasse {MAX_TEXT} caractères.")
+    return text
+
+
+def _clean_answers(tests, answers: dict) -> dict:
+    needed = list(dict.fromkeys(k for t in tests for k in t.question_keys))
+    errors, clean = {}, {}
+    for key in needed:
+        question = QUESTIONS[key]
+        value = (answers or {}).get(key)
+        if question.kind == "yesno":
+            if value in (True, "oui", "yes", "1", "true"):
+                clean[key] = True
+            elif value in (False, "non", "no", "0", "false"):
+                clean[key] = False
+            elif key not in OPTIONAL_QUESTIONS:
+                errors[f"q_{key}"] = "Répondez oui ou non : une analyse demandée l'exige."
+            continue
+        text = _clean_text(str(value) if value is not None else "", question.label)
+        if not text and key not in OPTIONAL_QUESTIONS:
+            errors[f"q_{key}"] = "Réponse obligatoire pour une analyse demandée."
+        elif text:
+            clean[key] = text
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _check_tests(lab, codes) -> list:
+    codes = list(dict.fromkeys(c.strip().upper() for c in codes or [] if c and c.strip()))
+    if not codes:
+        raise ValidationError({"tests": "Choisissez au moins une analyse."})
+    found = {t.code: t for t in catalogue.enabled_tests(lab).filter(code__in=codes)}
+    unknown = [c for c in codes if c not in found]
+    if unknown:
+        raise ValidationError({"tests": "Analyse inconnue ou désactivée au catalogue : "
+                                        + ", ".join(unknown) + "."})
+    return [found[c] for c in codes]
+
+
+def _check_prescription(prescriber_name, prescriber_rpps, prescription_date) -> dict:
+    errors, out = {}, {}
+    out["prescriber_name"] = " ".join((prescriber_name or "").split())
+    if not out["prescriber_name"]:
+        errors["prescriber_name"] = "Indiquez le prescripteur."
+    elif len(out["prescriber_name"]) > 200:
+        errors["prescriber_name"] = "Le nom du prescripteur dépasse 200 caractères."
+    out["prescriber_rpps"] = ""
+    if prescriber_rpps and str(prescriber_rpps).strip():
+        try:
+            out["prescriber_rpps"] = check_rpps(prescriber_rpps)
+        except ValidationError as exc:
+            errors["prescriber_rpps"] = exc.messages[0]
+    if not prescription_date:
+        errors["prescription_date"] = "Indiquez la date de l'ordonnance."
+    else:
+        try:
+            day = check_past_date(prescription_date, what="La date de l'ordonnance",
+                                  today=timezone.localdate())
+            out["prescription_date"] = day.isoformat()
+        except ValidationError as exc:
+            errors["prescription_date"] = exc.messages[0]
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _specimens_for(tests) -> list[str]:
+    containers = {SPECIMEN_KINDS[t.specimen].container for t in tests}
+    return [c for c in CONTAINER_ORDER if c in containers]
+
+
+# --- creating -----------------------------------------------------------------------
+
+@transaction.atomic
+def create_order(lab, user, patient, *, tests, prescriber_name, prescription_date,
+                 prescriber_rpps="", urgent=False, clinical_info="", answers=None,
+                 fasting=None, notes="") -> Order:
+    """Register a request from a prescription, with its specimens; all or nothing."""
+    if patient.lab_id != lab.pk or getattr(patient, "merged_into_id", None):
+        raise ValidationError({"patient": "Ce dossier patient n'est pas utilisable."})
+    errors = {}
+    chosen, prescription, clean_answers = [], {}, {}
+    for step in ("tests", "prescription", "answers", "texts"):
+        try:
+            if step == "tests":
+                chosen = _check_tests(lab, tests)
+            elif step == "prescription":
+                prescription = _check_prescription(prescriber_name, prescriber_rpps,
+                                                   prescription_date)
+            elif step == "answers" and chosen:
+                clean_answers = _clean_answers(chosen, answers or {})
+            elif step == "texts":
+                clinical_info = _clean_text(clinical_info, "Le renseignement clinique")
+                notes = _clean_text(notes, "La note")
+        except ValidationError as exc:
+            errors.update(exc.message_dict if hasattr(exc, "error_dict")
+                          else {"__all__": exc.messages})
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    order = Order(lab=lab, patient=patient, number=next_number(lab, timezone.localdate().year),
+                  urgent=bool(urgent), created_at=now, created_by=user, status_changed_at=now)
+    order.set_sealed({**prescription, "clinical_info": clinical_info, "answers": clean_answers,
+                      "fasting": fasting if fasting is None else bool(fasting), "notes": notes,
+                      "cancel_reason": "", "reject_comment": ""})
+    order.save(force_insert=True)
+    OrderTest.objects.bulk_create([
+        OrderTest(lab=lab, order=order, code=t.code, label=t.label, specimen=t.specimen)
+        for t in chosen
+    ])
+    Specimen.objects.bulk_create([
+        Specimen(lab=lab, order=order, barcode=barcode_for(order.number, rank), container=c)
+        for rank, c in enumerate(_specimens_for(chosen), start=1)
+    ])
+    journal.record(lab=lab, user=user, action=Action.CREATE, object_type=PATIENT,
+                   object_id=patient.pk, purpose="enregistrement d'une demande",
+                   detail={"order": order.pk, "tests": len(chosen)})
+    return order
+
+
+# --- reading ------------------------------------------------------------------------
+
+def get_order_for_user(request, pk, perm: Perm = Perm.ORDER_READ) -> Order:
+    """The order `pk` of the request's lab: 404 for another lab or none, 403 without `perm`."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    order = (Order.objects.for_lab(membership.lab_id).select_related("created_by")
+             .filter(pk=pk).first())
+    if order is None:
+        raise Http404
+    if not has_permission(membership, perm):
+        raise PermissionDenied
+    return order
+
+
+def read_order(lab, user, order: Order, *, purpose: str = "consultation d'une demande"
+               ) -> OrderDetails:
+    """Open the sealed part of an order; journaled as a read of the patient's record."""
+    journal.record(lab=lab, user=user, action=Action.READ, object_type=PATIENT,
+                   object_id=order.patient_id, purpose=purpose, detail={"order": order.pk})
+    fields = order.get_sealed()
+    return OrderDetails(order=order, **{k: fields.get(k) for k in Order.SEALED_KEYS
+                                        if fields.get(k) is not None})
+
+
+def orders_of_day(lab, day: date | None = None):
+    """Requests registered on `day` (local time), newest first: operational data only."""
+    day = day or timezone.localdate()
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    return (Order.objects.for_lab(lab).filter(created_at__gte=start,
+                                              created_at__lt=start + timedelta(days=1))
+            .prefetch_related("tests", "specimens").order_by("-created_at"))
+
+
+def orders_for_patient(lab, patient):
+    """A patient's requests, including those of records merged into it."""
+    ids = [patient.pk, *patient.merged_records.values_list("pk", flat=True)]
+    return (Order.objects.for_lab(lab).filter(patient_id__in=ids)
+            .prefetch_related("tests").order_by("-created_at"))
+
+
+# --- workflow -----------------------------------------------------------------------
+
+def _move(order: Order, target: str) -> None:
+    if target not in TRANSITIONS[Status(order.status)]:
+        raise TransitionRefused(
+            f"Impossible de passer une demande « {Status(order.status).label} » "
+            f"à l'état « {Status(target).label} »."
+        )
+    order.status = target
+    order.status_changed_at = timezone.now()
+
+
+def _locked(lab, order: Order) -> Order:
+    # Re-read under lock: two screens acting on one request must not both win.
+    return Order.objects.for_lab(lab).select_for_update().get(pk=order.pk)
+
+
+@transaction.atomic
+def record_sampling(lab, user, order: Order, *, sampled_at=None, collector=None) -> Order:
+    """Every specimen of the request was drawn at `sampled_at` by `collector` (default: user)."""
+    order = _locked(lab, order)
+    sampled_at = sampled_at or timezone.now()
+    if sampled_at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({"sampled_at": "L'heure de prélèvement est dans le futur."})
+    if sampled_at < order.created_at - timedelta(days=2):
+        raise ValidationError({"sampled_at": "L'heure de prélèvement précède la demande de "
+                                             "plus de deux jours."})
+    collector = collector or user
+    _move(order, Status.SAMPLED)
+    order.save(update_fields=["status", "status_changed_at"])
+    order.specimens.update(sampled_at=sampled_at, collector=collector)
+    journal.record(lab=lab, user=user, action=Action.UPDATE, object_type=PATIENT,
+                   object_id=order.patient_id, purpose="prélèvement",
+                   detail={"order": order.pk, "status": order.status})
+    return order
+
+
+@transaction.atomic
+def receive(lab, user, order: Order) -> Order:
+    order = _locked(lab, order)
+    _move(order, Status.RECEIVED)
+    order.save(update_fields=["status", "status_changed_at"])
+    order.specimens.update(received_at=order.status_changed_at)
+    journal.record(lab=lab, user=user, action=Action.UPDATE, object_type=PATIENT,
+                   object_id=order.patient_id, purpose="réception",
+                   detail={"order": order.pk, "status": order.status})
+    return order
+
+
+def _reseal(order: Order, **changes) -> None:
+    fields = order.get_sealed()
+    fields.update(changes)
+    order.set_sealed(fields)
+
+
+@transaction.atomic
+def cancel(lab, user, order: Order, reason: str) -> Order:
+    reason = _clean_text(reason, "Le motif")
+    if not reason:
+        raise ValidationError({"reason": "Indiquez le motif de l'annulation."})
+    order = _locked(lab, order)
+    _move(order, Status.CANCELLED)
+    _reseal(order, cancel_reason=reason)
+    order.save(update_fields=["status", "status_changed_at", "sealed", "key_version"])
+    journal.record(lab=lab, user=user, action=Action.UPDATE, object_type=PATIENT,
+                   object_id=order.patient_id, purpose="annulation",
+                   detail={"order": order.pk, "status": order.status})
+    return order
+
+
+@transaction.atomic
+def reject(lab, user, order: Order, reason: str, comment: str = "") -> Order:
+    if reason not in REJECT_REASONS:
+        raise ValidationError({"reason": "Choisissez un motif de non-conformité de la liste."})
+    comment = _clean_text(comment, "Le commentaire")
+    order = _locked(lab, order)
+    _move(order, Status.REJECTED)
+    order.reject_reason = reason
+    _reseal(order, reject_comment=comment)
+    order.save(update_fields=["status", "status_changed_at", "reject_reason", "sealed",
+                              "key_version"])
+    journal.record(lab=lab, user=user, action=Action.UPDATE, object_type=PATIENT,
+                   object_id=order.patient_id, purpose="non-conformité",
+                   detail={"order": order.pk, "status": order.status, "reason": reason})
+    return order
+
+
+def move_orders(lab, from_patient, to_patient) -> int:
+    """For a merge: re-attach the requests of `from_patient` to the surviving record.
+
+    The caller (patients.services.merge_patients) holds the transaction and
+    journals the merge.
+    """
+    if from_patient.lab_id != lab.pk or to_patient.lab_id != lab.pk:
+        raise ValueError("both records must belong to the lab")
+    return Order.objects.for_lab(lab).filter(patient_id=from_patient.pk).update(
+        patient_id=to_patient.pk)
+
+
+# --- labels -------------------------------------------------------------------------
+
+def label_pdf(lab, user, order: Order) -> bytes:
+    """The tube labels of a request, built in memory; journaled as a PRINT of the patient.
+
+    Refused for a cancelled or rejected request: its tubes must not be drawn.
+    """
+    from etanche.orders import labels
+    from etanche.patients import services as patients
+
+    if order.status in (Status.CANCELLED, Status.REJECTED):
+        raise TransitionRefused("Demande annulée ou refusée : pas d'étiquettes.")
+    specimens = list(order.specimens.select_related("collector"))
+    with transaction.atomic():
+        record = patients.get_patient(lab, user, order.patient_id,
+                                      purpose="impression d'étiquettes")
+        fields = record.fields
+        identity = labels.LabelIdentity(
+            birth_name=fields["birth_name"], used_name=fields.get("used_name") or "",
+            first_name=(fields.get("first_names") or [""])[0],
+            birth_date=date.fromisoformat(fields["birth_date"]) if fields.get("birth_date")
+            else None,
+            sex=fields.get("sex") or "")
+        pdf = labels.render(identity, [
+            labels.LabelSpecimen(
+                barcode=s.barcode, container=CONTAINERS[s.container].label,
+                sampled_at=s.sampled_at,
+                collector=s.collector.get_full_name() if s.collector_id else "",
+                order_number=order.number)
+            for s in specimens
+        ])
+        journal.record(lab=lab, user=user, action=Action.PRINT, object_type=PATIENT,
+                       object_id=order.patient_id, purpose="étiquettes de tubes",
+                       detail={"order": order.pk, "labels": len(specimens)})
+    return pdf
+
+
+# --- demo ---------------------------------------------------------------------------
+
+# Usual town-lab prescriptions, as NABM codes of the shipped subset.
+DEMO_PANELS = (
+    ("1104", "0552", "0996"),
+    ("1104", "1208"),
+    ("0127",),
+    ("1104", "0593", "1610", "1804"),
+    ("1577", "0552", "0592"),
+    ("1208", "1207"),
+    ("5201",),
+    ("1213", "1104", "1374", "1387"),
+    ("7402",),
+    ("1139", "0578"),
+    ("0522", "0519", "1601"),
+    ("7318",),
+)
+DEMO_PRESCRIBERS = ("Dr Martin", "Dr Bernard", "Dr Lefebvre", "Dr Moreau", "Dr Girard")
+
+
+def create_demo_orders(lab, patients, seed: int = 0, *, user=None, per_patient: int = 1
+                       ) -> list[Order]:
+    """Requests for synthetic demo patients, in bulk, spread over the last week and today.
+
+    Bypasses the journal on purpose: nobody read anything; `etanche demo`
+    journals the creation of the demo data as a whole.
+    """
+    from etanche.accounts.models import Membership, Role
+    from etanche.vault import services as vault
+
+    if user is None:
+        member = (Membership.objects.filter(lab=lab, role=Role.FRONTDESK, is_active=True)
+                  .select_related("user").first())
+        if member is None:
+            raise ValueError("the demo lab needs a front-office member to sign the requests")
+        user = member.user
+    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    tests = {t.code: t for t in catalogue.enabled_tests(lab)}
+    now = timezone.now()
+    orders, fields, items, specimens = [], [], [], []
+    today = timezone.localdate()
+    with transaction.atomic():
+        for patient in patients:
+            for _ in range(per_patient):
+                panel = [tests[c] for c in rng.choice(DEMO_PANELS) if c in tests]
+                if not panel:
+                    continue
+                days_ago = rng.choice((0, 0, 0, 1, 2, 3, 5, 7))
+                created = now - timedelta(days=days_ago, minutes=rng.randrange(0, 300))
+                status = Status.REGISTERED if days_ago == 0 and rng.random() < 0.5 else (
+                    Status.SAMPLED if days_ago == 0 else Status.RECEIVED)
+                order = Order(lab=lab, patient_id=getattr(patient, "pk", patient), status=status,
+                              number=next_number(lab, today.year), urgent=rng.random() < 0.1,
+                              created_at=created, created_by=user, status_changed_at=created)
+                answers = {}
+                for key in dict.fromkeys(k for t in panel for k in t.question_keys):
+                    kind = QUESTIONS[key].kind
+                    answers[key] = (rng.random() < 0.5 if kind == "yesno" else
+                                    ("aucun" if key == "anticoagulant" else ""))
+                orders.append(order)
+                fields.append({"prescriber_name": rng.choice(DEMO_PRESCRIBERS),
+                               "prescriber_rpps": "",
+                               "prescription_date": created.date().isoformat(),
+                               "clinical_info": "", "answers": answers, "fasting": None,
+                               "notes": "", "cancel_reason": "", "reject_comment": ""})
+                items.extend(OrderTest(lab=lab, order=order, code=t.code, label=t.label,
+                                       specimen=t.specimen) for t in panel)
+                sampled = None if status == Status.REGISTERED else created + timedelta(minutes=5)
+                for rank, container in enumerate(_specimens_for(panel), start=1):
+                    specimens.append(Specimen(
+                        lab=lab, order=order, barcode=barcode_for(order.number, rank),
+                        container=container, sampled_at=sampled,
+                        collector=user if sampled else None,
+                        received_at=created + timedelta(hours=1)
+                        if status == Status.RECEIVED else None))
+        tokens = vault.seal_many(lab, Order.record_type(),
+                                 [(o.pk, f) for o, f in zip(orders, fields, strict=True)],
+                                 Order.SEALED_SCHEMA_VERSION)
+        for order, token in zip(orders, tokens, strict=True):
+            order.sealed = token
+            order.key_version = vault.token_key_version(token)
+        Order.objects.bulk_create(orders)
+        OrderTest.objects.bulk_create(items)
+        Specimen.objects.bulk_create(specimens)
+    return orders
