@@ -35,24 +35,54 @@ class DemoResult:
     lab: Lab
     # (username, role, one-time password, otpauth URI)
     accounts: list[tuple[str, str, str, str]]
+    patients: int = 0
 
 
-def demo_lab_exists() -> bool:
-    return Lab.objects.filter(slug=DEMO_SLUG).exists()
+def demo_lab_exists(slug: str = DEMO_SLUG) -> bool:
+    return Lab.objects.filter(slug=slug).exists()
 
 
 def credentials_path():
     return settings.DATA_DIR / CREDENTIALS_FILE
 
 
-@transaction.atomic
-def create_demo(*, patients: int = 0, seed: int | None = None) -> DemoResult:
+def create_demo(*, patients: int = 0, seed: int | None = None, slug: str = DEMO_SLUG,
+                progress=None) -> DemoResult:
+    """The demo lab with its staff, then `patients` synthetic patients in committed batches.
+
+    Another slug (e.g. a benchmark lab) gets no staff: usernames are global.
+    """
+    result = _create_lab_and_staff(slug)
     if patients:
-        raise CommandError("synthetic patients come with the patients module (not installed yet)")
-    if demo_lab_exists():
-        raise CommandError("the demo lab already exists (use --if-absent to keep it)")
+        from etanche.patients.bulk import bulk_register
+        from etanche.patients.synthetic import iter_identities
+
+        result.patients = bulk_register(result.lab, iter_identities(patients, seed or 0),
+                                        source="demo", progress=progress)
+    return result
+
+
+def _other_finess(slug: str) -> str:
+    from stdnum import luhn
+
+    # Department 99 holds no establishment: fictitious, like DEMO_FINESS.
+    for serial in range(1, 10**6):
+        body = f"99{(sum(map(ord, slug)) * 7919 + serial) % 10**6:06d}"
+        number = body + luhn.calc_check_digit(body)
+        if not Lab.objects.filter(finess=number).exists():
+            return number
+    raise CommandError("no free fictitious FINESS number left")
+
+
+@transaction.atomic
+def _create_lab_and_staff(slug: str) -> DemoResult:
+    if Lab.objects.filter(slug=slug).exists():
+        raise CommandError(f"the {slug} lab already exists (use --if-absent to keep it)")
     from etanche.labs.services import create_lab
 
+    if slug != DEMO_SLUG:
+        lab = create_lab(slug, f"{DEMO_NAME} ({slug})", _other_finess(slug))
+        return DemoResult(lab=lab, accounts=[])
     # Through the service so the demo lab gets its keys and its journal entry.
     lab = create_lab(DEMO_SLUG, DEMO_NAME, DEMO_FINESS)
     accounts = []

@@ -6,10 +6,15 @@ letters-only search key (accents, case, hyphens and apostrophes ignored, so
 case, NIR compact. One `vault.blind_indexes` call per index name and batch.
 """
 
-from etanche.patients.names import name_search_key
-from etanche.patients.phonetic import phonetic_key
+from functools import lru_cache
+
+from etanche.patients import names, phonetic
 from etanche.vault import services as vault
 from etanche.vault.indexes import compose
+
+# Names repeat a lot (a few thousand surnames cover most people): cache their keys.
+name_search_key = lru_cache(maxsize=100_000)(names.name_search_key)
+phonetic_key = lru_cache(maxsize=100_000)(phonetic.phonetic_key)
 
 COLUMNS = ("nir", "ins", "birth_name_dob", "used_name_dob", "phonetic_dob", "email")
 
