@@ -4,9 +4,15 @@ Messages never carry personal data or key material: they may end up in a log,
 on stderr or on an error page.
 """
 
+from django.core.management.base import CommandError
 
-class VaultError(Exception):
-    """Base class: the vault cannot do what was asked."""
+
+class VaultError(CommandError):
+    """Base class: the vault cannot do what was asked.
+
+    A CommandError so that any `etanche` subcommand reaching the vault, not only
+    the vault's own, ends in one line and exit status 1 instead of a traceback.
+    """
 
 
 class MasterKeyError(VaultError):
