@@ -10,4 +10,6 @@ urlpatterns = [
     path("logout/", accounts_login.logout_view, name="logout"),
     path("", include("etanche.accounts.urls")),
     path("", include("etanche.journal.urls")),
+    path("", include("etanche.patients.urls")),
+    path("", include("etanche.orders.urls")),
 ]

@@ -208,6 +208,8 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
                           else {"__all__": exc.messages})
     if errors:
         raise ValidationError(errors)
+    if fasting is None and "fasting" in clean_answers:
+        fasting = clean_answers["fasting"]
     now = timezone.now()
     order = Order(lab=lab, patient=patient, number=next_number(lab, timezone.localdate().year),
                   urgent=bool(urgent), created_at=now, created_by=user, status_changed_at=now)

@@ -1,0 +1,108 @@
+"""Web forms of the request and catalogue pages: parsing only; services decide."""
+
+from django import forms
+
+from etanche.orders.preanalytical import QUESTIONS, REJECT_REASONS, SPECIMEN_KINDS
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+YESNO = [("oui", "Oui"), ("non", "Non")]
+
+
+def _question_field(question):
+    common = {"label": question.label, "required": False, "help_text": question.help}
+    if question.kind == "yesno":
+        return forms.ChoiceField(choices=YESNO, widget=forms.RadioSelect, **common)
+    if question.kind == "date":
+        return forms.DateField(widget=DATE, **common)
+    if question.kind == "datetime":
+        return forms.DateTimeField(widget=DATETIME, **common)
+    return forms.CharField(max_length=500, **common)
+
+
+class OrderForm(forms.Form):
+    tests = forms.CharField(
+        label="Analyses demandées (codes)", max_length=400,
+        help_text="Codes NABM ou locaux séparés par des espaces, ex. « 1104 1208 0127 ». "
+                  "Pour chercher par libellé, utilisez la recherche ci-dessous.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True,
+                                      "class": "codes"}))
+    urgent = forms.BooleanField(label="Urgent", required=False)
+    prescriber_name = forms.CharField(label="Prescripteur", max_length=200,
+                                      widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    prescriber_rpps = forms.CharField(label="RPPS du prescripteur (facultatif)",
+                                      required=False, max_length=20,
+                                      widget=forms.TextInput(attrs={"autocomplete": "off",
+                                                                    "inputmode": "numeric"}))
+    prescription_date = forms.DateField(label="Date de l'ordonnance", widget=DATE)
+    clinical_info = forms.CharField(label="Renseignements cliniques", required=False,
+                                    max_length=2000,
+                                    widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(label="Note interne", required=False, max_length=2000,
+                            widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for key, question in QUESTIONS.items():
+            self.fields[f"q_{key}"] = _question_field(question)
+
+    def codes(self) -> list[str]:
+        raw = self.data.get("tests", "") if self.is_bound else self.initial.get("tests", "")
+        return [c.upper() for c in str(raw).replace(",", " ").split() if c]
+
+    def answers(self) -> dict:
+        out = {}
+        for key, question in QUESTIONS.items():
+            value = self.cleaned_data.get(f"q_{key}")
+            if value in (None, ""):
+                continue
+            if question.kind == "date":
+                value = value.isoformat()
+            elif question.kind == "datetime":
+                value = value.strftime("%Y-%m-%d %H:%M")
+            out[key] = value
+        return out
+
+    def question_fields(self, keys):
+        return [self[f"q_{key}"] for key in keys]
+
+
+class SampleForm(forms.Form):
+    sampled_at = forms.DateTimeField(label="Date et heure du prélèvement", widget=DATETIME)
+    collector = forms.TypedChoiceField(label="Préleveur", coerce=int)
+
+    def __init__(self, *args, collectors=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["collector"].choices = [(u.pk, u.get_full_name() or u.username)
+                                            for u in collectors]
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Motif de l'annulation", max_length=500)
+
+
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(label="Non-conformité",
+                               choices=[("", "—"), *REJECT_REASONS.items()])
+    comment = forms.CharField(label="Commentaire", required=False, max_length=500)
+
+
+SPECIMEN_CHOICES = [(k, s.label) for k, s in SPECIMEN_KINDS.items()]
+QUESTION_CHOICES = [(k, q.label) for k, q in QUESTIONS.items()]
+
+
+class CatalogueSettingsForm(forms.Form):
+    specimen = forms.ChoiceField(label="Échantillon (détermine le contenant)",
+                                 choices=SPECIMEN_CHOICES)
+    questions = forms.MultipleChoiceField(label="Questions pré-analytiques", required=False,
+                                          choices=QUESTION_CHOICES,
+                                          widget=forms.CheckboxSelectMultiple)
+
+
+class LocalTestForm(CatalogueSettingsForm):
+    code = forms.CharField(label="Code local", max_length=10,
+                           help_text="Commence par une lettre, ex. « L001 » : les codes à "
+                                     "4 chiffres sont ceux de la NABM.")
+    label = forms.CharField(label="Libellé", max_length=200)
+
+    field_order = ["code", "label", "specimen", "questions"]

@@ -1,0 +1,89 @@
+"""Web forms of the patient pages: they parse; patients.services checks and decides."""
+
+from django import forms
+
+from etanche.patients.status import DocumentKind
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class PatientSearchForm(forms.Form):
+    nir = forms.CharField(label="NIR / NIA (15 caractères)", required=False, max_length=30,
+                          widget=forms.TextInput(attrs={"autocomplete": "off",
+                                                        "inputmode": "numeric"}))
+    name = forms.CharField(label="Nom de naissance ou d'usage (complet)", required=False,
+                           max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off",
+                                                                         "autofocus": True}))
+    first_name = forms.CharField(label="Prénom", required=False, max_length=100,
+                                 widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    birth_date = forms.DateField(label="Date de naissance", required=False, widget=DATE)
+    phone = forms.CharField(label="Téléphone", required=False, max_length=30,
+                            widget=forms.TextInput(attrs={"autocomplete": "off",
+                                                          "inputmode": "tel"}))
+
+    def criteria(self) -> dict:
+        data = self.cleaned_data
+        return {key: (value.isoformat() if key == "birth_date" else value)
+                for key, value in data.items() if value}
+
+
+DOCUMENT_CHOICES = [("", "Aucune pièce contrôlée (identité provisoire)")] + [
+    (DocumentKind.NATIONAL_ID_CARD.value, "Carte nationale d'identité"),
+    (DocumentKind.PASSPORT.value, "Passeport"),
+    (DocumentKind.RESIDENCE_PERMIT.value, "Titre de séjour"),
+]
+
+
+class PatientForm(forms.Form):
+    """Registration. Field names are the service's input keys; see patients/intake.py."""
+
+    birth_name = forms.CharField(label="Nom de naissance", max_length=100)
+    first_names = forms.CharField(
+        label="Prénoms de naissance", max_length=300,
+        help_text="Tous les prénoms de l'état civil, dans l'ordre, séparés par des espaces "
+                  "(un prénom composé garde son trait d'union).")
+    used_name = forms.CharField(label="Nom utilisé (si différent)", required=False,
+                                max_length=100)
+    used_first_name = forms.CharField(label="Prénom utilisé (si différent)", required=False,
+                                      max_length=100)
+    birth_date = forms.DateField(label="Date de naissance", widget=DATE)
+    sex = forms.ChoiceField(label="Sexe", choices=[("", "—"), ("F", "Féminin"),
+                                                   ("M", "Masculin")])
+    birthplace_code = forms.CharField(
+        label="Lieu de naissance (code INSEE)", max_length=5,
+        help_text="Code INSEE de la commune (ex. 35238 pour Rennes), ou 99 suivi du code "
+                  "du pays pour une personne née à l'étranger (ex. 99350, Maroc).")
+    nir = forms.CharField(label="NIR ou NIA du patient (facultatif)", required=False,
+                          max_length=30,
+                          help_text="Celui du patient lui-même, pas celui de l'assuré qui "
+                                    "l'a à sa charge.")
+    id_document = forms.ChoiceField(label="Pièce d'identité contrôlée", required=False,
+                                    choices=DOCUMENT_CHOICES)
+    phone = forms.CharField(label="Téléphone", required=False, max_length=30)
+    email = forms.CharField(label="Adresse électronique", required=False, max_length=200)
+    street = forms.CharField(label="Adresse", required=False, max_length=200)
+    postal_code = forms.CharField(label="Code postal", required=False, max_length=10)
+    city = forms.CharField(label="Commune", required=False, max_length=200)
+    amo_regime = forms.CharField(label="Régime obligatoire (2 chiffres)", required=False,
+                                 max_length=2)
+    amo_fund = forms.CharField(label="Caisse (3 chiffres)", required=False, max_length=3)
+    amo_centre = forms.CharField(label="Centre (4 chiffres)", required=False, max_length=4)
+    amc_insurer = forms.CharField(label="Complémentaire (organisme)", required=False,
+                                  max_length=200)
+    amc_contract = forms.CharField(label="N° de contrat complémentaire", required=False,
+                                   max_length=200)
+    physician_name = forms.CharField(label="Médecin traitant", required=False, max_length=200)
+    not_duplicate = forms.BooleanField(
+        label="J'ai vérifié : il s'agit d'une autre personne que les dossiers proposés",
+        required=False)
+
+    def service_data(self, today) -> dict:
+        data = {k: v for k, v in self.cleaned_data.items()
+                if k not in ("not_duplicate", "id_document") and v not in ("", None)}
+        data["first_names"] = self.cleaned_data["first_names"].split()
+        data["birth_date"] = self.cleaned_data["birth_date"].isoformat()
+        if self.cleaned_data.get("id_document"):
+            data["identity_status"] = "VALI"
+            data["id_document"] = {"kind": self.cleaned_data["id_document"],
+                                   "checked_on": today.isoformat()}
+        return data
