@@ -65,7 +65,36 @@ LAB_VIEWS = {
     "journal_export": Rule(),
     # TODO(patients): build a patient of lab A here so the 404 check applies.
     "access_history": Rule(sample={"patient_id": 987654}),
+    # Front office (patients and orders web pages).
+    "patient_search": Rule(),
+    "patient_create": Rule(),
+    "patient_detail": Rule(lambda w: {"pk": _front_office(w).patient.pk}),
+    "order_create": Rule(lambda w: {"patient_id": _front_office(w).patient.pk}),
+    "order_tests_preview": Rule(),
+    "test_search": Rule(),
+    "order_detail": Rule(lambda w: {"pk": _front_office(w).order.pk}),
+    "order_sample": Rule(lambda w: {"pk": _front_office(w).order.pk}),
+    "order_receive": Rule(lambda w: {"pk": _front_office(w).order.pk}),
+    "order_cancel": Rule(lambda w: {"pk": _front_office(w).order.pk}),
+    "order_reject": Rule(lambda w: {"pk": _front_office(w).order.pk}),
+    "order_labels": Rule(lambda w: {"pk": _front_office(w).order.pk}),
+    "catalogue": Rule(),
+    "catalogue_add": Rule(),
+    "catalogue_edit": Rule(lambda w: {"pk": _front_office(w).test.pk}),
+    "catalogue_toggle": Rule(lambda w: {"pk": _front_office(w).test.pk}),
 }
+
+
+def _front_office(world):
+    """A patient, a request and a catalogue test of lab A, built once per world."""
+    if not hasattr(world, "patient"):
+        from etanche.orders.catalogue import all_tests
+        from tests.orders.helpers import make_order, make_patient
+
+        world.patient = make_patient(world.lab_a, world.frontdesk)
+        world.order = make_order(world.lab_a, world.frontdesk, world.patient)
+        world.test = all_tests(world.lab_a).get(code="1104")
+    return world
 
 
 def _qualified(resolver=None, namespace=""):
