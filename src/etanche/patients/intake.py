@@ -276,6 +276,8 @@ def as_input(envelope: dict) -> dict:
         data["nir"] = envelope["ins"]
         data["ins_oid"] = envelope["ins_oid"]
     data.pop("ins", None)
+    data.pop("phones", None)
     if envelope.get("phones"):
-        data["phones"] = list(envelope["phones"])
+        # `phone` is the first number, `phones` the others: a change of `phone` replaces it.
+        data["phone"], data["phones"] = envelope["phones"][0], list(envelope["phones"][1:])
     return data

@@ -1,0 +1,241 @@
+"""Registering, reading and updating patients: checks, French messages, duplicates, journal."""
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.test import RequestFactory
+
+from etanche.accounts.permissions import Perm
+from etanche.journal.models import Action, Entry
+from etanche.patients import intake
+from etanche.patients import services as patients
+from etanche.patients.models import Patient, PatientIndex
+from tests.accounts.personas import build_world
+from tests.patients.people import person
+
+
+@pytest.fixture
+def world(db):
+    return build_world()
+
+
+def _errors(call) -> dict:
+    with pytest.raises(ValidationError) as caught:
+        call()
+    return caught.value.message_dict
+
+
+def _entries(lab, action):
+    return list(Entry.objects.filter(lab_id=lab.pk, action=action).order_by("seq"))
+
+
+def test_it_registers_a_patient_and_reads_every_field_back(world):
+    data = person(used_name="Le Gall", used_first_name="Annie",
+                  phones=["02 61 91 00 07"],
+                  id_document={"kind": "cni", "checked_on": "2025-06-01"},
+                  identity_status="VALI")
+    created = patients.register_patient(world.lab_a, world.frontdesk, data)
+    record = patients.get_patient(world.lab_a, world.frontdesk, created.id, "accueil")
+    f = record.fields
+    assert set(f) == set(intake.ENVELOPE_FIELDS)
+    assert (f["birth_name"], f["first_names"], f["used_name"], f["used_first_name"]) == (
+        "KERGOAT", ["Anne", "Maëlle"], "Le Gall", "Annie")
+    assert f["ins"] == data["nir"] and f["ins_oid"] == data["ins_oid"]
+    assert f["birthplace_label"] == "Brest"
+    assert f["phones"] == ["+33639981234", "+33261910007"]
+    assert f["identity_status"] == "VALI"
+    assert f["id_document"] == {"kind": "cni", "checked_on": "2025-06-01",
+                                "checked_by": f"user#{world.frontdesk.pk}"}
+    for key in ("street", "postal_code", "city", "amo_regime", "amo_fund", "amo_centre",
+                "amc_insurer", "amc_contract", "physician_name", "physician_rpps", "notes"):
+        assert f[key] == data[key]
+    assert f["blood_group"] == "O-"
+    [created_entry] = _entries(world.lab_a, Action.CREATE)[-1:]
+    assert created_entry.object_type == "patient" and created_entry.object_id == str(created.id)
+    [read] = _entries(world.lab_a, Action.READ)
+    assert (read.object_id, read.purpose, read.actor) == (
+        str(created.id), "accueil", world.frontdesk.username)
+
+
+def test_it_explains_each_faulty_field_in_french(world):
+    bad = person(birth_name="K3rgoat", first_names=["Anne", "4nne"], sex="X", email="anne@",
+                 phone="12", physician_rpps="123", blood_group="C+", postal_code="2920",
+                 amo_regime="1", colour="bleu", birth_date=date(1984, 3, 2))
+    bad.update(birthplace_code="99999", birth_date="2999-01-01")
+    errors = _errors(lambda: patients.register_patient(world.lab_a, None, bad))
+    assert errors["birth_name"] == [
+        "Le nom de naissance ne peut contenir que des lettres, des espaces, des traits "
+        "d'union et des apostrophes."]
+    assert errors["first_names"] == [
+        "Le prénom n° 2 ne peut contenir que des lettres, des espaces, des traits d'union et "
+        "des apostrophes."]
+    assert errors["birth_date"] == ["La date de naissance est dans le futur."]
+    assert errors["sex"] == ["Le sexe doit être M ou F."]
+    assert errors["birthplace_code"] == [
+        "Le code pays du lieu de naissance est inconnu de la liste INSEE des pays."]
+    assert errors["email"] == ["L'adresse électronique n'est pas valide."]
+    assert "téléphone" in errors["phone"][0]
+    assert errors["physician_rpps"] == ["Le numéro RPPS doit comporter 11 chiffres."]
+    assert "Groupe sanguin" in errors["blood_group"][0]
+    assert errors["postal_code"] == ["Le code postal doit comporter 5 chiffres."]
+    assert errors["amo_regime"] == [
+        "Le code du régime d'assurance maladie doit comporter 2 chiffres."]
+    assert errors["colour"] == ["Champ inconnu."]
+    assert Patient.objects.count() == 0
+
+
+def test_it_requires_the_ins_traits(world):
+    errors = _errors(lambda: patients.register_patient(world.lab_a, None, {"email": "a@b.fr"}))
+    for key in intake.REQUIRED:
+        assert errors[key] == ["Ce champ est obligatoire."]
+
+
+def test_it_checks_the_nir_against_the_traits(world):
+    data = {**person(), "sex": "M"}  # the NIR was built for a woman
+    errors = _errors(lambda: patients.register_patient(world.lab_a, None, data))
+    assert errors["nir"] == ["Le premier chiffre du NIR ne correspond pas au sexe saisi."]
+    data = person()
+    data["nir"] = data["nir"][:13] + f"{(int(data['nir'][13:]) + 1) % 97:02d}"
+    assert "clé du NIR" in _errors(lambda: patients.register_patient(world.lab_a, None, data))[
+        "nir"][0]
+
+
+def test_it_refuses_recup_and_qual_without_insi_and_vali_without_a_document(world):
+    for target in ("RECUP", "QUAL"):
+        errors = _errors(lambda t=target: patients.register_patient(
+            world.lab_a, None, person(identity_status=t)))
+        assert "aucune connexion INSi n'est configurée" in errors["identity_status"][0]
+    errors = _errors(lambda: patients.register_patient(
+        world.lab_a, None, person(identity_status="VALI")))
+    assert errors["identity_status"] == [
+        "Statut VALI impossible : aucun contrôle de pièce d'identité n'est enregistré."]
+    errors = _errors(lambda: patients.register_patient(world.lab_a, None, person(
+        identity_status="VALI", id_document={"kind": "carte_vitale", "checked_on": "2025-01-01"})))
+    assert "haut niveau de confiance" in errors["id_document"][0]
+
+
+def test_it_returns_warnings_it_cannot_settle(world):
+    # Corsica before 1976: NIR department 20 with a 2A birthplace trait is consistent...
+    data = person(birth_date=date(1950, 5, 5), birthplace="2A004", serial=None)
+    data["nir"] = "2" + "50" + "05" + "20004" + "101"
+    data["nir"] += f"{97 - int(data['nir']) % 97:02d}"
+    created = patients.register_patient(world.lab_a, None, data)
+    assert created.warnings == []
+    # ...a commune code unknown to the 2026 list is a warning, not a refusal.
+    other = person(birth_name="MORVAN", birthplace="29999", serial=5, phone="0639981235",
+                   email="m@example.org")
+    assert patients.register_patient(world.lab_a, None, other).warnings
+
+
+# --- duplicates -------------------------------------------------------------------------
+
+
+def test_it_refuses_the_same_nir_unless_told_it_is_another_person(world):
+    first = patients.register_patient(world.lab_a, None, person())
+    same_nir = person(birth_name="DURAND", first_names=["Zoé"])
+    with pytest.raises(patients.DuplicatePatient) as caught:
+        patients.register_patient(world.lab_a, None, same_nir)
+    assert [(c.id, c.reasons) for c in caught.value.candidates] == [(first.id, ("nir",))]
+    assert caught.value.exact_nir
+    assert "duplicate" in str(caught.value) and "DURAND" not in str(caught.value)
+    second = patients.register_patient(world.lab_a, None, same_nir, not_duplicate=True)
+    assert Patient.objects.filter(pk=second.id).exists()
+    assert Entry.objects.filter(action=Action.CREATE, object_id=str(second.id)).get().detail == (
+        '{"not_duplicate":true}')
+
+
+def test_it_finds_the_same_birth_name_and_date_whatever_the_accents(world):
+    first = patients.register_patient(world.lab_a, None, person(serial=None))
+    twin = person(birth_name="Kèrgoat", first_names=["Yann"], sex="M", serial=None,
+                  phone="0639980002")
+    candidates = patients.find_duplicates(world.lab_a, twin)
+    assert [(c.id, c.reasons) for c in candidates] == [(first.id, ("birth_name_dob",))]
+    assert candidates[0].summary.first_names == ("Anne", "Maëlle")
+    # Twins: the user states it is another person.
+    assert patients.register_patient(world.lab_a, None, twin, not_duplicate=True).id
+
+
+def test_it_finds_names_that_sound_alike_with_the_same_date(world):
+    first = patients.register_patient(world.lab_a, None, person(serial=None))
+    typo = person(birth_name="QUERGOAT", first_names=["Anne"], serial=None)
+    [candidate] = patients.find_duplicates(world.lab_a, typo)
+    assert (candidate.id, candidate.reasons) == (first.id, ("phonetic_dob",))
+    other_day = person(birth_name="QUERGOAT", serial=None, birth_date=date(1984, 3, 3))
+    assert patients.find_duplicates(world.lab_a, other_day) == []
+
+
+def test_it_journals_the_duplicate_search_without_values(world):
+    patients.register_patient(world.lab_a, None, person())
+    patients.find_duplicates(world.lab_a, person(), user=world.frontdesk)
+    entry = _entries(world.lab_a, Action.SEARCH)[-1]
+    assert '"criteria":["duplicates"]' in entry.detail
+    assert "KERGOAT" not in entry.detail.upper() and "1984" not in entry.detail
+
+
+# --- update ---------------------------------------------------------------------------
+
+
+def test_it_updates_fields_and_their_indexes(world):
+    created = patients.register_patient(world.lab_a, None, person())
+    patients.update_patient(world.lab_a, world.frontdesk, created.id,
+                            {"phone": "06 39 98 55 55", "notes": ""})
+    record = patients.get_patient(world.lab_a, None, created.id)
+    assert record.fields["phones"] == ["+33639985555"]
+    assert record.fields["notes"] == ""
+    assert patients.search(world.lab_a, None, phone="0639985555").total == 1
+    assert patients.search(world.lab_a, None, phone="0639981234").total == 0
+    assert PatientIndex.objects.filter(patient_id=created.id, name="phone").count() == 1
+    entry = _entries(world.lab_a, Action.UPDATE)[-1]
+    assert entry.detail == '{"fields":["notes","phones"]}'
+
+
+def test_it_validates_an_identity_then_drops_it_to_provisional_when_a_trait_changes(world):
+    created = patients.register_patient(world.lab_a, None, person())
+    patients.update_patient(world.lab_a, world.frontdesk, created.id, {
+        "identity_status": "VALI", "id_document": {"kind": "passeport",
+                                                   "checked_on": "2025-09-01"}})
+    assert patients.get_patient(world.lab_a, None, created.id).fields["identity_status"] == "VALI"
+    warnings = patients.update_patient(world.lab_a, world.frontdesk, created.id,
+                                       {"first_names": ["Anne"]})
+    fields = patients.get_patient(world.lab_a, None, created.id).fields
+    assert fields["identity_status"] == "PROV" and fields["id_document"] is None
+    assert "provisoire" in warnings[0]
+
+
+def test_it_keeps_the_record_unchanged_when_an_update_is_refused(world):
+    created = patients.register_patient(world.lab_a, None, person())
+    before = bytes(Patient.objects.get(pk=created.id).sealed)
+    errors = _errors(lambda: patients.update_patient(world.lab_a, None, created.id,
+                                                     {"email": "nope", "sex": "M"}))
+    assert set(errors) == {"email", "nir"}
+    assert bytes(Patient.objects.get(pk=created.id).sealed) == before
+    assert _entries(world.lab_a, Action.UPDATE) == []
+
+
+# --- fetch helper for views --------------------------------------------------------------
+
+
+def _request(user, lab):
+    request = RequestFactory().get("/")
+    request.user = user
+    request.membership = user.memberships.get(lab=lab) if lab else None
+    return request
+
+
+def test_it_fetches_for_views_with_404_for_another_lab_and_403_without_authority(world):
+    created = patients.register_patient(world.lab_a, None, person())
+    with pytest.raises(Http404):
+        patients.get_patient_for_user(_request(world.outsider_admin, world.lab_b), created.id,
+                                      Perm.PATIENT_READ)
+    with pytest.raises(Http404):
+        patients.get_patient_for_user(_request(world.frontdesk, world.lab_a), 12345,
+                                      Perm.PATIENT_READ)
+    with pytest.raises(PermissionDenied):
+        patients.get_patient_for_user(_request(world.labadmin, world.lab_a), created.id,
+                                      Perm.PATIENT_READ)
+    record = patients.get_patient_for_user(_request(world.frontdesk, world.lab_a), created.id,
+                                           Perm.PATIENT_READ, purpose="accueil")
+    assert record.id == created.id
+    assert _entries(world.lab_a, Action.READ)[-1].actor == world.frontdesk.username
