@@ -38,7 +38,7 @@ def test_it_draws_one_label_page_per_specimen_with_barcode_bars(printed):
 
 def test_it_prints_identity_and_collection_on_each_label(world, printed):
     require_system(shutil.which("pdftotext") is not None, "poppler-utils is not installed")
-    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=printed,
+    text = subprocess.run([shutil.which("pdftotext"), "-layout", "-", "-"], input=printed,
                           capture_output=True, check=True).stdout.decode()
     pages = text.split("\f")[:3]
     for page in pages:
@@ -51,12 +51,12 @@ def test_it_prints_identity_and_collection_on_each_label(world, printed):
 def test_it_encodes_the_specimen_id_in_a_readable_code_128(world, printed, tmp_path):
     require_system(shutil.which("pdftoppm") is not None, "poppler-utils is not installed")
     require_system(shutil.which("zbarimg") is not None, "zbar-tools is not installed")
-    subprocess.run(["pdftoppm", "-r", "300", "-png", "-", str(tmp_path / "label")],
+    subprocess.run([shutil.which("pdftoppm"), "-r", "300", "-png", "-", str(tmp_path / "label")],
                    input=printed, check=True)
     decoded = []
     for image in sorted(tmp_path.glob("label-*.png")):
-        out = subprocess.run(["zbarimg", "-q", "--raw", str(image)], capture_output=True,
-                             text=True)
+        out = subprocess.run([shutil.which("zbarimg"), "-q", "--raw", str(image)],
+                             capture_output=True, text=True)
         decoded.append(out.stdout.strip())
     barcodes = [s.barcode for s in world.printed_order.specimens.order_by("barcode")]
     assert decoded == barcodes

@@ -1,0 +1,233 @@
+"""Request, label and catalogue pages: the checklist for each view, then what they do."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from etanche.journal.models import Entry
+from etanche.orders import memo
+from etanche.orders.models import CatalogueTest, Order, Status
+from tests.orders.helpers import make_order
+
+# name, url kwargs (from the world), method, a role allowed, a role refused
+VIEWS = [
+    ("order_create", lambda w: {"patient_id": w.patient.pk}, "get", "frontdesk", "labadmin"),
+    ("order_tests_preview", None, "post", "frontdesk", "dpo"),
+    ("test_search", None, "get", "biologist", "auditor"),
+    ("order_detail", lambda w: {"pk": w.order.pk}, "get", "frontdesk", "labadmin"),
+    ("order_sample", lambda w: {"pk": w.order.pk}, "post", "frontdesk", "dpo"),
+    ("order_receive", lambda w: {"pk": w.order.pk}, "post", "biologist", "auditor"),
+    ("order_cancel", lambda w: {"pk": w.order.pk}, "post", "frontdesk", "labadmin"),
+    ("order_reject", lambda w: {"pk": w.order.pk}, "post", "biologist", "labadmin"),
+    ("order_labels", lambda w: {"pk": w.order.pk}, "get", "frontdesk", "dpo"),
+    ("catalogue", None, "get", "labadmin", "frontdesk"),
+    ("catalogue_add", None, "get", "labadmin", "biologist"),
+    ("catalogue_edit", lambda w: {"pk": w.test.pk}, "get", "labadmin", "frontdesk"),
+    ("catalogue_toggle", lambda w: {"pk": w.test.pk}, "post", "labadmin", "frontdesk"),
+]
+IDS = [v[0] for v in VIEWS]
+
+
+@pytest.fixture
+def w(world):
+    world.test = CatalogueTest.objects.for_lab(world.lab_a).get(code="1104")
+    return world
+
+
+def _url(w, name, kwargs):
+    return reverse(name, kwargs=kwargs(w) if kwargs else None)
+
+
+@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
+def test_it_works_for_an_allowed_role(w, as_user, name, kwargs, method, allowed, refused):
+    response = getattr(as_user(getattr(w, allowed)), method)(_url(w, name, kwargs))
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert not response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
+def test_it_refuses_a_role_without_the_permission(w, as_user, name, kwargs, method, allowed,
+                                                  refused):
+    assert getattr(as_user(getattr(w, refused)), method)(
+        _url(w, name, kwargs)).status_code == 403
+
+
+@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
+def test_it_sends_anonymous_users_to_login(w, name, kwargs, method, allowed, refused):
+    response = getattr(Client(), method)(_url(w, name, kwargs))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
+def test_it_refuses_the_wrong_method(w, as_user, name, kwargs, method, allowed, refused):
+    wrong = "put" if method == "get" else "get"
+    assert getattr(as_user(getattr(w, allowed)), wrong)(
+        _url(w, name, kwargs)).status_code == 405
+
+
+@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"),
+                         [v for v in VIEWS if v[1]], ids=[v[0] for v in VIEWS if v[1]])
+def test_it_hides_other_labs_objects_and_unknown_ids(w, as_user, name, kwargs, method,
+                                                     allowed, refused):
+    outsider = w.outsider_admin if allowed == "labadmin" else w.other_frontdesk
+    if allowed == "biologist":
+        outsider = w.other_frontdesk
+    url = _url(w, name, kwargs)
+    assert getattr(as_user(outsider), method)(url).status_code == 404
+    bad = {key: 987654 for key in kwargs(w)}
+    assert getattr(as_user(getattr(w, allowed)), method)(
+        reverse(name, kwargs=bad)).status_code == 404
+
+
+# --- request entry ----------------------------------------------------------------------
+
+def _entry(w, **overrides):
+    data = {"tests": "1104 1208 0127", "prescriber_name": "Dr Le Bras",
+            "prescriber_rpps": "10003456789", "prescription_date": "2026-01-05",
+            "q_anticoagulant": "aucun", "clinical_info": "Fatigue", "notes": ""}
+    data.update(overrides)
+    return data
+
+
+def test_it_registers_a_request_and_remembers_the_prescriber(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    response = client.post(url, _entry(w))
+    order = Order.objects.for_lab(w.lab_a).exclude(pk=w.order.pk).get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("order_detail", kwargs={"pk": order.pk})
+    assert sorted(t.code for t in order.tests.all()) == ["0127", "1104", "1208"]
+    page = client.get(url).content.decode()
+    assert 'value="Dr Le Bras"' in page and 'value="10003456789"' in page
+    # The memo in the (database) session is sealed, bound to this user.
+    stored = client.session[memo.SESSION_KEY]
+    assert "Bras" not in stored
+    assert memo.recall({memo.SESSION_KEY: stored}, w.lab_a, w.biologist) == {}
+
+
+def test_it_shows_french_errors_next_to_fields_and_saves_nothing(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    response = client.post(url, _entry(w, tests="1104 0127 ZZZ9", q_anticoagulant="",
+                                       prescriber_rpps="12"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Analyse inconnue ou désactivée au catalogue : ZZZ9." in page
+    assert "Le numéro RPPS doit comporter 11 chiffres." in page
+    assert Order.objects.count() == 1
+
+
+def test_it_asks_the_questions_the_chosen_tests_need(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    response = client.post(url, _entry(w, tests="1104 0127", q_anticoagulant=""))
+    page = response.content.decode()
+    assert 'name="q_anticoagulant"' in page
+    assert "Réponse obligatoire pour une analyse demandée." in page
+    preview = client.post(reverse("order_tests_preview"), {"tests": "1420", "add": "0552"})
+    html = preview.content.decode()
+    assert 'name="q_pregnancy"' in html and 'name="q_fasting"' in html
+    assert 'name="q_anticoagulant"' not in html
+    assert 'value="1420 0552"' in html and 'hx-swap-oob="true"' in html
+
+
+def test_it_searches_the_catalogue_for_the_picker(w, as_user):
+    html = as_user(w.frontdesk).get(reverse("test_search"), {"q": "ferritine"}).content.decode()
+    assert "1213" in html and '"add": "1213"' in html
+
+
+# --- the request page -------------------------------------------------------------------
+
+def test_it_shows_the_request_and_clinical_information_to_biologists_only(w, as_user):
+    order = make_order(w.lab_a, w.frontdesk, w.patient, clinical_info="Suspicion de carence")
+    url = reverse("order_detail", kwargs={"pk": order.pk})
+    front = as_user(w.frontdesk).get(url).content.decode()
+    assert "Dr Lefebvre" in front and "KERGOAT" in front.upper()
+    assert "Suspicion de carence" not in front
+    assert "Suspicion de carence" in as_user(w.biologist).get(url).content.decode()
+    reads = Entry.objects.filter(lab_id=w.lab_a.pk, action="read", object_type="patient",
+                                 object_id=str(w.patient.pk))
+    assert any(json.loads(e.detail or "{}").get("order") == order.pk for e in reads)
+
+
+def test_it_records_sampling_reception_and_rejection(w, as_user):
+    client = as_user(w.frontdesk)
+    pk = w.order.pk
+    response = client.post(reverse("order_sample", kwargs={"pk": pk}),
+                           {"sampled_at": "2026-01-05T08:00", "collector": w.biologist.pk})
+    assert response.status_code == 302
+    # 2026-01-05 precedes the request by more than two days: refused, in French
+    assert Order.objects.get(pk=pk).status == Status.REGISTERED
+    page = client.get(reverse("order_detail", kwargs={"pk": pk})).content.decode()
+    assert "précède la demande" in page
+    from django.utils import timezone
+    now = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+    client.post(reverse("order_sample", kwargs={"pk": pk}),
+                {"sampled_at": now, "collector": w.biologist.pk})
+    order = Order.objects.get(pk=pk)
+    assert order.status == Status.SAMPLED
+    assert {s.collector_id for s in order.specimens.all()} == {w.biologist.pk}
+    client.post(reverse("order_receive", kwargs={"pk": pk}))
+    client.post(reverse("order_reject", kwargs={"pk": pk}), {"reason": "hemolysed"})
+    order = Order.objects.get(pk=pk)
+    assert (order.status, order.reject_reason) == (Status.REJECTED, "hemolysed")
+
+
+def test_it_refuses_an_outsider_as_collector(w, as_user):
+    client = as_user(w.frontdesk)
+    from django.utils import timezone
+    client.post(reverse("order_sample", kwargs={"pk": w.order.pk}),
+                {"sampled_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                 "collector": w.other_frontdesk.pk})
+    assert Order.objects.get(pk=w.order.pk).status == Status.REGISTERED
+
+
+def test_it_cancels_with_a_reason(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_cancel", kwargs={"pk": w.order.pk})
+    client.post(url, {"reason": ""})
+    assert Order.objects.get(pk=w.order.pk).status == Status.REGISTERED
+    client.post(url, {"reason": "Demande en double"})
+    assert Order.objects.get(pk=w.order.pk).status == Status.CANCELLED
+
+
+def test_it_streams_labels_with_no_store(w, as_user):
+    response = as_user(w.frontdesk).get(reverse("order_labels", kwargs={"pk": w.order.pk}))
+    assert response["Content-Type"] == "application/pdf"
+    assert response["Cache-Control"] == "no-store"
+    assert response.content.startswith(b"%PDF-")
+    assert Entry.objects.filter(lab_id=w.lab_a.pk, action="print").count() == 1
+
+
+# --- home and catalogue -----------------------------------------------------------------
+
+def test_home_lists_todays_requests_without_names(w, as_user):
+    page = as_user(w.frontdesk).get(reverse("home")).content.decode()
+    assert w.order.number in page and "Enregistrée" in page
+    assert "KERGOAT" not in page.upper()
+    auditor = as_user(w.auditor).get(reverse("home")).content.decode()
+    assert w.order.number not in auditor
+    other = as_user(w.other_frontdesk).get(reverse("home")).content.decode()
+    assert w.order.number not in other
+
+
+def test_it_lets_lab_admins_manage_the_catalogue(w, as_user):
+    client = as_user(w.labadmin)
+    client.post(reverse("catalogue_toggle", kwargs={"pk": w.test.pk}))
+    assert not CatalogueTest.objects.get(pk=w.test.pk).enabled
+    page = client.get(reverse("catalogue"), {"etat": "desactivees"}).content.decode()
+    assert "1104" in page and "avril 2019" in page
+    client.post(reverse("catalogue_edit", kwargs={"pk": w.test.pk}),
+                {"specimen": "citrate", "questions": ["anticoagulant"]})
+    test = CatalogueTest.objects.get(pk=w.test.pk)
+    assert (test.specimen, test.questions) == ("citrate", "anticoagulant")
+    response = client.post(reverse("catalogue_add"), {"code": "1999", "label": "x",
+                                                      "specimen": "serum"})
+    assert "Un code local commence par une lettre" in response.content.decode()
+    client.post(reverse("catalogue_add"), {"code": "L42", "label": "Analyse maison",
+                                           "specimen": "serum"})
+    assert CatalogueTest.objects.for_lab(w.lab_a).filter(code="L42", origin="local").exists()
+    assert not CatalogueTest.objects.for_lab(w.lab_b).filter(code="L42").exists()
