@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import password_validation
 
 from etanche.accounts.models import Role
+from etanche.accounts.services import SAME_PASSWORD
 
 
 class LoginForm(forms.Form):
@@ -58,6 +59,9 @@ class NewPasswordForm(forms.Form):
                 password_validation.validate_password(first, self.user)
             except forms.ValidationError as exc:
                 self.add_error("new_password1", exc)
+            else:
+                if self.user.check_password(first):
+                    self.add_error("new_password1", SAME_PASSWORD)
         return cleaned
 
 

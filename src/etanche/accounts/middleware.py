@@ -38,7 +38,8 @@ def next_step(user) -> str | None:
     verified = getattr(user, "is_verified", None)
     if not (verified and verified()):
         return "otp_verify" if services.confirmed_totp(user) else "mfa_enrol"
-    if user.must_change_password:
+    # A one-time password, or a privileged account's password past its maximum age.
+    if user.must_change_password or services.password_expired(user):
         return "password_first_change"
     return None
 

@@ -6,7 +6,9 @@ message, shown on the form by views and as one line by the CLI.
 """
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -36,9 +38,10 @@ def _labs_of(user):
     return [m.lab for m in user.memberships.select_related("lab")] or [None]
 
 
-def _journal_for_user(action, user, *, actor=None, detail=None):
+def _journal_for_user(action, user, *, actor, detail=None):
+    """Journal in every lab of `user`. `actor=None` is the CLI: the journal names the OS user."""
     for lab in _labs_of(user):
-        journal(action, lab=lab, user=actor or user, object_type="accounts.User",
+        journal(action, lab=lab, user=actor, object_type="accounts.User",
                 object_id=user.pk, detail=detail)
 
 
@@ -84,7 +87,8 @@ def create_user(*, username, first_name, last_name, email, lab, role, actor=None
     password = generate_one_time_password()
     with transaction.atomic():
         user = User(username=username, first_name=first_name.strip(),
-                    last_name=last_name.strip(), email=email.strip(), must_change_password=True)
+                    last_name=last_name.strip(), email=email.strip(), must_change_password=True,
+                    password_changed_at=timezone.now())
         user.set_password(password)
         user.save()
         membership = Membership.objects.create(user=user, lab=lab, role=role)
@@ -156,16 +160,102 @@ def unlock(membership: Membership, *, actor) -> bool:
     return unlocked
 
 
+SAME_PASSWORD = "Le nouveau mot de passe doit être différent de l'actuel."  # noqa: S105
+
+
 def change_password(user: User, new_password: str, *, keep_session: str | None = None) -> None:
     """Set a password that passes the policy; end the user's other sessions."""
     password_validation.validate_password(new_password, user)
+    if user.check_password(new_password):
+        # Renewal (one-time or expired password) means nothing if the same one comes back.
+        raise ValidationError(SAME_PASSWORD)
     with transaction.atomic():
         user.set_password(new_password)
         user.must_change_password = False
         user.password_changed_at = timezone.now()
         user.save(update_fields=["password", "must_change_password", "password_changed_at"])
         sessions.end_all_sessions(user, keep=keep_session)
-        _journal_for_user("PASSWORD_CHANGE", user)
+        _journal_for_user("PASSWORD_CHANGE", user, actor=user)
+
+
+PRIVILEGED_ROLES = frozenset({Role.LABADMIN, Role.DPO})
+
+
+def is_privileged(user: User) -> bool:
+    return Membership.objects.active().filter(user=user, role__in=PRIVILEGED_ROLES).exists()
+
+
+def password_expired(user: User, now=None) -> bool:
+    """True for a lab admin or DPO whose password is older than the configured maximum.
+
+    CNIL 2022-100 recommends periodic renewal for privileged accounts only;
+    every other account keeps its password until it chooses to change it.
+    """
+    changed = user.password_changed_at or user.date_joined
+    limit = timedelta(days=settings.ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS)
+    if (now or timezone.now()) - changed <= limit:
+        return False
+    return is_privileged(user)
+
+
+# --- resets by a lab admin (web) or the operator (CLI) ------------------------
+
+def _guard_resettable(membership: Membership, actor) -> None:
+    _guard_not_self(membership, actor)
+    if not (membership.is_active and membership.user.is_active):
+        raise ValidationError("Ce compte est désactivé.")
+    elsewhere = Membership.objects.active().filter(user=membership.user_id)
+    if elsewhere.exclude(lab=membership.lab_id).exists():
+        # Taking over this account would give authority in a lab the admin does not run.
+        raise ValidationError(
+            "Ce compte a aussi accès à un autre laboratoire : la réinitialisation se fait "
+            "par l'exploitant (etanche users reset-password / reset-mfa)."
+        )
+
+
+def reset_password(user: User, *, actor=None, via: str = "cli") -> str:
+    """Give `user` a new one-time password (returned, to show once).
+
+    The password must be changed at next login; every session ends and the
+    account's lockout is lifted (a forgotten password usually comes with one).
+    """
+    password = generate_one_time_password()
+    with transaction.atomic():
+        user.set_password(password)
+        user.must_change_password = True
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        ended = sessions.end_all_sessions(user)
+        unlocked = throttle.unlock(user.username)
+        _journal_for_user("PASSWORD_CHANGE", user, actor=actor, detail={
+            "reset": True, "via": via, "sessions_ended": ended, "unlocked": unlocked})
+    return password
+
+
+def reset_mfa(user: User, *, actor=None, via: str = "cli") -> int:
+    """Remove the TOTP app and recovery codes: the user enrols again at next login.
+
+    Returns the number of devices removed. Sessions end: one may be on the lost phone.
+    """
+    with transaction.atomic():
+        removed = TOTPDevice.objects.filter(user=user).delete()[1].get(
+            TOTPDevice._meta.label, 0)
+        removed += StaticDevice.objects.filter(user=user).delete()[1].get(
+            StaticDevice._meta.label, 0)
+        ended = sessions.end_all_sessions(user)
+        _journal_for_user("MFA_RESET", user, actor=actor, detail={
+            "device": "all", "via": via, "removed": removed, "sessions_ended": ended})
+    return removed
+
+
+def reset_member_password(membership: Membership, *, actor) -> str:
+    _guard_resettable(membership, actor)
+    return reset_password(membership.user, actor=actor, via="web")
+
+
+def reset_member_mfa(membership: Membership, *, actor) -> int:
+    _guard_resettable(membership, actor)
+    return reset_mfa(membership.user, actor=actor, via="web")
 
 
 # --- second factor -------------------------------------------------------------
@@ -194,7 +284,7 @@ def confirm_totp(user: User, device: TOTPDevice, token: str) -> list[str] | None
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _new_recovery_codes(user)
-        _journal_for_user("MFA_RESET" if replacing else "MFA_ENROL", user,
+        _journal_for_user("MFA_RESET" if replacing else "MFA_ENROL", user, actor=user,
                           detail={"device": "totp"})
     return codes
 
@@ -210,7 +300,7 @@ def _new_recovery_codes(user: User) -> list[str]:
 def regenerate_recovery_codes(user: User) -> list[str]:
     with transaction.atomic():
         codes = _new_recovery_codes(user)
-        _journal_for_user("MFA_RESET", user, detail={"device": "recovery_codes"})
+        _journal_for_user("MFA_RESET", user, actor=user, detail={"device": "recovery_codes"})
     return codes
 
 

@@ -3,6 +3,7 @@
 import time
 
 import django_otp
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
@@ -196,7 +197,10 @@ def password_first_change(request):
         change_password_in_session(request, form.cleaned_data["new_password1"])
         messages.success(request, "Mot de passe enregistré.")
         return continue_login(request)
-    return render(request, "accounts/password_first_change.html", {"form": form})
+    return render(request, "accounts/password_first_change.html", {
+        "form": form, "expired": not user.must_change_password,
+        "max_days": settings.ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS,
+    })
 
 
 def change_password_in_session(request, new_password: str) -> None:

@@ -15,14 +15,19 @@ def _one_line(exc: ValidationError) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Manage named staff accounts: create, disable, list. Accounts are persons: first "
-        "and last name and email are required, generic usernames (admin, accueil, labo...) "
-        "are refused. `create` prints a one-time password and the TOTP provisioning URI "
-        "(with a terminal QR code) once; the person changes the password at first login."
+        "Manage named staff accounts: create, disable, list, reset-password, reset-mfa. "
+        "Accounts are persons: first and last name and email are required, generic "
+        "usernames (admin, accueil, labo...) are refused. `create` prints a one-time "
+        "password and the TOTP provisioning URI (with a terminal QR code) once; the "
+        "person changes the password at first login. "
+        "`reset-password` prints a new one-time password once (changed at next login); "
+        "`reset-mfa` removes the TOTP app and recovery codes (enrolled again at next login). "
+        "Every change is journaled, naming the OS user (and ETANCHE_OPERATOR if set)."
     )
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, metavar="{create,disable,list}")
+        sub = parser.add_subparsers(dest="action", required=True,
+                                    metavar="{create,disable,list,reset-password,reset-mfa}")
         create = sub.add_parser("create", help="create a named account in a lab")
         create.add_argument("username", help="personal username, e.g. claire.dubois")
         create.add_argument("--lab", required=True, help="slug of the lab")
@@ -34,9 +39,24 @@ class Command(BaseCommand):
         disable.add_argument("username")
         listing = sub.add_parser("list", help="list the accounts of a lab")
         listing.add_argument("--lab", required=True, help="slug of the lab")
+        reset_password = sub.add_parser(
+            "reset-password", help="print a new one-time password, changed at next login")
+        reset_password.add_argument("username")
+        reset_mfa = sub.add_parser(
+            "reset-mfa", help="remove TOTP and recovery codes; enrolment again at next login")
+        reset_mfa.add_argument("username")
 
     def handle(self, *args, action, **options):
-        getattr(self, f"_{action}")(**options)
+        getattr(self, f"_{action.replace('-', '_')}")(**options)
+
+    @staticmethod
+    def _active_user(username: str) -> User:
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            raise CommandError(f"no user {username!r}")
+        if not user.is_active:
+            raise CommandError(f"{username} is disabled")
+        return user
 
     @staticmethod
     def _lab(slug: str) -> Lab:
@@ -85,3 +105,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{m.user.username}\t{m.role}\t{state}\t{m.user.get_full_name()}\t{m.user.email}"
             )
+
+    def _reset_password(self, *, username, **_):
+        password = services.reset_password(self._active_user(username))
+        self.stdout.write(f"password: {password}")
+        self.stdout.write(
+            "shown once: hand it to the person; it must be changed at next login "
+            "(their sessions were ended)"
+        )
+
+    def _reset_mfa(self, *, username, **_):
+        removed = services.reset_mfa(self._active_user(username))
+        self.stdout.write(
+            f"second factor reset: {username} ({removed} device(s) removed, sessions ended); "
+            "they enrol a new app at next login"
+        )
