@@ -61,6 +61,8 @@ LAB_VIEWS = {
     "member_role": Rule(_member),
     "member_disable": Rule(_member),
     "member_unlock": Rule(_member),
+    "member_reset_password": Rule(_member),
+    "member_reset_mfa": Rule(_member),
     "journal": Rule(),
     "journal_export": Rule(),
     # TODO(patients): build a patient of lab A here so the 404 check applies.

@@ -118,6 +118,34 @@ def member_unlock(request, pk):
     return _apply(request, pk, action)
 
 
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+@never_cache
+def member_reset_password(request, pk):
+    """A new one-time password, shown once on this response and nowhere else."""
+    membership = get_membership_for_user(request, pk)
+    try:
+        password = services.reset_member_password(membership, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("member_detail", pk=membership.pk)
+    return render(request, "accounts/password_reset_done.html",
+                  {"member": membership, "password": password})
+
+
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+def member_reset_mfa(request, pk):
+    def action(membership):
+        services.reset_member_mfa(membership, actor=request.user)
+        return ("Double authentification réinitialisée ; ses sessions ont été fermées. "
+                "La personne enrôlera une nouvelle application à sa prochaine connexion.")
+
+    return _apply(request, pk, action)
+
+
 @require_GET
 @require_permission(Perm.SHARED_USE_READ)
 @never_cache

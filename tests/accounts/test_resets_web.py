@@ -1,0 +1,135 @@
+"""The lab admin resets a member's password or second factor from the member page."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from etanche.accounts import services
+from etanche.accounts.models import Membership, Role
+from etanche.journal.models import Entry
+from tests.accounts.personas import make_user, sign_in
+
+RESET_PASSWORD = "/equipe/{pk}/mot-de-passe/"
+RESET_MFA = "/equipe/{pk}/double-facteur/"
+VIEWS = [RESET_PASSWORD, RESET_MFA]
+
+
+@pytest.fixture
+def admin(world):
+    return sign_in(Client(), world.labadmin, sudo=True)
+
+
+def _url(world, view, user=None):
+    return view.format(pk=world.membership(user or world.frontdesk).pk)
+
+
+def _entry(action, user):
+    return Entry.objects.get(action=action, object_id=str(user.pk))
+
+
+def test_it_offers_both_resets_on_the_member_page(admin, world):
+    page = admin.get(f"/equipe/{world.membership(world.frontdesk).pk}/").content.decode()
+    assert "Réinitialiser le mot de passe" in page
+    assert "Réinitialiser la double authentification" in page
+
+
+def test_it_resets_the_password_and_shows_it_once(admin, world):
+    user = world.frontdesk
+    victim = sign_in(Client(), user)
+    response = admin.post(_url(world, RESET_PASSWORD))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    password = re.search(r'class="secret">([^<]+)<', response.content.decode()).group(1)
+    user.refresh_from_db()
+    assert user.check_password(password) and user.must_change_password
+    assert victim.get("/compte/")["Location"].startswith("/login/")
+    entry = _entry("password-change", user)
+    assert entry.user_id == world.labadmin.pk and entry.lab_id == world.lab_a.pk
+    assert password not in entry.detail and '"via":"web"' in entry.detail.replace(" ", "")
+    # Shown once: the member page does not show it again.
+    assert password not in admin.get(f"/equipe/{world.membership(user).pk}/").content.decode()
+
+
+def test_it_resets_the_second_factor(admin, world):
+    user = world.biologist
+    user.set_password("Une-Tasse-de-the-vert-7")
+    user.save()
+    services.regenerate_recovery_codes(user)
+    victim = sign_in(Client(), user)
+    response = admin.post(_url(world, RESET_MFA, user), follow=True)
+    assert "Double authentification réinitialisée" in response.content.decode()
+    assert services.confirmed_totp(user) is None
+    assert services.recovery_codes_left(user) == 0
+    assert victim.get("/compte/")["Location"].startswith("/login/")
+    entry = Entry.objects.get(action="mfa-reset", object_id=str(user.pk),
+                              user_id=world.labadmin.pk)
+    assert '"device":"all"' in entry.detail.replace(" ", "")
+    client = Client()
+    response = client.post("/login/", {"username": user.username,
+                                       "password": "Une-Tasse-de-the-vert-7"})
+    assert response["Location"] == "/connexion/double-facteur/"
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_it_needs_a_fresh_reauthentication(world, view):
+    admin = sign_in(Client(), world.labadmin, sudo=False)
+    before = world.frontdesk.password
+    response = admin.post(_url(world, view))
+    assert response["Location"].startswith("/compte/confirmation/?next=")
+    world.frontdesk.refresh_from_db()
+    assert world.frontdesk.password == before
+    assert services.confirmed_totp(world.frontdesk) is not None
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_it_refuses_oneself_and_accounts_of_another_lab_too(admin, world, view):
+    own = admin.post(_url(world, view, world.labadmin), follow=True).content.decode()
+    assert "propre compte" in own
+    # A frontdesk here who is lab admin elsewhere: a reset would hand over lab B.
+    Membership.objects.create(user=world.frontdesk, lab=world.lab_b, role=Role.LABADMIN)
+    before = world.frontdesk.password
+    shared = admin.post(_url(world, view), follow=True).content.decode()
+    assert "autre laboratoire" in shared
+    world.frontdesk.refresh_from_db()
+    assert world.frontdesk.password == before
+    assert services.confirmed_totp(world.frontdesk) is not None
+    assert not Entry.objects.filter(action__in=["password-change", "mfa-reset"]).exists()
+
+
+# --- the checklist -------------------------------------------------------------
+
+def test_it_checklist_works(admin, world):
+    assert admin.post(_url(world, RESET_PASSWORD)).status_code == 200
+    assert admin.post(_url(world, RESET_MFA)).status_code == 302
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_it_checklist_other_lab_is_404(world, view):
+    outsider = sign_in(Client(), world.outsider_admin, sudo=True)
+    assert outsider.post(_url(world, view)).status_code == 404
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("role", [Role.FRONTDESK, Role.BIOLOGIST, Role.DPO, Role.AUDITOR])
+def test_it_checklist_wrong_role_is_403(world, view, role):
+    someone = make_user(f"someone.{role}", world.lab_a, role)
+    client = sign_in(Client(), someone, sudo=True)
+    assert client.post(_url(world, view)).status_code == 403
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_it_checklist_anonymous_goes_to_login(world, view):
+    response = Client().post(_url(world, view))
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+def test_it_checklist_wrong_method_is_405(admin, world, view, method):
+    assert getattr(admin, method)(_url(world, view)).status_code == 405
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_it_checklist_bad_id_is_404(admin, view):
+    assert admin.post(view.format(pk=987654)).status_code == 404
