@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from django.contrib.auth import SESSION_KEY
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from etanche.accounts import sessions
-from etanche.accounts.models import Membership, Role, SessionRecord, User
+from etanche.accounts.models import Membership, Role, SealedTOTPDevice, SessionRecord, User
 from etanche.labs.services import create_lab
 
 _finess = itertools.count(1)
@@ -45,11 +44,11 @@ def make_user(username: str, lab=None, role: str = Role.FRONTDESK, *, password=N
     if lab is not None:
         Membership.objects.create(user=user, lab=lab, role=role)
     if totp:
-        TOTPDevice.objects.create(user=user, name="TOTP", confirmed=True)
+        SealedTOTPDevice.objects.create(user=user, name="TOTP", confirmed=True)
     return user
 
 
-def totp_now(device: TOTPDevice, offset_steps: int = 0) -> str:
+def totp_now(device: SealedTOTPDevice, offset_steps: int = 0) -> str:
     """The code an authenticator app shows now (or `offset_steps` steps later)."""
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time = time.time() + offset_steps * device.step
@@ -60,7 +59,7 @@ def sign_in(client, user: User, *, sudo: bool = False, address="127.0.0.1", agen
     """Put `client` in the state of a user who passed password + TOTP just now."""
     client.force_login(user)
     session = client.session
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     now = time.time()
     session[sessions.LOGIN_AT] = now

@@ -4,10 +4,9 @@ import re
 import time
 
 from django.test import Client
-from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from etanche.accounts import services
+from etanche.accounts import sealing, services
+from etanche.accounts.models import RecoveryCode, SealedTOTPDevice
 from tests.accounts.personas import journal_actions, sign_in, totp_now
 
 NEW_PASSWORD = "Une-Tasse-de-the-vert-7"
@@ -32,7 +31,7 @@ def test_an_invited_user_enrols_totp_gets_recovery_codes_then_sets_a_password(wo
 
     page = client.get("/connexion/double-facteur/").content.decode()
     assert "<svg" in page and "<script" not in page
-    device = TOTPDevice.objects.get(user__username="emma.lefevre", confirmed=False)
+    device = SealedTOTPDevice.objects.get(user__username="emma.lefevre", confirmed=False)
     response = client.post("/connexion/double-facteur/", {"code": totp_now(device)})
     assert response.status_code == 200
     codes = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", response.content.decode())
@@ -72,22 +71,25 @@ def test_regenerating_recovery_codes_needs_reauthentication_and_voids_the_old(cl
     response = client.post("/compte/codes-de-secours/")
     new = re.findall(r"<li><code>([a-z2-7]{8})</code></li>", response.content.decode())
     assert len(new) == 10
-    assert not StaticToken.objects.filter(token__in=old).exists()
+    old_digests = [sealing.code_digests(c, user_id=world.dpo.pk)[0] for c in old]
+    assert not RecoveryCode.objects.filter(digest__in=old_digests).exists()
+    assert RecoveryCode.objects.filter(device__user=world.dpo).count() == 10
     assert "mfa-reset" in journal_actions(world.lab_a)
 
 
 def test_replacing_the_authenticator_keeps_the_old_one_until_confirmed(client, world):
     user = world.auditor
-    old = TOTPDevice.objects.get(user=user, confirmed=True)
+    old = SealedTOTPDevice.objects.get(user=user, confirmed=True)
     sign_in(client, user, sudo=True)
     assert client.get("/compte/double-facteur/").status_code == 200
-    pending = TOTPDevice.objects.get(user=user, confirmed=False)
+    pending = SealedTOTPDevice.objects.get(user=user, confirmed=False)
     client.post("/compte/double-facteur/", {"code": "123"})
-    assert TOTPDevice.objects.filter(pk=old.pk, confirmed=True).exists()
+    assert SealedTOTPDevice.objects.filter(pk=old.pk, confirmed=True).exists()
     time.sleep(1.1)
     response = client.post("/compte/double-facteur/", {"code": totp_now(pending)})
     assert response.status_code == 200
-    assert list(TOTPDevice.objects.filter(user=user).values_list("pk", flat=True)) == [pending.pk]
+    remaining = SealedTOTPDevice.objects.filter(user=user).values_list("pk", flat=True)
+    assert list(remaining) == [pending.pk]
     assert client.get("/compte/").status_code == 200  # still verified, by the new device
 
 
@@ -95,7 +97,7 @@ def test_sudo_mode_asks_password_and_code_then_returns(client, world):
     user = world.labadmin
     user.set_password(NEW_PASSWORD)
     user.save()
-    device = TOTPDevice.objects.get(user=user)
+    device = SealedTOTPDevice.objects.get(user=user)
     sign_in(client, user)
     response = client.get("/equipe/nouveau/")
     assert response["Location"] == "/compte/confirmation/?next=%2Fequipe%2Fnouveau%2F"

@@ -1,10 +1,9 @@
 """The same account used from two places at once is flagged and shown to the admin and DPO."""
 
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from etanche.accounts import sessions
-from etanche.accounts.models import SessionRecord, SharedUseFlag
+from etanche.accounts.models import SealedTOTPDevice, SessionRecord, SharedUseFlag
 from tests.accounts.personas import journal_actions, sign_in, totp_now
 
 
@@ -54,7 +53,7 @@ def test_the_real_login_page_detects_it(world):
     user = world.frontdesk
     user.set_password("Quatre-saisons-2025")
     user.save()
-    device = TOTPDevice.objects.get(user=user)
+    device = SealedTOTPDevice.objects.get(user=user)
     for step, address in enumerate(("10.2.0.1", "10.2.0.2")):
         client = Client(REMOTE_ADDR=address)
         client.post("/login/", {"username": user.username, "password": "Quatre-saisons-2025"})

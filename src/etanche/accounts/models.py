@@ -136,3 +136,11 @@ class SharedUseFlag(models.Model):
 
     def __str__(self):
         return f"shared use of user {self.user_id} at {self.detected_at:%Y-%m-%d %H:%M}"
+
+
+# Second-factor devices with their secrets sealed or hashed (docs/adr/0005).
+from etanche.accounts.devices import (  # noqa: E402, F401
+    RecoveryCode,
+    RecoveryCodeDevice,
+    SealedTOTPDevice,
+)

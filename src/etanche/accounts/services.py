@@ -14,11 +14,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from etanche.accounts import sessions, throttle
 from etanche.accounts.audit import journal
+from etanche.accounts.devices import (
+    RecoveryCode,
+    RecoveryCodeDevice,
+    SealedTOTPDevice,
+    new_recovery_code,
+)
 from etanche.accounts.models import Membership, Role, User
 from etanche.accounts.passwords import generate_one_time_password, generic_username_reason
 
@@ -94,7 +98,7 @@ def create_user(*, username, first_name, last_name, email, lab, role, actor=None
         membership = Membership.objects.create(user=user, lab=lab, role=role)
         uri = None
         if with_totp:
-            uri = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=True).config_url
+            uri = SealedTOTPDevice.objects.create(user=user, name="TOTP", confirmed=True).config_url
         journal("USER_CREATE", lab=lab, user=actor, object_type="accounts.User",
                 object_id=user.pk, detail={"role": role, "via": "web" if actor else "cli"})
     return Provisioned(user=user, membership=membership, password=password, otpauth_uri=uri)
@@ -238,10 +242,10 @@ def reset_mfa(user: User, *, actor=None, via: str = "cli") -> int:
     Returns the number of devices removed. Sessions end: one may be on the lost phone.
     """
     with transaction.atomic():
-        removed = TOTPDevice.objects.filter(user=user).delete()[1].get(
-            TOTPDevice._meta.label, 0)
-        removed += StaticDevice.objects.filter(user=user).delete()[1].get(
-            StaticDevice._meta.label, 0)
+        removed = SealedTOTPDevice.objects.filter(user=user).delete()[1].get(
+            SealedTOTPDevice._meta.label, 0)
+        removed += RecoveryCodeDevice.objects.filter(user=user).delete()[1].get(
+            RecoveryCodeDevice._meta.label, 0)
         ended = sessions.end_all_sessions(user)
         _journal_for_user("MFA_RESET", user, actor=actor, detail={
             "device": "all", "via": via, "removed": removed, "sessions_ended": ended})
@@ -260,27 +264,27 @@ def reset_member_mfa(membership: Membership, *, actor) -> int:
 
 # --- second factor -------------------------------------------------------------
 
-def confirmed_totp(user: User) -> TOTPDevice | None:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+def confirmed_totp(user: User) -> SealedTOTPDevice | None:
+    return SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
-def pending_totp(user: User) -> TOTPDevice:
+def pending_totp(user: User) -> SealedTOTPDevice:
     """The unconfirmed device being enrolled (created on first call, then reused)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
-    return device or TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=False).first()
+    return device or SealedTOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
 
 
-def confirm_totp(user: User, device: TOTPDevice, token: str) -> list[str] | None:
+def confirm_totp(user: User, device: SealedTOTPDevice, token: str) -> list[str] | None:
     """Confirm a pending device with a code from the app; replace any previous one.
 
     Returns fresh recovery codes (shown once), or None if the code is wrong.
     """
     with transaction.atomic():
-        device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
+        device = SealedTOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
         if not device.verify_token(token):
             return None
-        replacing = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
-        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        replacing = SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        SealedTOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _new_recovery_codes(user)
@@ -290,10 +294,11 @@ def confirm_totp(user: User, device: TOTPDevice, token: str) -> list[str] | None
 
 
 def _new_recovery_codes(user: User) -> list[str]:
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name="Codes de secours", confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    device = RecoveryCodeDevice.objects.create(user=user, name="Codes de secours",
+                                               confirmed=True)
+    codes = [new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    device.add_codes(codes)
     return codes
 
 
@@ -305,7 +310,7 @@ def regenerate_recovery_codes(user: User) -> list[str]:
 
 
 def recovery_codes_left(user: User) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+    return RecoveryCode.objects.filter(device__user=user, device__confirmed=True).count()
 
 
 def memberships_of_lab(lab):

@@ -13,11 +13,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
-from django_otp.plugins.otp_static.models import StaticDevice
 
 from etanche.accounts import services, sessions, throttle
 from etanche.accounts.audit import journal, journal_failure
 from etanche.accounts.decorators import ANY_STEP, login_step
+from etanche.accounts.devices import RecoveryCodeDevice
 from etanche.accounts.forms import CodeForm, LoginForm, NewPasswordForm
 from etanche.accounts.middleware import PASSWORD_AT, next_step
 from etanche.accounts.models import User
@@ -103,7 +103,7 @@ def _verify_code(user, code: str):
         device = django_otp.verify_token(user, totp.persistent_id, code)
         if device:
             return device, "totp"
-    for static in StaticDevice.objects.filter(user=user, confirmed=True):
+    for static in RecoveryCodeDevice.objects.filter(user=user, confirmed=True):
         device = django_otp.verify_token(user, static.persistent_id, code)
         if device:
             return device, "recovery_code"
