@@ -28,6 +28,8 @@ DEMO_STAFF = [
     ("thomas.robert", "Thomas", "Robert", "auditor"),
 ]
 CREDENTIALS_FILE = "demo-credentials.txt"
+# Demo patients who get requests (the rest stay without, as in a real file).
+DEMO_ORDERS_FOR = 300
 
 
 @dataclass
@@ -59,6 +61,13 @@ def create_demo(*, patients: int = 0, seed: int | None = None, slug: str = DEMO_
 
         result.patients = bulk_register(result.lab, iter_identities(patients, seed or 0),
                                         source="demo", progress=progress)
+        if slug == DEMO_SLUG:
+            # Requests for some of them, so the front-office pages have something to show.
+            from etanche.orders.services import create_demo_orders
+            from etanche.patients.models import Patient
+
+            some = list(Patient.objects.for_lab(result.lab).order_by("pk")[:DEMO_ORDERS_FOR])
+            create_demo_orders(result.lab, some, seed or 0)
     return result
 
 

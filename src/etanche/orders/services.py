@@ -437,8 +437,8 @@ def create_demo_orders(lab, patients, seed: int = 0, *, user=None, per_patient: 
                        ) -> list[Order]:
     """Requests for synthetic demo patients, in bulk, spread over the last week and today.
 
-    Bypasses the journal on purpose: nobody read anything; `etanche demo`
-    journals the creation of the demo data as a whole.
+    One journal entry for the whole batch (nobody read anything): synthetic
+    people, as for the demo patients.
     """
     from etanche.accounts.models import Membership, Role
     from etanche.vault import services as vault
@@ -497,4 +497,7 @@ def create_demo_orders(lab, patients, seed: int = 0, *, user=None, per_patient: 
         Order.objects.bulk_create(orders)
         OrderTest.objects.bulk_create(items)
         Specimen.objects.bulk_create(specimens)
+        journal.record(lab=lab, user=None, actor="demo", action=Action.CREATE,
+                       object_type="order", purpose="données de démonstration",
+                       detail={"orders": len(orders)})
     return orders
