@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from etanche.accounts import sessions, throttle
 from etanche.accounts.audit import journal
@@ -217,6 +218,7 @@ def _guard_resettable(membership: Membership, actor) -> None:
         )
 
 
+@sensitive_variables("password")
 def reset_password(user: User, *, actor=None, via: str = "cli") -> str:
     """Give `user` a new one-time password (returned, to show once).
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from etanche.accounts import services, throttle
@@ -122,6 +123,7 @@ def member_unlock(request, pk):
 @require_permission(Perm.USER_MANAGE)
 @sudo_required
 @never_cache
+@sensitive_variables("password")
 def member_reset_password(request, pk):
     """A new one-time password, shown once on this response and nowhere else."""
     membership = get_membership_for_user(request, pk)
