@@ -23,7 +23,7 @@ $(VENV)/.test: requirements/test.lock pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.main
 	$(BIN)/etanche init
-	$(BIN)/etanche demo --if-absent
+	$(BIN)/etanche demo --if-absent --patients 2000
 	$(BIN)/etanche serve --host 127.0.0.1 --port 8000
 
 test: $(VENV)/.test
