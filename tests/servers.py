@@ -35,7 +35,8 @@ def running_server(env: dict[str, str], workers: int = 1):
                         break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                    raw = process.stdout.read() if process.stdout else b""
+                    output = raw.decode(errors="replace")
                     raise RuntimeError(f"etanche serve did not start:\n{output}") from None
                 time.sleep(0.2)
         yield base

@@ -37,5 +37,5 @@ def test_it_refuses_a_wrong_password_in_french(server):
         page.get_by_label("Mot de passe").fill("not the password")
         page.get_by_role("button", name="Se connecter").click()
         page.wait_for_load_state()
-        assert "Saisissez un nom d’utilisateur et un mot de passe valides" in page.content()
+        assert "Identifiant ou mot de passe incorrect." in page.content()
         assert problems == []
