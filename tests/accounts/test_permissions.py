@@ -13,8 +13,15 @@ def test_only_the_lab_admin_manages_users():
 
 
 def test_the_lab_admin_and_auditor_read_no_patient():
-    for role in (Role.LABADMIN, Role.AUDITOR, Role.DPO):
+    for role in (Role.LABADMIN, Role.AUDITOR):
         assert not role_has(role, Perm.PATIENT_READ)
+
+
+def test_the_dpo_reads_patients_and_their_access_history_but_writes_nothing():
+    assert role_has(Role.DPO, Perm.PATIENT_READ)
+    assert role_has(Role.DPO, Perm.ACCESS_HISTORY_READ)
+    assert not role_has(Role.DPO, Perm.PATIENT_WRITE)
+    assert not role_has(Role.DPO, Perm.ORDER_WRITE)
 
 
 def test_shared_use_is_shown_to_the_lab_admin_and_the_dpo():

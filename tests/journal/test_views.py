@@ -172,3 +172,18 @@ def test_export_refuses_post_and_anonymous(client, world):
     assert client.get("/journal/export/")["Location"].startswith("/login/")
     sign_in(client, world.dpo)
     assert client.post("/journal/export/").status_code == 405
+
+
+def test_the_dpo_reaches_a_patients_access_history_from_the_patient_page(client, world):
+    from django.urls import reverse
+
+    from tests.orders.helpers import make_patient
+
+    patient = make_patient(world.lab_a, world.frontdesk, phone="0639980012")
+    sign_in(client, world.dpo)
+    page = client.get(reverse("patient_detail", kwargs={"pk": patient.pk})).content.decode()
+    history = reverse("access_history", kwargs={"patient_id": patient.pk})
+    assert history in page
+    entries = list(client.get(history).context["page"])
+    # The DPO's own read of the record is in its history, under the DPO's name.
+    assert any(e.actor == "nathalie.petit" and e.action == Action.READ for e in entries)

@@ -58,8 +58,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         {Perm.USER_MANAGE, Perm.LAB_SETTINGS, Perm.CATALOGUE_MANAGE, Perm.KEYS_MANAGE,
          Perm.SHARED_USE_READ, Perm.EXPORT_REQUEST, Perm.IMPORT_RUN, Perm.ALERT_READ}
     ),
+    # The DPO answers data-subject requests and investigates accesses, so finds and
+    # reads patient records (each read journaled like anyone's); writes nothing.
     Role.DPO: frozenset(
-        {Perm.SHARED_USE_READ, Perm.JOURNAL_READ, Perm.ACCESS_HISTORY_READ, Perm.ALERT_READ,
+        {Perm.PATIENT_SEARCH, Perm.PATIENT_READ,
+         Perm.SHARED_USE_READ, Perm.JOURNAL_READ, Perm.ACCESS_HISTORY_READ, Perm.ALERT_READ,
          Perm.BREACH_MANAGE, Perm.SUBJECT_REQUEST, Perm.EXPORT_REQUEST,
          Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD}
     ),
