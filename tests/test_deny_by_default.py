@@ -65,8 +65,7 @@ LAB_VIEWS = {
     "member_reset_mfa": Rule(_member),
     "journal": Rule(),
     "journal_export": Rule(),
-    # TODO(patients): build a patient of lab A here so the 404 check applies.
-    "access_history": Rule(sample={"patient_id": 987654}),
+    "access_history": Rule(lambda w: {"patient_id": _front_office(w).patient.pk}),
     # Front office (patients and orders web pages).
     "patient_search": Rule(),
     "patient_create": Rule(),

@@ -92,39 +92,68 @@ def test_journal_refuses_post(client, world):
 # --- /journal/patient/<id>/
 
 
-def test_it_shows_who_saw_a_patient(client, world):
-    _read(world, world.lab_a, 7, world.frontdesk)
-    _read(world, world.lab_a, 8, world.biologist)
-    sign_in(client, world.dpo)
-    response = client.get("/journal/patient/7/")
+@pytest.fixture
+def patients(world):
+    """Two synthetic patients of lab A and one of lab B, registered for real."""
+    from tests.orders.helpers import make_patient
+
+    world.p1 = make_patient(world.lab_a, world.frontdesk, phone="0639980012")
+    world.p2 = make_patient(world.lab_a, world.frontdesk, phone="0639980013")
+    world.p_b = make_patient(world.lab_b, None, phone="0639980014")
+    return world
+
+
+def _history(pk):
+    return f"/journal/patient/{pk}/"
+
+
+def test_it_shows_who_saw_a_patient(client, patients):
+    w = patients
+    _read(w, w.lab_a, w.p1.pk, w.biologist)
+    _read(w, w.lab_a, w.p2.pk, w.frontdesk)
+    sign_in(client, w.dpo)
+    response = client.get(_history(w.p1.pk))
     assert response.status_code == 200
     page = list(response.context["page"])
-    assert [(e.actor, e.purpose) for e in page] == [("julien.martin", "prise en charge")]
+    assert ("sophie.bernard", "prise en charge") in [(e.actor, e.purpose) for e in page]
+    assert {e.object_id for e in page} == {str(w.p1.pk)}
 
 
-def test_history_never_shows_another_labs_entries(client, world):
-    _read(world, world.lab_b, 7, world.outsider_admin)
-    sign_in(client, world.dpo)
-    response = client.get("/journal/patient/7/")
-    assert list(response.context["page"]) == []
+def test_history_of_another_labs_patient_is_404(client, patients):
+    sign_in(client, patients.dpo)
+    assert client.get(_history(patients.p_b.pk)).status_code == 404
+    assert client.get(_history(987654)).status_code == 404
 
 
-def test_history_is_one_query(world, django_assert_num_queries):
-    for patient in (7, 7, 8):
-        _read(world, world.lab_a, patient, world.frontdesk)
+def test_history_is_one_query(patients, django_assert_num_queries):
+    w = patients
+    for patient in (w.p1, w.p1, w.p2):
+        _read(w, w.lab_a, patient.pk, w.frontdesk)
+    expected = queries.access_history(w.lab_a, w.p1.pk).count()
     with django_assert_num_queries(1):
-        assert len(list(queries.access_history(world.lab_a, 7))) == 2
+        assert len(list(queries.access_history(w.lab_a, w.p1.pk))) == expected
 
 
-def test_the_auditor_may_not_read_a_patient_history(client, world):
-    sign_in(client, world.auditor)
-    assert client.get("/journal/patient/7/").status_code == 403
+def test_history_follows_records_merged_into_the_patient(client, patients):
+    from etanche.patients import services as patient_services
+
+    w = patients
+    patient_services.merge_patients(w.lab_a, w.biologist, w.p1.pk, w.p2.pk)
+    sign_in(client, w.dpo)
+    page = list(client.get(_history(w.p1.pk)).context["page"])
+    assert {str(w.p1.pk), str(w.p2.pk)} <= {e.object_id for e in page}
 
 
-def test_history_anonymous_wrong_method_bad_id(client, world):
-    assert client.get("/journal/patient/7/")["Location"].startswith("/login/")
-    sign_in(client, world.dpo)
-    assert client.post("/journal/patient/7/").status_code == 405
+def test_the_auditor_may_not_read_a_patient_history(client, patients):
+    sign_in(client, patients.auditor)
+    assert client.get(_history(patients.p1.pk)).status_code == 403
+
+
+def test_history_anonymous_wrong_method_bad_id(client, patients):
+    url = _history(patients.p1.pk)
+    assert client.get(url)["Location"].startswith("/login/")
+    sign_in(client, patients.dpo)
+    assert client.post(url).status_code == 405
     assert client.get("/journal/patient/abc/").status_code == 404
 
 

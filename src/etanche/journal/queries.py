@@ -31,11 +31,13 @@ def entries_for_lab(lab, *, user_id=None, action=None, patient_id=None, start=No
     return query
 
 
-def access_history(lab, patient_id):
-    """Who saw or changed this patient's record, when and why: one indexed query."""
-    return Entry.objects.filter(
-        lab_id=lab.pk, object_type=PATIENT, object_id=str(patient_id)
-    ).order_by("-at_us", "-seq")
+def access_history(lab, patient_id, merged_ids=()):
+    """Who saw or changed this patient's record (and the records merged into it),
+    when and why: one indexed query."""
+    ids = [str(patient_id), *(str(i) for i in merged_ids)]
+    return Entry.objects.filter(lab_id=lab.pk, object_type=PATIENT, object_id__in=ids).order_by(
+        "-at_us", "-seq"
+    )
 
 
 EXPORT_FIELDS = (

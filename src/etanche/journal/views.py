@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -56,7 +56,15 @@ def journal(request):
 @require_permission(Perm.ACCESS_HISTORY_READ)
 def access_history(request, patient_id: int):
     lab = current_lab(request)
-    entries = queries.access_history(lab, patient_id)
+    from etanche.patients.models import Patient
+
+    # Existence in this lab only: the history is about the record, it does not
+    # open it (no unsealing, no READ entry).
+    patients = Patient.objects.for_lab(lab)
+    if not patients.filter(pk=patient_id).exists():
+        raise Http404
+    merged = patients.filter(merged_into=patient_id).values_list("pk", flat=True)
+    entries = queries.access_history(lab, patient_id, list(merged))
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     # Filed under the journal, not the patient: looking at who saw a record is
     # oversight, not an access to the record itself.
