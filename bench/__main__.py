@@ -3,22 +3,35 @@
 Prints one JSON object per line per benchmark:
 {"name", "value", "unit", "baseline", "ratio", "n", "detail"}; ratio > 1 means
 the protected path is slower than its plaintext baseline.
+
+Django is set up once per process, so each group of benchmarks runs in its own
+subprocess (`python -m bench.one`) on a fresh instance; this process only
+relays their lines. A group shares one instance when its benchmarks need the
+same expensive data: the population that `demo_generate` builds is the one the
+three searches run against (generating 1,000,000 patients three times would
+triple the run for nothing).
 """
 
 import argparse
-import importlib
 import json
+import os
+import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from pathlib import Path
 
-BENCHMARKS = ["journal_verify"]
+# Group name -> benchmarks it prints, in order.
+GROUPS = {
+    "intake": ["intake"],
+    "population": ["demo_generate", "search_nir_p95", "search_name_dob_p95", "search_name_p95"],
+    "journal_verify": ["journal_verify"],
+}
+BENCHMARKS = [name for names in GROUPS.values() for name in names]
+ROOT = Path(__file__).resolve().parent.parent
 
 
-@dataclass
-class Context:
-    quick: bool
-    database: str
-    env: dict
+def _load() -> list[float]:
+    return list(os.getloadavg())
 
 
 def main(argv=None) -> int:
@@ -28,20 +41,42 @@ def main(argv=None) -> int:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args(argv)
 
-    from bench.env import instance, machine
+    from bench.env import machine
 
-    print(json.dumps({"machine": machine(), "database": args.database, "quick": args.quick}))
+    wanted = args.only or BENCHMARKS
+    started = time.time()
+    print(json.dumps({"machine": machine(), "database": args.database, "quick": args.quick,
+                      "loadavg_before": _load(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}),
+          flush=True)
     failed = False
-    for name in args.only or BENCHMARKS:
-        # Each benchmark gets a fresh instance: no benchmark warms another's caches.
-        with instance(args.database) as env:
-            module = importlib.import_module(f"bench.{name}")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    for group, names in GROUPS.items():
+        chosen = [n for n in names if n in wanted]
+        if not chosen:
+            continue
+        cmd = [sys.executable, "-m", "bench.one", group, "--database", args.database,
+               *(["--quick"] if args.quick else []), *[f"--only={n}" for n in chosen]]
+        proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+                              check=False)
+        printed = set()
+        for line in proc.stdout.splitlines():
             try:
-                result = module.run(Context(quick=args.quick, database=args.database, env=env))
-            except Exception as exc:  # noqa: BLE001  report and go on with the others
+                result = json.loads(line)
+            except ValueError:
+                continue  # stray output of a library: not ours to relay
+            if isinstance(result, dict) and result.get("name") in chosen:
+                printed.add(result["name"])
+                failed |= "error" in result
+                print(json.dumps(result), flush=True)
+        for name in chosen:
+            if name not in printed:
                 failed = True
-                result = {"name": name, "error": f"{type(exc).__name__}: {exc}"}
-        print(json.dumps(result), flush=True)
+                print(json.dumps({"name": name,
+                                  "error": f"bench.one {group} exited {proc.returncode} "
+                                           "without a result"}), flush=True)
+    print(json.dumps({"elapsed_s": round(time.time() - started, 1),
+                      "loadavg_after": _load()}), flush=True)
     return 1 if failed else 0
 
 

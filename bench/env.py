@@ -30,7 +30,8 @@ def instance(database: str):
         os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{db_name}"))
     else:
         os.environ.pop("DATABASE_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "etanche.settings")
+    # The bench settings add the plaintext baseline app and its URLs to the product's.
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["ETANCHE_EPHEMERAL_SECRET"] = "1"  # noqa: S105  (a flag)
     try:
         from etanche.lib.datadir import ensure_data_dir, ensure_secret_key

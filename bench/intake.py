@@ -1,0 +1,150 @@
+"""intake: a patient and a request registered through the whole web stack, per second.
+
+`etanche serve` (gunicorn) on loopback with the bench settings; C logged-in
+front-office users (password + TOTP through the real login pages), each a
+thread with a keep-alive connection, POST the registration form (CSRF token,
+duplicate check, sealing, blind indexes, journal) and then the request form
+(three tests, three tubes) for the patient just created, for a fixed time. A
+registration counts when both POSTs answer with their success redirect;
+redirects are not followed (the pages they lead to are reads, not intake).
+
+Baseline: the same two POSTs on the plaintext twin pages (/bench/plain/...):
+same middleware, login, CSRF, forms, input checks, duplicate query, numbering,
+tests and tubes; no sealing, no blind index, no journal. Phases alternate
+plain, sealed, sealed, plain so that drift of a shared machine hits both.
+"""
+
+import itertools
+import os
+import re
+import time
+
+from bench import population, web
+
+NAME = "intake"
+TESTS = "1104 1208 1610"  # blood count, creatinine, heparin tube: no pre-analytical question
+ID = re.compile(r"/patients/(\d+)/")
+PATHS = {
+    "sealed": ("/patients/nouveau/", "/patients/{}/demandes/nouvelle/"),
+    "plain": ("/bench/plain/patients/nouveau/", "/bench/plain/patients/{}/demandes/nouvelle/"),
+}
+
+
+def _order_form() -> dict:
+    from django.utils import timezone
+
+    return {"tests": TESTS, "prescriber_name": "Dr Banc Essai",
+            "prescription_date": timezone.localdate().isoformat()}
+
+
+def _phase(port_clients, forms, counter, kind, seconds):
+    create, order = PATHS[kind]
+    order_data = _order_form()
+
+    def work(client, deadline):
+        done, latencies, failures = 0, [], {}
+        while time.monotonic() < deadline:
+            i = next(counter)
+            if i >= len(forms):
+                failures["out_of_forms"] = 1
+                break
+            started = time.perf_counter()
+            status, location, _ = client.post(create, forms[i])
+            match = ID.search(location) if status == 302 else None
+            if not match:
+                key = f"patient_http_{status}"
+                failures[key] = failures.get(key, 0) + 1
+                continue
+            status, location, _ = client.post(order.format(match.group(1)), order_data)
+            if status != 302:
+                key = f"order_http_{status}"
+                failures[key] = failures.get(key, 0) + 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            done += 1
+        return done, latencies, failures
+
+    return web.run_for(seconds, port_clients, work)
+
+
+def run(ctx) -> list[dict]:
+    from bench.users import make_frontdesk
+    from etanche.patients.synthetic import iter_identities
+
+    quick = ctx.quick
+    prepopulated = 2_000 if quick else 100_000
+    seconds = 6 if quick else 30
+    warmup = 2 if quick else 5
+    workers = int(os.environ.get("BENCH_WORKERS", "0")) or None
+    threads = int(os.environ.get("BENCH_THREADS", "0")) or None
+    clients_n = int(os.environ.get("BENCH_CLIENTS", "0")) or None
+
+    lab = population.make_lab()
+    population.fill_sealed(lab, prepopulated, seed=1)
+    population.fill_plain(lab, prepopulated, seed=1)
+
+    from etanche.management.commands.serve import Command as Serve
+
+    defaults = {a.dest: a.default for a in Serve().create_parser("etanche", "serve")._actions}
+    workers = workers or defaults["workers"]
+    threads = threads or defaults["threads"]
+    clients_n = clients_n or max(8, 2 * workers * threads)
+    users = make_frontdesk(lab, clients_n)
+    # Each phase gets its own people; plain and sealed phases reuse the same ones (other tables).
+    per_phase = int((seconds + warmup) * 600) // (2 if quick else 1)
+    rounds = ["plain", "sealed", "sealed", "plain"] if not quick else ["plain", "sealed"]
+    slots = sorted(set(rounds), key=rounds.index)
+    chunk = [population.patient_form(p) for p in iter_identities(per_phase * 2, seed=2)]
+    phase_forms = {"a": chunk[:per_phase], "b": chunk[per_phase:]}
+
+    totals = {k: {"done": 0, "seconds": 0.0, "latencies": [], "failures": {}, "cpu": []}
+              for k in slots}
+    with web.Server(ctx.env, workers=workers, threads=threads) as server:
+        clients = [web.Client(server.port) for _ in users]
+        for client, (username, password, code_now) in zip(clients, users, strict=True):
+            client.login(username, password, code_now)
+        seen = {"plain": 0, "sealed": 0}
+        for kind in rounds:
+            forms = phase_forms["a" if seen[kind] == 0 else "b"]
+            seen[kind] += 1
+            counter = itertools.count()
+            _phase(clients, forms, counter, kind, warmup)  # warm every worker's caches
+            with web.CpuMeter(server.proc.pid) as meter:
+                results = _phase(clients, forms, counter, kind, seconds)
+            total = totals[kind]
+            total["seconds"] += meter.wall
+            total["cpu"].append(meter.as_dict())
+            for done, latencies, failures in results:
+                total["done"] += done
+                total["latencies"] += latencies
+                for key, count in failures.items():
+                    total["failures"][key] = total["failures"].get(key, 0) + count
+        for client in clients:
+            client.close()
+
+    def rate(kind):
+        return totals[kind]["done"] / totals[kind]["seconds"]
+
+    def lat(kind, p):
+        return round(1000 * web.percentile(totals[kind]["latencies"], p), 1)
+
+    value, baseline = rate("sealed"), rate("plain")
+    return [{
+        "name": NAME,
+        "value": round(value, 1),
+        "unit": "registrations/s",
+        "baseline": round(baseline, 1),
+        "ratio": round(baseline / value, 3) if value else None,
+        "n": totals["sealed"]["done"],
+        "detail": {
+            "target": ">= 300 registrations/s and ratio <= 1.15",
+            "registration": "POST patient form + POST request form (3 tests, 3 tubes)",
+            "population_before": prepopulated,
+            "clients": clients_n, "workers": workers, "threads": threads,
+            "seconds_measured_each": round(totals["sealed"]["seconds"], 1),
+            "latency_ms": {k: {"p50": lat(k, 50), "p95": lat(k, 95)} for k in slots},
+            "failures": {k: totals[k]["failures"] for k in slots},
+            "baseline_n": totals["plain"]["done"],
+            "cpu": {k: totals[k]["cpu"] for k in slots},
+        },
+    }]
