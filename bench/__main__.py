@@ -23,7 +23,7 @@ from pathlib import Path
 # Group name -> benchmarks it prints, in order.
 GROUPS = {
     "intake": ["intake"],
-    "population": ["demo_generate", "search_nir_p95", "search_name_dob_p95", "search_name_p95"],
+    "search": ["demo_generate", "search_nir_p95", "search_name_dob_p95", "search_name_p95"],
     "journal_verify": ["journal_verify"],
 }
 BENCHMARKS = [name for names in GROUPS.values() for name in names]

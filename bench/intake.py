@@ -19,7 +19,7 @@ import os
 import re
 import time
 
-from bench import population, web
+from bench import fill, web
 
 NAME = "intake"
 TESTS = "1104 1208 1610"  # blood count, creatinine, heparin tube: no pre-analytical question
@@ -79,9 +79,9 @@ def run(ctx) -> list[dict]:
     threads = int(os.environ.get("BENCH_THREADS", "0")) or None
     clients_n = int(os.environ.get("BENCH_CLIENTS", "0")) or None
 
-    lab = population.make_lab()
-    population.fill_sealed(lab, prepopulated, seed=1)
-    population.fill_plain(lab, prepopulated, seed=1)
+    lab = fill.make_lab()
+    fill.fill_sealed(lab, prepopulated, seed=1)
+    fill.fill_plain(lab, prepopulated, seed=1)
 
     from etanche.management.commands.serve import Command as Serve
 
@@ -94,7 +94,7 @@ def run(ctx) -> list[dict]:
     per_phase = int((seconds + warmup) * 600) // (2 if quick else 1)
     rounds = ["plain", "sealed", "sealed", "plain"] if not quick else ["plain", "sealed"]
     slots = sorted(set(rounds), key=rounds.index)
-    chunk = [population.patient_form(p) for p in iter_identities(per_phase * 2, seed=2)]
+    chunk = [fill.patient_form(p) for p in iter_identities(per_phase * 2, seed=2)]
     phase_forms = {"a": chunk[:per_phase], "b": chunk[per_phase:]}
 
     totals = {k: {"done": 0, "seconds": 0.0, "latencies": [], "failures": {}, "cpu": []}
