@@ -39,6 +39,8 @@ lock: $(VENV)/.test
 		--quiet -o requirements/main.lock
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 \
 		--generate-hashes --quiet -o requirements/test.lock
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra bench --python-version 3.11 \
+		--generate-hashes --quiet -o requirements/bench.lock
 
 clean-venv:
 	rm -rf $(VENV)
