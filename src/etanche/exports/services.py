@@ -1,0 +1,461 @@
+"""Exports: request, four-eyes decision, streamed encrypted production, download, purge.
+
+    from etanche.exports import services as exports
+    export = exports.request_export(lab, user, profile="transfer", fmt="ndjson",
+                                    selection="list", patient_ids=[...], recipient="age1...")
+    exports.approve_export(export, other_user)      # never the requester
+    exports.produce_export(export)                  # file under $ETANCHE_DATA_DIR/exports/
+    handle = exports.open_for_download(export, user)
+    exports.purge_due()                             # cron: expiry and used-up downloads
+
+Every step is journaled in the same transaction as its change (object type
+"export", the export's id). `via="cli"` adds the OS user to the entry, next
+to the named user who confirmed with their TOTP code. Refusals raise
+ExportRefused (a ValidationError with French messages); a destroyed export
+raises ExportGone.
+"""
+
+import hmac
+import os
+import secrets
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from etanche.accounts.models import Membership
+from etanche.accounts.permissions import Perm, has_permission
+from etanche.exports import crypto, profiles
+from etanche.exports.csv_layout import CsvWriter
+from etanche.exports.fhir_ndjson import NdjsonWriter
+from etanche.exports.models import Export, Selection, Status
+from etanche.exports.records import patient_record, pseudonym, read_batch, request_record
+from etanche.journal.actor import describe
+from etanche.journal.models import Action, Outcome
+from etanche.journal.services import record as journal
+from etanche.patients.models import Patient
+from etanche.vault import services as vault
+
+OBJECT_TYPE = "export"
+DEFAULT_EXPIRY = timedelta(days=7)
+MAX_EXPIRY = timedelta(days=30)
+MAX_DOWNLOADS = 10
+MAX_LIST = 100_000
+BATCH = 2000
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ExportRefused(ValidationError):
+    """Bad input or a rule that says no; messages are French and hold no personal data."""
+
+
+class ExportGone(Exception):
+    """The export's file was destroyed (expired, downloads used up, purged)."""
+
+    def __init__(self, export: Export):
+        self.export = export
+        super().__init__(f"export {export.pk} is {export.status}: its file was destroyed")
+
+    @property
+    def message_fr(self) -> str:
+        return (f"L'export n° {self.export.pk} n'est plus disponible : son fichier a été "
+                f"détruit ({self.export.get_status_display()}). Demandez un nouvel export.")
+
+
+def parse_duration(text: str) -> timedelta:
+    """"90s", "30m", "12h", "7d" -> timedelta; ExportRefused otherwise."""
+    text = (text or "").strip().lower()
+    if len(text) < 2 or text[-1] not in UNITS or not text[:-1].isdigit():
+        raise ExportRefused({"expires": ["Durée invalide : un nombre suivi de s, m, h ou d "
+                                         "(par exemple 90s, 30m, 7d)."]})
+    return timedelta(seconds=int(text[:-1]) * UNITS[text[-1]])
+
+
+def _who(via: str) -> dict:
+    return {"via": via, "os_user": describe(None)} if via == "cli" else {"via": via}
+
+
+def _membership(user, lab) -> Membership | None:
+    if user is None or not user.is_active:
+        return None
+    return Membership.objects.filter(user=user, lab_id=getattr(lab, "pk", lab),
+                                     is_active=True).select_related("lab").first()
+
+
+def _require(user, lab, perm: Perm, message: str) -> None:
+    if not has_permission(_membership(user, lab), perm):
+        raise ExportRefused({"__all__": [message]})
+
+
+def _lock(export: Export) -> Export:
+    return Export.objects.select_for_update().get(pk=export.pk)
+
+
+# --- request ----------------------------------------------------------------------------
+
+def _selected_ids(lab, selection, patient_ids, since, profile) -> tuple[list[int], dict]:
+    errors: dict[str, list[str]] = {}
+    ids: list[int] = []
+    if selection not in Selection.values:
+        errors["selection"] = ["Choisissez : tous les patients, une liste ou une période."]
+    elif selection == Selection.LIST:
+        try:
+            ids = sorted({int(i) for i in patient_ids or []})
+        except (TypeError, ValueError):
+            ids = []
+            errors["patients"] = ["Les identifiants de patients sont des nombres."]
+        if not ids and "patients" not in errors:
+            errors["patients"] = ["Indiquez au moins un identifiant de patient."]
+        elif len(ids) > MAX_LIST:
+            errors["patients"] = [f"Pas plus de {MAX_LIST} patients par liste."]
+        elif ids:
+            found = set(Patient.objects.for_lab(lab).live().filter(pk__in=ids)
+                        .values_list("pk", flat=True))
+            if missing := len(set(ids) - found):
+                errors["patients"] = [f"{missing} identifiant(s) ne désignent aucun dossier "
+                                      "actif de ce laboratoire."]
+    elif selection == Selection.PERIOD:
+        if not isinstance(since, date):
+            errors["since"] = ["Indiquez la date de début de la période (AAAA-MM-JJ)."]
+        elif since > timezone.localdate():
+            errors["since"] = ["La date de début ne peut pas être dans le futur."]
+    if profile and profile.single_patient and not errors and (
+            selection != Selection.LIST or len(ids) != 1):
+        errors["patients"] = ["Le droit d'accès porte sur une seule personne : indiquez un "
+                              "seul identifiant de patient."]
+    return ids, errors
+
+
+def request_export(lab, user, *, profile: str, fmt: str = "ndjson", selection: str,
+                   patient_ids=None, since: date | None = None, recipient: str,
+                   expires_in: timedelta = DEFAULT_EXPIRY, downloads: int = 1,
+                   via: str = "web") -> Export:
+    _require(user, lab, Perm.EXPORT_REQUEST, "Vous n'avez pas le droit de demander un export.")
+    errors: dict[str, list[str]] = {}
+    chosen = profiles.PROFILES.get(profile)
+    if chosen is None:
+        errors["profile"] = [f"Profil inconnu ; profils : {', '.join(profiles.PROFILES)}."]
+    if fmt not in profiles.FORMATS:
+        errors["format"] = ["Format inconnu : ndjson ou csv."]
+    try:
+        recipient = crypto.parse_recipient(recipient)
+    except crypto.BadRecipient as exc:
+        errors["recipient"] = [str(exc)]
+    if not (timedelta(0) < expires_in <= MAX_EXPIRY):
+        errors["expires"] = ["L'expiration doit être comprise entre 1 seconde et 30 jours."]
+    if not isinstance(downloads, int) or not 1 <= downloads <= MAX_DOWNLOADS:
+        errors["downloads"] = [f"Entre 1 et {MAX_DOWNLOADS} téléchargements."]
+    ids, selection_errors = _selected_ids(lab, selection, patient_ids, since, chosen)
+    errors.update(selection_errors)
+    if errors:
+        raise ExportRefused(errors)
+    now = timezone.now()
+    with transaction.atomic():
+        export = Export(lab_id=getattr(lab, "pk", lab), profile=profile, format=fmt,
+                        selection=selection, since=since if selection == Selection.PERIOD
+                        else None, recipient=recipient, expires_at=now + expires_in,
+                        downloads_allowed=downloads, requested_by=user, requested_at=now)
+        export.set_sealed({"patient_ids": ids, "refusal_reason": "", "pseudonym_salt": None})
+        export.save(force_insert=True)
+        journal(lab=export.lab, user=user, action=Action.EXPORT_REQUEST,
+                object_type=OBJECT_TYPE, object_id=export.pk, purpose=chosen.label,
+                detail={"profile": profile, "format": fmt, "selection": selection,
+                        "patients": len(ids) if ids else None, **_who(via)})
+    return export
+
+
+# --- decision ---------------------------------------------------------------------------
+
+def _decide(export: Export, user, via: str, decision: str) -> Export:
+    """Shared checks of approve and refuse; returns the locked row. Caller holds a transaction."""
+    export = _lock(export)
+    if not has_permission(_membership(user, export.lab_id), Perm.EXPORT_APPROVE):
+        raise ExportRefused({"__all__": ["Seuls un biologiste ou le DPO du laboratoire "
+                                         "peuvent approuver ou refuser un export."]})
+    if user.pk == export.requested_by_id:
+        raise ExportRefused({"__all__": ["Le demandeur ne peut pas approuver ni refuser sa "
+                                         "propre demande : il faut une seconde personne."]})
+    if export.status != Status.REQUESTED:
+        raise ExportRefused({"__all__": [f"Cet export est déjà "
+                                         f"{export.get_status_display()}."]})
+    if export.expires_at <= timezone.now():
+        raise ExportRefused({"__all__": ["Cette demande a expiré avant d'être approuvée."]})
+    return export
+
+
+def _journal_denied(export, user, via, reason: str) -> None:
+    journal(lab=export.lab, user=user, action=Action.EXPORT_APPROVE, object_type=OBJECT_TYPE,
+            object_id=export.pk, outcome=Outcome.DENIED, detail={"refused": reason, **_who(via)})
+
+
+def approve_export(export: Export, user, *, via: str = "web") -> Export:
+    try:
+        with transaction.atomic():
+            export = _decide(export, user, via, "approve")
+            export.status, export.decided_by, export.decided_at = (
+                Status.APPROVED, user, timezone.now())
+            export.save(update_fields=["status", "decided_by", "decided_at"])
+            journal(lab=export.lab, user=user, action=Action.EXPORT_APPROVE,
+                    object_type=OBJECT_TYPE, object_id=export.pk,
+                    purpose=profiles.get(export.profile).label,
+                    detail={"decision": "approved", **_who(via)})
+    except ExportRefused:
+        # A refused attempt (four eyes, role) is itself worth supervising (F6).
+        with transaction.atomic():
+            _journal_denied(export, user, via, "approval refused by the rules")
+        raise
+    return export
+
+
+def refuse_export(export: Export, user, reason: str, *, via: str = "web") -> Export:
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ExportRefused({"reason": ["Indiquez le motif du refus."]})
+    if len(reason) > 500:
+        raise ExportRefused({"reason": ["Le motif ne doit pas dépasser 500 caractères."]})
+    with transaction.atomic():
+        export = _decide(export, user, via, "refuse")
+        sealed = export.get_sealed()
+        export.set_sealed({**sealed, "refusal_reason": reason})
+        export.status, export.decided_by, export.decided_at = (
+            Status.REFUSED, user, timezone.now())
+        export.ended_at = export.decided_at
+        export.save()
+        journal(lab=export.lab, user=user, action=Action.EXPORT_APPROVE,
+                object_type=OBJECT_TYPE, object_id=export.pk, outcome=Outcome.DENIED,
+                detail={"decision": "refused", **_who(via)})
+    return export
+
+
+def refusal_reason(export: Export) -> str:
+    return export.get_sealed().get("refusal_reason") or ""
+
+
+# --- production -------------------------------------------------------------------------
+
+def _selection_query(export: Export):
+    rows = Patient.objects.for_lab(export.lab_id).live()
+    if export.selection == Selection.PERIOD:
+        since = export.since_datetime
+        rows = rows.filter(Q(created_at__gte=since) | Q(orders__created_at__gte=since))
+    return rows
+
+
+def _id_batches(export: Export, sealed: dict):
+    if export.selection == Selection.LIST:
+        ids = sealed["patient_ids"]
+        for start in range(0, len(ids), BATCH):
+            yield ids[start:start + BATCH]
+        return
+    query, last = _selection_query(export), 0
+    while True:
+        ids = list(query.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)
+                   .distinct()[:BATCH])
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def _count(export: Export, sealed: dict) -> int:
+    if export.selection == Selection.LIST:
+        return len(sealed["patient_ids"])
+    return _selection_query(export).values("pk").distinct().count()
+
+
+def _pseudonym_key(export: Export, salt_hex: str | None) -> bytes | None:
+    if not salt_hex:
+        return None
+    base = vault.derive_key(export.lab_id, f"export-pseudonym:{export.pk}")
+    return hmac.digest(base, bytes.fromhex(salt_hex), "sha256")
+
+
+def _canary_record(export, profile, canary, key) -> dict:
+    from etanche.watch.services import canary_record
+
+    stored = canary_record(canary)
+    requests = stored["requests"] if profile.reads_requests else []
+    return {"patient": patient_record(profile, canary.pk, stored["identity"], key),
+            "requests": [request_record(profile, r) for r in requests]}
+
+
+def _chunks(export, profile, writer, sealed, key, canary_row, position, counter):
+    yield writer.header()
+    seen = 0
+    since = export.since_datetime
+    for ids in _id_batches(export, sealed):
+        batch = read_batch(export.lab_id, profile, ids, since=since, pseudonym_key=key)
+        if seen <= position < seen + len(batch) + 1 and canary_row is not None:
+            batch.insert(position - seen, canary_row)
+            canary_row = None
+        seen += len(batch)
+        counter["rows"] = seen
+        yield writer.records(batch)
+    if canary_row is not None:
+        counter["rows"] = seen + 1
+        yield writer.records([canary_row])
+    yield writer.footer()
+
+
+def produce_export(export: Export) -> Export:
+    """Write the encrypted file of an approved export (again, if a run was interrupted)."""
+    from etanche.watch.services import issue_canary_for_export
+
+    with transaction.atomic():
+        export = _lock(export)
+        if export.status != Status.APPROVED:
+            raise ExportRefused({"__all__": [f"Seul un export approuvé peut être produit (état : "
+                                             f"{export.get_status_display()})."]})
+        if export.expires_at <= timezone.now():
+            raise ExportRefused({"__all__": ["Cet export a expiré."]})
+        sealed = export.get_sealed()
+        profile = profiles.get(export.profile)
+        if profile.pseudonymised and not sealed.get("pseudonym_salt"):
+            sealed["pseudonym_salt"] = secrets.token_hex(32)
+            export.set_sealed(sealed)
+            export.save(update_fields=["sealed", "key_version"])
+    key = _pseudonym_key(export, sealed.get("pseudonym_salt"))
+    canary = issue_canary_for_export(
+        export, marker_for=(lambda cid: pseudonym(key, cid)) if key else None)
+    total = _count(export, sealed)
+    position = secrets.randbelow(total + 1)  # anywhere, first and last places included
+    writer = (NdjsonWriter if export.format == "ndjson" else CsvWriter)(profile)
+    counter = {"rows": 0}
+    chunks = _chunks(export, profile, writer, sealed, key,
+                     _canary_record(export, profile, canary, key), position, counter)
+    path = crypto.exports_dir() / export.file_name
+    digest, size = crypto.encrypt_to_file(chunks, export.recipient, path)
+    with transaction.atomic():
+        locked = _lock(export)
+        if locked.status != Status.APPROVED:  # purged or expired meanwhile: do not resurrect
+            crypto.destroy(path)
+            raise ExportGone(locked)
+        locked.status, locked.produced_at = Status.PRODUCED, timezone.now()
+        locked.rows, locked.size, locked.sha256 = counter["rows"], size, digest
+        locked.save(update_fields=["status", "produced_at", "rows", "size", "sha256"])
+        journal(lab=locked.lab, user=None, actor="export", action=Action.CREATE,
+                object_type=OBJECT_TYPE, object_id=locked.pk,
+                purpose=profile.label, detail={"patients": counter["rows"], "bytes": size,
+                                               "sha256": digest})
+    return locked
+
+
+# --- download and purge -----------------------------------------------------------------
+
+def _end(export: Export, status: str, *, user=None, via="system", reason: str) -> None:
+    """Destroy the file and the per-export secret; caller holds the row locked."""
+    crypto.destroy(crypto.exports_dir() / export.file_name)
+    crypto.destroy(crypto.exports_dir() / (export.file_name + crypto.PART))
+    sealed = export.get_sealed()
+    if sealed.get("pseudonym_salt"):
+        export.set_sealed({**sealed, "pseudonym_salt": None})
+    export.status, export.ended_at = status, timezone.now()
+    export.save()
+    journal(lab=export.lab, user=user, actor=None if user else "purge",
+            action=Action.EXPORT_PURGE, object_type=OBJECT_TYPE, object_id=export.pk,
+            detail={"status": status, "reason": reason, **_who(via)})
+
+
+def open_for_download(export: Export, user, *, via: str = "web"):
+    """A binary file object of the ciphertext; counts the download, journaled.
+
+    On the last allowed download the file is unlinked as soon as it is open:
+    the handle still reads it, nothing else can.
+    """
+    with transaction.atomic():
+        export = _lock(export)
+        if not has_permission(_membership(user, export.lab_id), Perm.EXPORT_DOWNLOAD):
+            raise ExportRefused({"__all__": ["Vous n'avez pas le droit de télécharger un "
+                                             "export."]})
+        if export.status == Status.PRODUCED and export.expires_at <= timezone.now():
+            _end(export, Status.EXPIRED, reason="expired")
+        if export.is_final:
+            gone = ExportGone(export)
+        elif export.status != Status.PRODUCED:
+            raise ExportRefused({"__all__": ["Le fichier de cet export n'est pas encore "
+                                             "prêt."]})
+        else:
+            gone = None
+            path = crypto.exports_dir() / export.file_name
+            handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
+            export.downloads_done += 1
+            export.save(update_fields=["downloads_done"])
+            journal(lab=export.lab, user=user, action=Action.EXPORT_DOWNLOAD,
+                    object_type=OBJECT_TYPE, object_id=export.pk,
+                    detail={"download": export.downloads_done, "of": export.downloads_allowed,
+                            "sha256": export.sha256, **_who(via)})
+            if export.downloads_left == 0:
+                os.unlink(path)
+                _end(export, Status.DOWNLOADED, user=user, via=via, reason="downloads used up")
+    if gone is not None:
+        # Outside the transaction so the expiry above stays committed.
+        with transaction.atomic():
+            journal(lab=export.lab, user=user, action=Action.EXPORT_DOWNLOAD,
+                    object_type=OBJECT_TYPE, object_id=export.pk, outcome=Outcome.DENIED,
+                    detail={"status": export.status, **_who(via)})
+        raise gone
+    return handle
+
+
+def purge_export(export: Export, user, *, via: str = "web") -> Export:
+    """Destroy an export's file now (an approver changed their mind, the recipient has it)."""
+    with transaction.atomic():
+        export = _lock(export)
+        if not has_permission(_membership(user, export.lab_id), Perm.EXPORT_APPROVE):
+            raise ExportRefused({"__all__": ["Seuls un biologiste ou le DPO peuvent purger un "
+                                             "export."]})
+        if export.is_final:
+            raise ExportGone(export)
+        _end(export, Status.PURGED, user=user, via=via, reason="purged on request")
+    return export
+
+
+def purge_due(now=None) -> list[tuple[int, str]]:
+    """Expire what is past its date, end what has no download left, delete stray files.
+
+    Safe to run often and concurrently (rows are locked one by one).
+    """
+    now = now or timezone.now()
+    done = []
+    live = (Status.REQUESTED, Status.APPROVED, Status.PRODUCED)
+    due = Export.objects.filter(Q(status__in=live, expires_at__lte=now) | Q(
+        status=Status.PRODUCED, downloads_done__gte=F("downloads_allowed")))
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            export = Export.objects.select_for_update().get(pk=pk)
+            if export.status not in live:
+                continue
+            if export.expires_at <= now:
+                _end(export, Status.EXPIRED, reason="expired")
+            elif export.status == Status.PRODUCED and export.downloads_left == 0:
+                _end(export, Status.DOWNLOADED, reason="downloads used up")
+            else:
+                continue
+            done.append((export.pk, export.status))
+    _sweep()
+    return done
+
+
+def _sweep() -> None:
+    """Files whose export is over (or unknown) go, whatever left them behind."""
+    directory = crypto.exports_dir()
+    keep = {e.file_name for e in Export.objects.filter(status=Status.PRODUCED)}
+    keep |= {e.file_name + crypto.PART for e in Export.objects.filter(status=Status.APPROVED)}
+    for path in directory.iterdir():
+        if path.is_file() and path.name not in keep:
+            crypto.destroy(path)
+
+
+def history(export: Export):
+    """The journal entries of this export, oldest first (who asked, decided, fetched...)."""
+    from etanche.journal.models import Entry
+
+    return (Entry.objects.filter(lab_id=export.lab_id, object_type=OBJECT_TYPE,
+                                 object_id=str(export.pk)).order_by("seq"))
+
+
+def exports_of_lab(lab):
+    return (Export.objects.for_lab(lab).select_related("requested_by", "decided_by")
+            .order_by("-requested_at"))

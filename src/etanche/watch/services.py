@@ -1,0 +1,145 @@
+"""Canaries: issue one per export (or per lab), find them again from a leaked row.
+
+    from etanche.watch import services as watch
+    canary = watch.issue_canary_for_export(export)   # idempotent per export
+    watch.canary_record(canary)                      # {"identity": env, "requests": [...]}
+    watch.find_canaries(lab, {"nir": [1234], "email": [77]})   # candidates by blind index
+    watch.trace(lab, nir="1840...", ...)             # exact matches -> [Canary]
+
+A canary's identity comes from the demo generator (patients/synthetic.py):
+synthetic, realistic, and drawn from a fresh random seed, so its values are
+its own. Its request takes a real number from the lab's counter, so no real
+request will ever carry it.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from etanche.orders import catalogue
+from etanche.orders.services import DEMO_PANELS, _specimens_for, barcode_for, next_number
+from etanche.patients import indexing
+from etanche.patients.bulk import envelope_of
+from etanche.patients.synthetic import iter_identities
+from etanche.vault.models import new_record_id
+from etanche.watch.models import CANARY_INDEXES, Canary
+
+
+def _identity() -> dict:
+    return envelope_of(next(iter_identities(1, seed=secrets.randbits(64))))
+
+
+def _request(lab, env: dict, since=None) -> list[dict]:
+    tests = {t.code: t for t in catalogue.enabled_tests(lab)}
+    panels = [[tests[c] for c in panel if c in tests] for panel in DEMO_PANELS]
+    panels = [p for p in panels if p]
+    if not panels:
+        return []
+    panel = panels[secrets.randbelow(len(panels))]
+    now = timezone.now()
+    start = max(since, now - timedelta(days=30)) if since else now - timedelta(days=30)
+    span = max(1, int((now - start).total_seconds()))
+    created = start + timedelta(seconds=secrets.randbelow(span))
+    number = next_number(lab, timezone.localdate(created).year)
+    specimens = [{"barcode": barcode_for(number, rank), "container": container,
+                  "sampled_at": (created + timedelta(minutes=7)).isoformat(),
+                  "received_at": (created + timedelta(minutes=70)).isoformat()}
+                 for rank, container in enumerate(_specimens_for(panel), start=1)]
+    return [{
+        "pk": new_record_id(), "number": number, "status": "received", "urgent": False,
+        "created_at": created.isoformat(),
+        "sealed": {"prescriber_name": env["physician_name"],
+                   "prescriber_rpps": env["physician_rpps"],
+                   "prescription_date": timezone.localdate(created).isoformat(),
+                   "clinical_info": "", "answers": {}, "fasting": None, "notes": "",
+                   "cancel_reason": "", "reject_comment": ""},
+        "tests": [(t.code, t.label) for t in panel], "specimens": specimens,
+    }]
+
+
+def _indexes(lab, env: dict) -> dict:
+    columns, sides = indexing.compute(lab, [env])
+    phones = [value for name, value in sides[0] if name == "phone"]
+    values = {name: columns[0].get(name) for name in CANARY_INDEXES if name != "phone"}
+    values["phone"] = phones[0] if phones else None
+    return {f"{name}_index": value for name, value in values.items()}
+
+
+def _create(lab, kind: str, export_id=None, *, since=None, marker_for=None) -> Canary:
+    env = _identity()
+    requests = _request(lab, env, since)
+    canary = Canary(lab_id=getattr(lab, "pk", lab), kind=kind, export_id=export_id,
+                    request_number=requests[0]["number"] if requests else "",
+                    **_indexes(lab, env))
+    if marker_for is not None:
+        canary.marker = marker_for(canary.pk)
+    canary.set_sealed({"identity": env, "requests": requests})
+    canary.save(force_insert=True)
+    return canary
+
+
+def issue_canary_for_export(export, *, marker_for=None) -> Canary:
+    """The export's canary, created once (a retried production reuses it).
+
+    `marker_for(canary_id)` gives the value a pseudonymised export shows in
+    place of identity (its pseudonym), kept in clear to find it again.
+    """
+    with transaction.atomic():
+        found = Canary.objects.for_lab(export.lab_id).filter(export_id=export.pk).first()
+        if found:
+            return found
+        return _create(export.lab, Canary.EXPORT, export.pk, since=export.since_datetime,
+                       marker_for=marker_for)
+
+
+def issue_lab_canary(lab) -> Canary:
+    """A canary of the lab itself (for seeding the database, not tied to an export)."""
+    with transaction.atomic():
+        return _create(lab, Canary.LAB)
+
+
+def canary_record(canary: Canary) -> dict:
+    return canary.get_sealed()
+
+
+def find_canaries(lab, index_values: dict) -> list[Canary]:
+    """Candidates: canaries of `lab` sharing any blind-index value (12 bits: expect some
+    false candidates; `trace` confirms exactly). `index_values`: {index name: [ints]}."""
+    query = Q()
+    for name, values in index_values.items():
+        if name not in CANARY_INDEXES:
+            raise ValueError(f"canaries are not indexed by {name!r}")
+        values = [v for v in values if v is not None]
+        if values:
+            query |= Q(**{f"{name}_index__in": values})
+    if not query:
+        return []
+    return list(Canary.objects.for_lab(lab).filter(query).order_by("pk"))
+
+
+def trace(lab, *, nir: str = "", email: str = "", birth_name: str = "", birth_date: str = "",
+          pseudonym: str = "", request_number: str = "") -> list[Canary]:
+    """Canaries that exactly match what a leaked row shows (any one criterion suffices)."""
+    found = {}
+    rows = Canary.objects.for_lab(lab)
+    if pseudonym:
+        found |= {c.pk: c for c in rows.filter(marker=pseudonym.strip().lower())}
+    if request_number:
+        found |= {c.pk: c for c in rows.filter(request_number=request_number.strip())}
+    probe = {"ins": nir.strip(), "ins_oid": "x", "email": email, "birth_name": birth_name,
+             "birth_date": birth_date, "first_names": [], "used_name": ""}
+    inputs = indexing.column_inputs(probe)
+    wanted = {name: [indexing.lookup(lab, name, inputs[name])]
+              for name in ("nir", "birth_name_dob", "email") if inputs[name]}
+    for canary in find_canaries(lab, wanted):
+        env = canary.get_sealed()["identity"]
+        if ((nir and env["ins"] == nir.strip())
+                or (email and env["email"].lower() == email.strip().lower())
+                or (birth_name and birth_date and env["birth_date"] == birth_date
+                    and indexing.name_search_key(env["birth_name"])
+                    == indexing.name_search_key(birth_name))):
+            found[canary.pk] = canary
+    return sorted(found.values(), key=lambda c: c.pk)

@@ -1,0 +1,69 @@
+"""Synthetic patients with every field filled, age keys, and exports through the rules."""
+
+import subprocess
+from datetime import timedelta
+
+import pyrage
+from pyrage import x25519
+
+from etanche.exports import services as exports
+from etanche.orders import services as orders
+from etanche.patients import services as patients
+from etanche.patients.bulk import envelope_of
+from etanche.patients.intake import as_input
+from etanche.patients.models import Patient
+from etanche.patients.synthetic import iter_identities
+from tests.orders.helpers import make_order
+
+
+def full_patients(lab, user, n=3, seed=4242):
+    """Registered patients with contact, coverage, physician, notes, a checked ID document,
+    and a sampled, received request with clinical information and notes."""
+    made = []
+    for identity in iter_identities(n, seed=seed):
+        data = as_input(envelope_of(identity))
+        data.update(identity_status="VALI", used_first_name=data["first_names"][0],
+                    id_document={"kind": "cni", "checked_on": "2026-01-10"},
+                    notes=data.get("notes") or "Prélèvement difficile, veines fines.")
+        if len(data.get("phones") or []) == 0:
+            data["phones"] = ["+33139900" + f"{len(made):03d}"[-3:]]
+        result = patients.register_patient(lab, user, data, not_duplicate=True)
+        patient = Patient.objects.get(pk=result.id)
+        order = make_order(lab, user, patient, clinical_info="Bilan pré-opératoire",
+                           notes="Rappeler le patient", fasting=True, prescriber_rpps="10003456789")
+        orders.record_sampling(lab, user, order)
+        orders.receive(lab, user, order)
+        made.append(patient)
+    return made
+
+
+def age_key():
+    identity = x25519.Identity.generate()
+    return identity, str(identity.to_public())
+
+
+def decrypt(path, identity) -> bytes:
+    return pyrage.decrypt(path.read_bytes(), [identity])
+
+
+def decrypt_with_age_binary(path, identity, tmp_path) -> bytes:
+    key_file = tmp_path / "recipient.key"
+    key_file.write_text(str(identity) + "\n")
+    key_file.chmod(0o600)
+    result = subprocess.run(["age", "--decrypt", "-i", str(key_file), str(path)],
+                            capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr.decode()[:200]
+    return result.stdout
+
+
+def requested(world, recipient, *, profile="migration", fmt="ndjson", selection="all",
+              ids=None, since=None, expires=timedelta(days=7), downloads=1, by=None):
+    return exports.request_export(world.lab_a, by or world.labadmin, profile=profile, fmt=fmt,
+                                  selection=selection, patient_ids=ids, since=since,
+                                  recipient=recipient, expires_in=expires, downloads=downloads)
+
+
+def produced(world, recipient, **kwargs):
+    export = requested(world, recipient, **kwargs)
+    exports.approve_export(export, world.biologist)
+    return exports.produce_export(export)
