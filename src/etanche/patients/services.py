@@ -23,6 +23,7 @@ from django.http import Http404
 
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
+from etanche.labs.models import Lab
 from etanche.patients import indexing, intake
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.names import name_search_key
@@ -165,19 +166,24 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
     user states it is another person (`not_duplicate`: twins, a parent's card).
     """
     cleaned = intake.clean(data, user_ref=_user_ref(user))
-    if not not_duplicate:
-        candidates = _journaled_duplicates(lab, user, cleaned.envelope)
-        if candidates:
-            raise DuplicatePatient(candidates)
     with transaction.atomic():
-        patient = Patient(lab_id=getattr(lab, "pk", lab))
-        patient.set_sealed(cleaned.envelope)
-        side_rows = _apply_indexes(patient, cleaned.envelope)
-        patient.save(force_insert=True)
-        PatientIndex.objects.bulk_create(side_rows)
-        detail = {"not_duplicate": True} if not_duplicate else None
-        journal(lab=lab, user=user, action=Action.CREATE, object_type=OBJECT_TYPE,
-                object_id=patient.pk, detail=detail)
+        # One registration at a time per lab between the duplicate check and the
+        # insert, so the same person sent twice at once is not created twice.
+        # (The journal append below serialises per lab anyway.)
+        list(Lab.objects.select_for_update().filter(pk=getattr(lab, "pk", lab)).values_list("pk"))
+        candidates = [] if not_duplicate else _journaled_duplicates(lab, user, cleaned.envelope)
+        if not candidates:
+            patient = Patient(lab_id=getattr(lab, "pk", lab))
+            patient.set_sealed(cleaned.envelope)
+            side_rows = _apply_indexes(patient, cleaned.envelope)
+            patient.save(force_insert=True)
+            PatientIndex.objects.bulk_create(side_rows)
+            detail = {"not_duplicate": True} if not_duplicate else None
+            journal(lab=lab, user=user, action=Action.CREATE, object_type=OBJECT_TYPE,
+                    object_id=patient.pk, detail=detail)
+    if candidates:
+        # Raised after the commit: showing the candidates is itself journaled.
+        raise DuplicatePatient(candidates)
     return Registered(patient.pk, cleaned.warnings)
 
 
