@@ -83,7 +83,28 @@ LAB_VIEWS = {
     "catalogue_add": Rule(),
     "catalogue_edit": Rule(lambda w: {"pk": _front_office(w).test.pk}),
     "catalogue_toggle": Rule(lambda w: {"pk": _front_office(w).test.pk}),
+    # Exports: one export of lab A requested by its lab admin.
+    "export_list": Rule(),
+    "export_create": Rule(),
+    "export_detail": Rule(lambda w: {"pk": _export(w).pk}),
+    "export_approve": Rule(lambda w: {"pk": _export(w).pk}),
+    "export_refuse": Rule(lambda w: {"pk": _export(w).pk}, extra={"reason": "test"}),
+    "export_download": Rule(lambda w: {"pk": _export(w).pk}),
+    "export_purge": Rule(lambda w: {"pk": _export(w).pk}),
 }
+
+
+def _export(world):
+    """An export request of lab A (requested by its lab admin), built once per world."""
+    if not hasattr(world, "export"):
+        from pyrage import x25519
+
+        from etanche.exports import services as exports
+
+        world.export = exports.request_export(
+            world.lab_a, world.labadmin, profile="research", selection="all",
+            recipient=str(x25519.Identity.generate().to_public()))
+    return world.export
 
 
 def _front_office(world):

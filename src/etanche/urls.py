@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("etanche.journal.urls")),
     path("", include("etanche.patients.urls")),
     path("", include("etanche.orders.urls")),
+    path("", include("etanche.exports.urls")),
 ]

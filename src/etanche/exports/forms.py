@@ -1,0 +1,37 @@
+from django import forms
+
+from etanche.exports import profiles
+from etanche.exports.models import Selection
+
+
+class ExportRequestForm(forms.Form):
+    profile = forms.ChoiceField(
+        label="Profil", widget=forms.RadioSelect,
+        choices=[(p.name, p.label) for p in profiles.PROFILES.values()])
+    format = forms.ChoiceField(label="Format", choices=list(profiles.FORMATS.items()),
+                               initial="ndjson")
+    selection = forms.ChoiceField(label="Patients", widget=forms.RadioSelect,
+                                  choices=Selection.choices, initial=Selection.ALL)
+    patients = forms.CharField(
+        label="Identifiants des patients (séparés par des virgules ou des espaces)",
+        required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    since = forms.DateField(label="Depuis le (AAAA-MM-JJ)", required=False,
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    recipient = forms.CharField(label="Clé publique age du destinataire (age1…)",
+                                max_length=100)
+    expires_days = forms.IntegerField(label="Expiration (jours, 30 au plus)", min_value=1,
+                                      max_value=30, initial=7)
+    downloads = forms.IntegerField(label="Téléchargements autorisés", min_value=1,
+                                   max_value=10, initial=1)
+
+    def clean_patients(self):
+        text = self.cleaned_data.get("patients") or ""
+        parts = text.replace(",", " ").split()
+        if not all(p.isdigit() for p in parts):
+            raise forms.ValidationError("Les identifiants de patients sont des nombres.")
+        return [int(p) for p in parts]
+
+
+class RefuseForm(forms.Form):
+    reason = forms.CharField(label="Motif du refus", max_length=500,
+                             widget=forms.Textarea(attrs={"rows": 2}))
