@@ -23,6 +23,7 @@ def full_patients(lab, user, n=3, seed=4242):
     for identity in iter_identities(n, seed=seed):
         data = as_input(envelope_of(identity))
         data.update(identity_status="VALI", used_first_name=data["first_names"][0],
+                    used_name=data.get("used_name") or "Lambert",
                     id_document={"kind": "cni", "checked_on": "2026-01-10"},
                     notes=data.get("notes") or "Prélèvement difficile, veines fines.")
         if len(data.get("phones") or []) == 0:
