@@ -1,5 +1,6 @@
 """Synthetic patients with every field filled, age keys, and exports through the rules."""
 
+import shutil
 import subprocess
 from datetime import timedelta
 
@@ -51,8 +52,8 @@ def decrypt_with_age_binary(path, identity, tmp_path) -> bytes:
     key_file = tmp_path / "recipient.key"
     key_file.write_text(str(identity) + "\n")
     key_file.chmod(0o600)
-    result = subprocess.run(["age", "--decrypt", "-i", str(key_file), str(path)],
-                            capture_output=True, check=False)
+    command = [shutil.which("age") or "age", "--decrypt", "-i", str(key_file), str(path)]
+    result = subprocess.run(command, capture_output=True, check=False)
     assert result.returncode == 0, result.stderr.decode()[:200]
     return result.stdout
 
