@@ -8,7 +8,10 @@ from pathlib import Path
 
 ETANCHE = shutil.which("etanche", path=str(Path(sys.executable).parent)) or "etanche"
 # Variables that would leak the test run's own configuration into the child.
-_STRIPPED = ("ETANCHE_", "DJANGO_SETTINGS_MODULE")
+# DATABASE_URL too: under a PostgreSQL run it names a database every test would
+# share; a child gets SQLite in its own data directory unless the caller passes
+# a database of its own (tests/db_helpers.fresh_instance makes one).
+_STRIPPED = ("ETANCHE_", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")
 
 
 def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:

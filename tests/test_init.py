@@ -49,3 +49,16 @@ def test_it_writes_no_key_file_when_the_key_comes_from_the_environment(tmp_path)
     result = run_etanche("init", env=env)
     assert result.returncode == 0, result.stderr
     assert not (data_dir / "secret_key").exists()
+
+
+def test_it_migrates_the_suites_database_and_runs_twice(tmp_path):
+    """On the database the suite runs on (a throwaway PostgreSQL one under DATABASE_URL)."""
+    from tests.db_helpers import fresh_instance
+
+    with fresh_instance(tmp_path) as env:  # runs `etanche init` once
+        master = (tmp_path / "var" / "master.key").read_bytes()
+        again = run_etanche("init", env=env)
+        assert again.returncode == 0, again.stderr
+        assert (tmp_path / "var" / "master.key").read_bytes() == master
+        vendor = "postgresql" if "DATABASE_URL" in env else "sqlite3"
+        assert f"database: {vendor}, schema up to date" in again.stdout
