@@ -26,11 +26,16 @@ SEPARATOR = "|"
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+_DANGEROUS = frozenset(DANGEROUS_START)
+
+
 def neutralise(text: str) -> str:
-    return "'" + text if text.startswith(DANGEROUS_START) else text
+    return "'" + text if text[:1] in _DANGEROUS else text
 
 
 def _cell(value) -> str:
+    if type(value) is str:  # the common case, first: this runs for every cell
+        return "'" + value if value[:1] in _DANGEROUS else value
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -10,6 +10,7 @@ specimen of a request. A profile with no request field reads no request.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 PATIENT, REQUEST, SPECIMEN = "patient", "request", "specimen"
 
@@ -102,7 +103,7 @@ class Profile:
         return name in self.fields
 
     def at(self, level: str) -> tuple[str, ...]:
-        return tuple(f for f in self.fields if FIELDS[f].level == level)
+        return _at(self.fields, level)
 
     @property
     def reads_requests(self) -> bool:
@@ -110,6 +111,11 @@ class Profile:
 
     def field_labels(self) -> list[tuple[str, str]]:
         return [(name, FIELDS[name].label) for name in self.fields]
+
+
+@cache  # called per row on the export's hot path
+def _at(fields: tuple[str, ...], level: str) -> tuple[str, ...]:
+    return tuple(f for f in fields if FIELDS[f].level == level)
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (

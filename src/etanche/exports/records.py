@@ -30,8 +30,11 @@ def pseudonym(key: bytes, record_id) -> str:
     return base64.b32encode(digest[:10]).decode().lower()
 
 
+_EMPTY = (None, "", [], {})
+
+
 def _empty(value) -> bool:
-    return value is None or value == "" or value == [] or value == {}
+    return value in _EMPTY
 
 
 def _iso(moment) -> str | None:
@@ -55,7 +58,12 @@ def patient_record(profile: Profile, record_id, env: dict, pseudonym_key: bytes 
         "id_document_kind": doc.get("kind"),
         "id_document_checked_on": doc.get("checked_on"),
     }
-    return {name: source[name] for name in profile.at(PATIENT) if not _empty(source.get(name))}
+    out = {}
+    for name in profile.at(PATIENT):
+        value = source.get(name)
+        if value not in _EMPTY:
+            out[name] = value
+    return out
 
 
 def request_record(profile: Profile, order: dict) -> dict:
