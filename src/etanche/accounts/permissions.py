@@ -56,7 +56,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     # The lab admin runs the lab but reads no patient record: separation of duties.
     Role.LABADMIN: frozenset(
         {Perm.USER_MANAGE, Perm.LAB_SETTINGS, Perm.CATALOGUE_MANAGE, Perm.KEYS_MANAGE,
-         Perm.SHARED_USE_READ, Perm.EXPORT_REQUEST, Perm.IMPORT_RUN, Perm.ALERT_READ}
+         Perm.SHARED_USE_READ, Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.IMPORT_RUN,
+         Perm.ALERT_READ}
     ),
     # The DPO answers data-subject requests and investigates accesses, so finds and
     # reads patient records (each read journaled like anyone's); writes nothing.
