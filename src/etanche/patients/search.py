@@ -24,6 +24,7 @@ from etanche.patients import indexing, nir, validators
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.names import name_search_key
 from etanche.patients.phonetic import phonetic_key
+from etanche.vault import services as vault
 from etanche.vault.indexes import compose
 
 PAGE_SIZE = 20
@@ -102,7 +103,20 @@ def _candidates(lab, *, column: str | None = None, side: str | None = None, valu
         ids = PatientIndex.objects.filter(lab_id=getattr(lab, "pk", lab), name=side,
                                           value__in=keyed).values("patient_id")
         rows = rows.filter(pk__in=ids)
-    return [(row.pk, row.get_sealed()) for row in rows.only("pk", "lab_id", "sealed")]
+    return opened(rows)
+
+
+def opened(rows) -> list[tuple[int, dict]]:
+    """(id, envelope) of each row, unsealed from plain values rather than model instances:
+    building a Patient per candidate was most of a search's time at 10^5-10^6 records
+    (hundreds of candidates per 12-bit index; bench/RESULTS.md)."""
+    record_type = Patient.record_type()
+    out = []
+    for pk, lab_id, token in rows.values_list("pk", "lab_id", "sealed"):
+        token = bytes(token)
+        out.append((pk, vault.unseal(lab_id, record_type, pk, token,
+                                     vault.token_schema_version(token))))
+    return out
 
 
 def _match_name(env, key: str, first_key: str, day: str) -> bool:

@@ -17,18 +17,24 @@ maps fields to French messages. Authorisation is the caller's: views use
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.http import Http404
 
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
+from etanche.journal.services import record_many as journal_many
 from etanche.labs.models import Lab
 from etanche.patients import indexing, intake
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.names import name_search_key
 from etanche.patients.phonetic import phonetic_key
-from etanche.patients.search import PatientSummary, search, summary_of  # noqa: F401  (API)
+from etanche.patients.search import (  # noqa: F401  (search, PatientSummary: API)
+    PatientSummary,
+    opened,
+    search,
+    summary_of,
+)
 from etanche.patients.status import IdentityStatus
 
 OBJECT_TYPE = "patient"
@@ -104,10 +110,14 @@ def _ids(*values) -> list[int]:
 # --- duplicates ---------------------------------------------------------------------------
 
 
+# The indexes the duplicate check queries (and registration locks on, _lock_identity).
+LOCKED_INDEXES = ("nir", "birth_name_dob", "phonetic_dob")
+
+
 def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
     inputs = indexing.column_inputs(env)
     query = None
-    for name in ("nir", "birth_name_dob", "phonetic_dob"):
+    for name in LOCKED_INDEXES:
         if inputs[name]:
             clause = Q(**{f"{name}_index": indexing.lookup(lab, name, inputs[name])})
             query = clause if query is None else query | clause
@@ -117,11 +127,10 @@ def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list
     if exclude:
         rows = rows.exclude(pk=exclude)
     found = []
-    for row in rows.order_by("pk"):
-        other = row.get_sealed()
+    for pk, other in opened(rows.order_by("pk")):
         reasons = tuple(r for r, same in _same(env, other) if same)
         if reasons:
-            found.append(Candidate(row.pk, reasons, summary_of(row.pk, other)))
+            found.append(Candidate(pk, reasons, summary_of(pk, other)))
     return found
 
 
@@ -150,10 +159,49 @@ def find_duplicates(lab, data: dict, *, user=None) -> list[Candidate]:
 def _journaled_duplicates(lab, user, env, *, exclude=None) -> list[Candidate]:
     with transaction.atomic():
         found = _duplicate_candidates(lab, env, exclude=exclude)
-        journal(lab=lab, user=user, action=Action.SEARCH, object_type=OBJECT_TYPE,
-                detail={"criteria": ["duplicates"], "results": len(found),
-                        "shown": [c.id for c in found]})
+        _journal_duplicates(lab, user, found)
     return found
+
+
+def _journal_duplicates(lab, user, found: list[Candidate]) -> None:
+    journal(lab=lab, user=user, **_duplicates_entry(found))
+
+
+def _duplicates_entry(found: list[Candidate]) -> dict:
+    return {"action": Action.SEARCH, "object_type": OBJECT_TYPE,
+            "detail": {"criteria": ["duplicates"], "results": len(found),
+                       "shown": [c.id for c in found]}}
+
+
+def _lock_identity(lab, env: dict) -> None:
+    """Serialise, until the commit, the registrations that could be duplicates of each other.
+
+    Two records can only be duplicates if they share the value of one of the indexes
+    the check queries (same NIR, same birth name + date, same phonetic key + date), so
+    on PostgreSQL a transaction-scoped advisory lock per (lab, index, value), taken in
+    one global order, is enough: registrations of different people, the common case,
+    no longer wait for each other, as they did behind one lock on the lab row (intake
+    throughput, bench/RESULTS.md). SQLite already runs one writer at a time.
+    """
+    lab_id = getattr(lab, "pk", lab)
+    if connection.vendor == "sqlite":
+        return
+    if connection.vendor != "postgresql":
+        list(Lab.objects.select_for_update().filter(pk=lab_id).values_list("pk"))
+        return
+    inputs = indexing.column_inputs(env)
+    keys = sorted(
+        rank << 16 | indexing.lookup(lab, name, inputs[name])  # 12-bit values: no overlap
+        for rank, name in enumerate(LOCKED_INDEXES, start=1)
+        if inputs[name]
+    )
+    if not keys:
+        return
+    # Two-int form: (lab, key) never collides with another lab's registrations. One
+    # statement, locks taken left to right in ascending order (no deadlock).
+    calls = ", ".join(["pg_advisory_xact_lock(%s, %s)"] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {calls}", [v for key in keys for v in (lab_id, key)])  # noqa: S608
 
 
 # --- register, read, update ----------------------------------------------------------------
@@ -167,20 +215,24 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
     """
     cleaned = intake.clean(data, user_ref=_user_ref(user))
     with transaction.atomic():
-        # One registration at a time per lab between the duplicate check and the
-        # insert, so the same person sent twice at once is not created twice.
-        # (The journal append below serialises per lab anyway.)
-        list(Lab.objects.select_for_update().filter(pk=getattr(lab, "pk", lab)).values_list("pk"))
-        candidates = [] if not_duplicate else _journaled_duplicates(lab, user, cleaned.envelope)
+        # Between the duplicate check and the insert, registrations of possibly the
+        # same person wait for each other, so one sent twice at once is created once.
+        _lock_identity(lab, cleaned.envelope)
+        candidates = [] if not_duplicate else _duplicate_candidates(lab, cleaned.envelope)
         if not candidates:
             patient = Patient(lab_id=getattr(lab, "pk", lab))
             patient.set_sealed(cleaned.envelope)
             side_rows = _apply_indexes(patient, cleaned.envelope)
             patient.save(force_insert=True)
             PatientIndex.objects.bulk_create(side_rows)
-            detail = {"not_duplicate": True} if not_duplicate else None
-            journal(lab=lab, user=user, action=Action.CREATE, object_type=OBJECT_TYPE,
-                    object_id=patient.pk, detail=detail)
+        # Journal last (a lab's chain stays locked from its first append to the commit),
+        # both entries in one append.
+        entries = [] if not_duplicate else [_duplicates_entry(candidates)]
+        if not candidates:
+            entries.append({"action": Action.CREATE, "object_type": OBJECT_TYPE,
+                            "object_id": patient.pk,
+                            "detail": {"not_duplicate": True} if not_duplicate else None})
+        journal_many(lab=lab, user=user, entries=entries)
     if candidates:
         # Raised after the commit: showing the candidates is itself journaled.
         raise DuplicatePatient(candidates)
@@ -296,12 +348,14 @@ def get_patient_for_user(request, pk, perm, *, purpose: str = "") -> PatientReco
     membership = getattr(request, "membership", None)
     if membership is None:
         raise Http404
-    try:
-        exists = Patient.objects.for_lab(membership.lab_id).filter(pk=int(pk)).exists()
-    except (ValueError, TypeError):
-        exists = False
-    if not exists:
-        raise Http404
     if not has_permission(membership, perm):
-        raise PermissionDenied
-    return get_patient(membership.lab, request.user, pk, purpose)
+        try:
+            exists = Patient.objects.for_lab(membership.lab_id).filter(pk=int(pk)).exists()
+        except (ValueError, TypeError):
+            exists = False
+        raise PermissionDenied if exists else Http404
+    # Allowed: the fetch itself tells a missing record (one query less per page).
+    try:
+        return get_patient(membership.lab, request.user, pk, purpose)
+    except PatientNotFound:
+        raise Http404 from None
