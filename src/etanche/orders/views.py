@@ -32,6 +32,7 @@ from etanche.orders.models import CatalogueTest, Status
 from etanche.orders.preanalytical import CONTAINERS, QUESTIONS, SPECIMEN_KINDS
 from etanche.patients import services as patients
 from etanche.patients.models import Patient
+from etanche.patients.validators import check_rpps
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -83,9 +84,12 @@ def order_create(request, patient_id: int):
         except ValidationError as exc:
             _add_errors(form, exc)
         else:
-            details = orders.read_order(lab, request.user, order, purpose="saisie")
-            memo.remember(request.session, lab, request.user, details.prescriber_name,
-                          details.prescriber_rpps)
+            # The prescriber just typed, normalised as create_order stored it: opening the
+            # sealed order again cost a journaled read per request (bench/RESULTS.md).
+            memo.remember(request.session, lab, request.user,
+                          " ".join(data["prescriber_name"].split()),
+                          check_rpps(data["prescriber_rpps"]) if data["prescriber_rpps"].strip()
+                          else "")
             messages.success(request, f"Demande {order.number} enregistrée.")
             return redirect("order_detail", pk=order.pk)
     preview = _preview(lab, form.codes())
