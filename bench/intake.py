@@ -19,7 +19,7 @@ import os
 import re
 import time
 
-from bench import fill, web
+from bench import fill, profile, web
 
 NAME = "intake"
 TESTS = "1104 1208 1610"  # blood count, creatinine, heparin tube: no pre-analytical question
@@ -109,7 +109,8 @@ def run(ctx) -> list[dict]:
             seen[kind] += 1
             counter = itertools.count()
             _phase(clients, forms, counter, kind, warmup)  # warm every worker's caches
-            with web.CpuMeter(server.proc.pid) as meter:
+            with profile.sampling(server.proc.pid, f"intake-{kind}-{seen[kind]}"), \
+                    web.CpuMeter(server.proc.pid) as meter:
                 results = _phase(clients, forms, counter, kind, seconds)
             total = totals[kind]
             total["seconds"] += meter.wall
@@ -128,6 +129,11 @@ def run(ctx) -> list[dict]:
     def lat(kind, p):
         return round(1000 * web.percentile(totals[kind]["latencies"], p), 1)
 
+    def cpu_ms(kind):
+        """Server + database CPU per registration: steadier than a rate on a shared machine."""
+        spent = sum(c["server_cpu_s"] + c["database_cpu_s"] for c in totals[kind]["cpu"])
+        return round(1000 * spent / max(totals[kind]["done"], 1), 1)
+
     value, baseline = rate("sealed"), rate("plain")
     return [{
         "name": NAME,
@@ -143,6 +149,8 @@ def run(ctx) -> list[dict]:
             "clients": clients_n, "workers": workers, "threads": threads,
             "seconds_measured_each": round(totals["sealed"]["seconds"], 1),
             "latency_ms": {k: {"p50": lat(k, 50), "p95": lat(k, 95)} for k in slots},
+            "cpu_ms_per_registration": {k: cpu_ms(k) for k in slots},
+            "cpu_ratio": round(cpu_ms("sealed") / max(cpu_ms("plain"), 1e-9), 3),
             "failures": {k: totals[k]["failures"] for k in slots},
             "baseline_n": totals["plain"]["done"],
             "cpu": {k: totals[k]["cpu"] for k in slots},
