@@ -204,6 +204,12 @@ LOGGING = {
 # CNIL recommends keeping access logs six months to one year.
 ETANCHE_JOURNAL_RETENTION_DAYS = env_int("ETANCHE_JOURNAL_RETENTION_DAYS", 365)
 
+# --- housekeeping run by `etanche serve` (0 turns it off; cron can do it instead)
+ETANCHE_HOUSEKEEPING_SECONDS = env_int("ETANCHE_HOUSEKEEPING_SECONDS", 900)
+# Where `etanche serve` ships signed journal checkpoints at each round, e.g.
+# syslog:logs.lab.example:514 or file:/mnt/other-system/etanche-checkpoints.jsonl.
+ETANCHE_CHECKPOINT_TARGET = env_str("ETANCHE_CHECKPOINT_TARGET") or None
+
 # --- vault (etanche.vault; see docs/security.md) ---
 # The master key (KEK) as a URI: file://PATH (default, created by `etanche init`,
 # a separate 0600 file, never inside the database), pkcs11:..., or a Tink KMS URI.

@@ -18,7 +18,16 @@ class _Gunicorn(BaseApplication):
         return application
 
 
-def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
+def run_gunicorn(
+    *, host: str, port: int, workers: int, threads: int, housekeeping_seconds: int = 0,
+    checkpoint_target: str | None = None,
+) -> None:
+    def when_ready(server):
+        if housekeeping_seconds > 0:
+            from etanche.lib import housekeeping
+
+            housekeeping.start(housekeeping_seconds, checkpoint_target)
+
     _Gunicorn(
         {
             "bind": f"{host}:{port}",
@@ -34,5 +43,6 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int) -> None:
             "umask": 0o077,
             # The control socket would be one more unauthenticated door.
             "control_socket_disable": True,
+            "when_ready": when_ready,
         }
     ).run()

@@ -1,5 +1,6 @@
 import multiprocessing
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
@@ -36,4 +37,11 @@ class Command(BaseCommand):
 
         self.stdout.write(f"Étanche on http://{host}:{port}/ ({workers} workers)")
         self.stdout.flush()
-        run_gunicorn(host=host, port=port, workers=workers, threads=threads)
+        run_gunicorn(
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            housekeeping_seconds=settings.ETANCHE_HOUSEKEEPING_SECONDS,
+            checkpoint_target=settings.ETANCHE_CHECKPOINT_TARGET,
+        )
