@@ -12,13 +12,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
         parser.add_argument("--port", type=int, default=8000, help="port to bind (8000)")
+        # Measured (bench intake, 2 cores, PostgreSQL on the same machine): a request
+        # spends much of its time waiting on the database, and 3 workers x 2 threads
+        # registered 53 patients/s where 5 single-threaded workers did 39 (the
+        # threaded worker also keeps connections alive). See bench/RESULTS.md.
         parser.add_argument(
             "--workers",
             type=int,
-            default=multiprocessing.cpu_count() * 2 + 1,
-            help="worker processes (2 x cores + 1)",
+            default=multiprocessing.cpu_count() + 1,
+            help="worker processes (cores + 1)",
         )
-        parser.add_argument("--threads", type=int, default=1, help="threads per worker (1)")
+        parser.add_argument("--threads", type=int, default=2, help="threads per worker (2)")
 
     def handle(self, *args, host, port, workers, threads, **options):
         if not 0 < port < 65536:
