@@ -73,7 +73,7 @@ def run(ctx) -> list[dict]:
 
     quick = ctx.quick
     prepopulated = 2_000 if quick else 100_000
-    seconds = 6 if quick else 30
+    seconds = 8 if quick else 30
     warmup = 2 if quick else 5
     workers = int(os.environ.get("BENCH_WORKERS", "0")) or None
     threads = int(os.environ.get("BENCH_THREADS", "0")) or None

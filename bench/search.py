@@ -48,8 +48,8 @@ def _query(client, path, params) -> tuple[float, int]:
 def run(ctx) -> list[dict]:
     from bench.users import make_frontdesk
 
-    n = int(os.environ.get("BENCH_N", "0")) or (20_000 if ctx.quick else 1_000_000)
-    queries = 40 if ctx.quick else 200
+    n = int(os.environ.get("BENCH_N", "0")) or (50_000 if ctx.quick else 1_000_000)
+    queries = 100 if ctx.quick else 300
     lab = fill.make_lab()
     sample: list = []
     sealed_s = fill.fill_sealed(lab, n, seed=3, sample_every=max(1, n // queries), sample=sample)
