@@ -14,6 +14,7 @@ tests and tubes; no sealing, no blind index, no journal. Phases alternate
 plain, sealed, sealed, plain so that drift of a shared machine hits both.
 """
 
+import http.client
 import itertools
 import os
 import re
@@ -49,13 +50,19 @@ def _phase(port_clients, forms, counter, kind, seconds):
                 failures["out_of_forms"] = 1
                 break
             started = time.perf_counter()
-            status, location, _ = client.post(create, forms[i])
-            match = ID.search(location) if status == 302 else None
-            if not match:
-                key = f"patient_http_{status}"
+            try:
+                status, location, _ = client.post(create, forms[i])
+                match = ID.search(location) if status == 302 else None
+                if not match:
+                    key = f"patient_http_{status}"
+                    failures[key] = failures.get(key, 0) + 1
+                    continue
+                status, location, _ = client.post(order.format(match.group(1)), order_data)
+            except (OSError, http.client.HTTPException) as exc:  # a stalled or dropped request
+                key = type(exc).__name__
                 failures[key] = failures.get(key, 0) + 1
+                client.conn.close()
                 continue
-            status, location, _ = client.post(order.format(match.group(1)), order_data)
             if status != 302:
                 key = f"order_http_{status}"
                 failures[key] = failures.get(key, 0) + 1
