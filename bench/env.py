@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import shutil
 import tempfile
 import uuid
 from pathlib import Path
@@ -46,6 +47,8 @@ def instance(database: str):
         call_command("init", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         yield {k: v for k, v in os.environ.items()}
     finally:
+        # The data directory holds a master key and, on SQLite, the database: nothing to keep.
+        shutil.rmtree(data_dir, ignore_errors=True)
         if db_name:
             from django.db import connections
 
