@@ -5,11 +5,16 @@ import time
 BENCH_FINESS = "990000002"  # fictitious: department 99 holds no establishment
 
 
-def make_lab(slug: str = "bench"):
+def make_lab(slug: str = "bench", expected_patients: int | None = None):
+    """The bench lab, its blind indexes sized for the population it will hold (DESIGN §6)."""
     from etanche.labs.services import create_lab
     from etanche.orders import catalogue
+    from etanche.vault import indexes
 
-    lab = create_lab(slug, "Laboratoire de banc d'essai", BENCH_FINESS)
+    expected = None
+    if expected_patients:
+        expected = min(max(expected_patients, indexes.MIN_EXPECTED), indexes.MAX_EXPECTED)
+    lab = create_lab(slug, "Laboratoire de banc d'essai", BENCH_FINESS, expected_patients=expected)
     catalogue.ensure_seeded(lab)
     return lab
 

@@ -86,7 +86,7 @@ def run(ctx) -> list[dict]:
     threads = int(os.environ.get("BENCH_THREADS", "0")) or None
     clients_n = int(os.environ.get("BENCH_CLIENTS", "0")) or None
 
-    lab = fill.make_lab()
+    lab = fill.make_lab(expected_patients=prepopulated)
     fill.fill_sealed(lab, prepopulated, seed=1)
     fill.fill_plain(lab, prepopulated, seed=1)
 

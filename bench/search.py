@@ -50,7 +50,7 @@ def run(ctx) -> list[dict]:
 
     n = int(os.environ.get("BENCH_N", "0")) or (50_000 if ctx.quick else 1_000_000)
     queries = 100 if ctx.quick else 300
-    lab = fill.make_lab()
+    lab = fill.make_lab(expected_patients=n)
     sample: list = []
     sealed_s = fill.fill_sealed(lab, n, seed=3, sample_every=max(1, n // queries), sample=sample)
     plain_s = fill.fill_plain(lab, n, seed=3)

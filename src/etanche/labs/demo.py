@@ -54,7 +54,7 @@ def create_demo(*, patients: int = 0, seed: int | None = None, slug: str = DEMO_
 
     Another slug (e.g. a benchmark lab) gets no staff: usernames are global.
     """
-    result = _create_lab_and_staff(slug)
+    result = _create_lab_and_staff(slug, expected_patients=_expected_for(patients))
     if patients:
         from etanche.patients.bulk import bulk_register
         from etanche.patients.synthetic import iter_identities
@@ -71,6 +71,13 @@ def create_demo(*, patients: int = 0, seed: int | None = None, slug: str = DEMO_
     return result
 
 
+def _expected_for(patients: int) -> int:
+    """Blind indexes sized for what the demo will hold: at least the default 100,000."""
+    from etanche.vault import indexes
+
+    return min(max(patients, indexes.DEFAULT_EXPECTED), indexes.MAX_EXPECTED)
+
+
 def _other_finess(slug: str) -> str:
     from stdnum import luhn
 
@@ -84,16 +91,17 @@ def _other_finess(slug: str) -> str:
 
 
 @transaction.atomic
-def _create_lab_and_staff(slug: str) -> DemoResult:
+def _create_lab_and_staff(slug: str, expected_patients: int | None = None) -> DemoResult:
     if Lab.objects.filter(slug=slug).exists():
         raise CommandError(f"the {slug} lab already exists (use --if-absent to keep it)")
     from etanche.labs.services import create_lab
 
     if slug != DEMO_SLUG:
-        lab = create_lab(slug, f"{DEMO_NAME} ({slug})", _other_finess(slug))
+        lab = create_lab(slug, f"{DEMO_NAME} ({slug})", _other_finess(slug),
+                         expected_patients=expected_patients)
         return DemoResult(lab=lab, accounts=[])
     # Through the service so the demo lab gets its keys and its journal entry.
-    lab = create_lab(DEMO_SLUG, DEMO_NAME, DEMO_FINESS)
+    lab = create_lab(DEMO_SLUG, DEMO_NAME, DEMO_FINESS, expected_patients=expected_patients)
     accounts = []
     for username, first, last, role in DEMO_STAFF:
         staff = create_user(username=username, first_name=first, last_name=last,

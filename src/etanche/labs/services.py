@@ -6,6 +6,7 @@ from django.db import transaction
 from stdnum import luhn
 
 from etanche.labs.models import Lab
+from etanche.vault.errors import VaultError
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
@@ -31,12 +32,37 @@ def get_lab(slug: str) -> Lab:
         raise LabError(f"no lab {slug!r}; `etanche labs list` shows them") from None
 
 
+def check_expected_patients(value) -> int:
+    """The expected number of patients, which fixes the lab's blind-index sizes for life."""
+    from etanche.vault import indexes
+
+    if isinstance(value, str):
+        text = value.strip().replace("_", "").replace(",", "").replace(" ", "")
+        if not text.isdigit():
+            raise LabError("expected patients must be a whole number, e.g. 100000")
+        value = int(text)
+    try:
+        return indexes.check_expected(value)
+    except VaultError as exc:
+        raise LabError(str(exc)) from None
+
+
 @transaction.atomic
-def create_lab(slug: str, name: str, finess: str, *, user=None) -> Lab:
-    """Create a lab and provision its keysets in one transaction, journaled."""
+def create_lab(slug: str, name: str, finess: str, *, user=None,
+               expected_patients=None) -> Lab:
+    """Create a lab and provision its keysets in one transaction, journaled.
+
+    `expected_patients` (default 100,000) sizes the lab's blind indexes once and
+    for good (vault/indexes.py): resizing would mean re-indexing every row.
+    """
     from etanche.journal.models import Action
     from etanche.journal.services import record
+    from etanche.vault import indexes
     from etanche.vault import services as vault
+
+    if expected_patients is None:
+        expected_patients = indexes.DEFAULT_EXPECTED
+    expected_patients = check_expected_patients(expected_patients)
 
     slug = (slug or "").strip()
     if not SLUG_RE.match(slug):
@@ -50,8 +76,9 @@ def create_lab(slug: str, name: str, finess: str, *, user=None) -> Lab:
     if Lab.objects.filter(finess=finess).exists():
         raise LabError(f"FINESS {finess} already belongs to another lab")
     lab = Lab.objects.create(slug=slug, name=name, finess=finess)
-    vault.provision_lab(lab)
-    record(lab=lab, user=user, action=Action.LAB_CREATE, object_type="lab", object_id=lab.pk)
+    vault.provision_lab(lab, expected_patients)
+    record(lab=lab, user=user, action=Action.LAB_CREATE, object_type="lab", object_id=lab.pk,
+           detail={"expected_patients": expected_patients})
     return lab
 
 

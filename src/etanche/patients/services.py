@@ -112,6 +112,7 @@ def _ids(*values) -> list[int]:
 
 # The indexes the duplicate check queries (and registration locks on, _lock_identity).
 LOCKED_INDEXES = ("nir", "birth_name_dob", "phonetic_dob")
+LOCK_RANK_SHIFT = 27  # above any index value (vault.indexes.MAX_BITS = 26)
 
 
 def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
@@ -190,8 +191,10 @@ def _lock_identity(lab, env: dict) -> None:
         list(Lab.objects.select_for_update().filter(pk=lab_id).values_list("pk"))
         return
     inputs = indexing.column_inputs(env)
+    # Index values have at most MAX_BITS (26) bits, so the rank above them keeps the keys
+    # of different indexes apart: 3 << 27 | (2^26 - 1) < 2^31, a valid int4 lock key.
     keys = sorted(
-        rank << 16 | indexing.lookup(lab, name, inputs[name])  # 12-bit values: no overlap
+        rank << LOCK_RANK_SHIFT | indexing.lookup(lab, name, inputs[name])
         for rank, name in enumerate(LOCKED_INDEXES, start=1)
         if inputs[name]
     )

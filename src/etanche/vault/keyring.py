@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from tink import aead, prf
 
-from etanche.vault import master
+from etanche.vault import indexes, master
 from etanche.vault.errors import LabKeysCorrupt, LabKeysMissing, RefusedOverExistingData
 from etanche.vault.models import LabKeyset, ShreddedLab, sealed_models
 
@@ -58,7 +58,17 @@ class LabKeys:
     prf: prf.Prf
     checked_at: float
     primary_row: tuple[int, bytes]
+    # Fixed at provisioning (vault/indexes.py); read with the keysets, so free per call.
+    expected_records: int | None = None
+    stored_bits: dict[str, int] = field(default_factory=dict)
     _index_keys: dict[str, bytes] = field(default_factory=dict)
+
+    def index_bits(self, name: str) -> int:
+        bits = self.stored_bits.get(name)
+        if bits is None:
+            bits = indexes.stored_bits(name, self.expected_records, self.stored_bits)
+            self.stored_bits[name] = bits
+        return bits
 
     def index_key(self, name: str) -> bytes:
         key = self._index_keys.get(name)
@@ -126,7 +136,8 @@ def _load(lab_id: int) -> LabKeys:
                 "(damaged or tampered database row); restore vault_labkeyset from a backup"
             ) from None
     row = (primary[0].version, bytes(primary[0].wrapped))
-    return LabKeys(lab_id, primary[0].version, aeads, prf_primitive, time.monotonic(), row)
+    return LabKeys(lab_id, primary[0].version, aeads, prf_primitive, time.monotonic(), row,
+                   prf_row.expected_records, dict(prf_row.index_bits or {}))
 
 
 def get(lab, *, fresh_primary: bool = False) -> LabKeys:
@@ -170,8 +181,13 @@ def _has_sealed_rows(lab_id: int) -> bool:
 
 
 @transaction.atomic
-def provision(lab) -> bool:
-    """Create the lab's AEAD and PRF keysets (version 1) unless they exist. Returns created."""
+def provision(lab, expected_records: int = indexes.DEFAULT_EXPECTED) -> bool:
+    """Create the lab's AEAD and PRF keysets (version 1) unless they exist. Returns created.
+
+    The PRF row also fixes the lab's blind-index sizes from `expected_records`, for
+    the lab's life: a lab already provisioned keeps the sizes it has.
+    """
+    bits = indexes.plan(expected_records)
     lab_id = lab_pk(lab)
     existing = LabKeyset.objects.select_for_update().filter(lab_id=lab_id)
     if existing.exists():
@@ -196,6 +212,8 @@ def provision(lab) -> bool:
             state=LabKeyset.PRIMARY,
             wrapped=wrap(handle, kek_aead, lab_id, kind, 1),
             kek_id=provider.key_id(),
+            **({"expected_records": expected_records, "index_bits": bits}
+               if kind == LabKeyset.PRF else {}),
         )
     forget(lab_id)
     return True

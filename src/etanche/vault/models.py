@@ -54,6 +54,11 @@ class LabKeyset(models.Model):
     wrapped = models.BinaryField()
     kek_id = models.CharField(max_length=120)
     created_at = models.DateTimeField(auto_now_add=True)
+    # PRF rows only: the blind-index sizes fixed when the lab was provisioned
+    # ({index name: bits}, vault/indexes.py), from the lab's expected patients
+    # (NULL for labs provisioned before per-lab sizing, which keep 12 bits).
+    expected_records = models.PositiveBigIntegerField(null=True, blank=True)
+    index_bits = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [

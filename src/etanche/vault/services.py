@@ -1,7 +1,7 @@
 """The vault's public interface: the only code that encrypts, decrypts or indexes.
 
     from etanche.vault import services as vault
-    vault.provision_lab(lab)
+    vault.provision_lab(lab, expected_records=1_000_000)   # fixes index sizes
     token = vault.seal(lab, "patients.patient", patient.pk, {"birth_name": ...})
     fields = vault.unseal(lab, "patients.patient", patient.pk, token)
     vault.blind_index(lab, "nir", "180017512345678")
@@ -47,6 +47,7 @@ __all__ = [
     "blind_index",
     "blind_indexes",
     "derive_key",
+    "index_sizes",
     "provision_lab",
     "seal",
     "seal_many",
@@ -59,9 +60,17 @@ FORMAT = 1
 HEADER = struct.Struct(">BIH")
 
 
-def provision_lab(lab) -> bool:
-    """Give the lab its AEAD and PRF keysets (version 1). Idempotent; returns created."""
-    return keyring.provision(lab)
+def provision_lab(lab, expected_records: int = indexes.DEFAULT_EXPECTED) -> bool:
+    """Give the lab its AEAD and PRF keysets (version 1) and its blind-index sizes,
+    derived once from `expected_records` (vault/indexes.py). Idempotent; returns created."""
+    return keyring.provision(lab, expected_records)
+
+
+def index_sizes(lab) -> tuple[int | None, dict[str, int]]:
+    """(expected patients, {index name: bits}) of the lab; None: provisioned before
+    per-lab sizing (every index 12 bits)."""
+    keys = keyring.get(lab)
+    return keys.expected_records, {name: keys.index_bits(name) for name in indexes.INDEXES}
 
 
 def _encode(fields: dict) -> bytes:
@@ -161,8 +170,9 @@ def blind_index(lab, index_name: str, normalised_value: str) -> int:
 
 def blind_indexes(lab, index_name: str, values) -> list[int]:
     spec = indexes.get(index_name)
-    key = keyring.get(lab).index_key(spec.name)
-    shift = 64 - spec.bits
+    keys = keyring.get(lab)
+    key = keys.index_key(spec.name)
+    shift = 64 - keys.index_bits(spec.name)
     out = []
     for value in values:
         if not isinstance(value, str) or not value:

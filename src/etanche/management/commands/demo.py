@@ -11,7 +11,8 @@ class Command(BaseCommand):
         "people). Demo credentials are written to the data directory, mode 0600. "
         "Patients are deterministic for a seed (default 0) and inserted in committed "
         "batches of 5,000, one journal entry per batch; another --lab slug gets "
-        "patients but no staff accounts."
+        "patients but no staff accounts. The lab's blind indexes are sized for "
+        "max(N, 100,000) patients."
     )
 
     def add_arguments(self, parser):

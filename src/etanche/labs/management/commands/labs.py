@@ -8,8 +8,10 @@ from etanche.vault.errors import VaultError
 class Command(BaseCommand):
     help = (
         "Create, list or shred laboratories. `labs create SLUG --name NAME --finess NUMBER` "
-        "checks the FINESS Luhn key and provisions the lab's keys. `labs shred LAB --confirm "
-        "LAB` destroys a closed lab's keys: its sealed data becomes unrecoverable; with the "
+        "checks the FINESS Luhn key and provisions the lab's keys; `--expected-patients N` "
+        "(default 100,000) sizes its blind indexes once, for the lab's life. "
+        "`labs shred LAB --confirm LAB` destroys a closed lab's keys: its sealed data "
+        "becomes unrecoverable; with the "
         "default file master key, the master key is also replaced and the old one destroyed, "
         "so backups taken before the shred cannot be opened either. Journaled."
     )
@@ -20,6 +22,11 @@ class Command(BaseCommand):
         create.add_argument("slug")
         create.add_argument("--name", required=True)
         create.add_argument("--finess", required=True, help="9-digit FINESS number")
+        create.add_argument(
+            "--expected-patients", default=None, metavar="N",
+            help="patients the lab expects to hold (1,000 to 100,000,000; default 100,000): "
+            "fixes its blind-index sizes for good",
+        )
         sub.add_parser("list", help="list labs")
         shred = sub.add_parser("shred", help="destroy a closed lab's keys (irreversible)")
         shred.add_argument("lab", help="the lab's slug")
@@ -32,8 +39,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def _create(self, options):
-        lab = services.create_lab(options["slug"], options["name"], options["finess"])
-        self.stdout.write(f"lab {lab.slug} created (FINESS {lab.finess}), keys provisioned")
+        from etanche.vault import services as vault
+
+        lab = services.create_lab(options["slug"], options["name"], options["finess"],
+                                  expected_patients=options["expected_patients"])
+        expected, bits = vault.index_sizes(lab)
+        sizes = ", ".join(f"{name} {b}" for name, b in bits.items())
+        self.stdout.write(f"lab {lab.slug} created (FINESS {lab.finess}), keys provisioned; "
+                          f"blind indexes for {expected:,} patients: {sizes} bits")
 
     def _list(self, options):
         for lab in Lab.objects.order_by("slug"):

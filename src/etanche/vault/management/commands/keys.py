@@ -12,8 +12,9 @@ from etanche.vault.progress import Progress
 class Command(BaseCommand):
     help = (
         "Show or rotate the vault's keys. `keys status`: master key, each lab's key versions "
-        "and how many sealed values use each. `keys rotate [--lab LAB]`: a new data-key "
-        "version becomes primary at once and existing rows are re-sealed in batches, online; "
+        "and how many sealed values use each, its expected size and blind-index bits. "
+        "`keys rotate [--lab LAB]`: a new data-key version becomes primary at once and "
+        "existing rows are re-sealed in batches, online; "
         "an interrupted run resumes when run again. `keys rotate --master`: re-wrap every lab "
         "keyset under a new master key (file provider: generated in place; HSM or KMS: set "
         "ETANCHE_NEW_MASTER_KEY to the new key's URI)."
@@ -75,6 +76,7 @@ class Command(BaseCommand):
             )
             index = ", ".join(f"v{k.version}" for k in mine if k.kind == LabKeyset.PRF)
             self.stdout.write(f"lab {lab.slug}: data key {data}; index key {index}")
+            self.stdout.write(f"  {_index_line(mine)}")
             used = sorted((v, n) for (lab_id, v), n in counts.items() if lab_id == lab.pk)
             usage = ", ".join(f"v{v}: {n}" for v, n in used) or "none"
             self.stdout.write(f"  sealed values by key version: {usage}")
@@ -107,6 +109,20 @@ class Command(BaseCommand):
             moved = reseal(job, batch_size=batch_size, on_batch=_bar_hook(bar))
             bar.close()
             self.stdout.write(f"lab {lab.slug}: {moved} sealed values on v{job.target_version}")
+
+
+def _index_line(keysets) -> str:
+    """Expected size and bits per index, read from the PRF row (no unwrap needed)."""
+    from etanche.vault import indexes
+
+    prf_row = next((k for k in keysets if k.kind == LabKeyset.PRF
+                    and k.state == LabKeyset.PRIMARY), None)
+    stored = dict(prf_row.index_bits or {}) if prf_row else {}
+    expected = prf_row.expected_records if prf_row else None
+    bits = {name: indexes.stored_bits(name, expected, stored) for name in indexes.INDEXES}
+    size = (f"expected {expected:,} patients" if expected
+            else "expected size not declared (provisioned before per-lab sizing)")
+    return f"blind indexes: {size}; bits " + ", ".join(f"{n} {b}" for n, b in bits.items())
 
 
 def _bar_hook(bar):
