@@ -4,7 +4,8 @@ Everything identifying (INS traits, INS number, identity status and its
 document check, contact, coverage, physician, blood group, notes) lives in
 `sealed` (see services.ENVELOPE_FIELDS). In clear: a random id, the lab,
 timestamps, the id a merged record redirects to, and blind indexes, which are
-12-bit keyed hashes that thousands of records share at scale (vault/indexes.py).
+truncated keyed hashes that a few records share by design, sized per lab
+(vault/indexes.py).
 
 The identity status is sealed too: in clear it would be a per-patient fact
 ("this person showed an identity card") that nothing operational needs.

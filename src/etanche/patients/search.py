@@ -1,8 +1,9 @@
 """Search on sealed data: candidates by blind index, unsealed, filtered exactly.
 
-A 12-bit index returns about R/4096 unrelated candidates at R records (vault/
-indexes.py); each is unsealed and compared on the normalised value, so results
-are exact whatever the collisions. Criteria:
+An index returns a few unrelated candidates per value (C = 2 to 4 at the lab's
+expected size, sizes fixed per lab by the vault, vault/indexes.py); each is
+unsealed and compared on the normalised value, so results are exact whatever
+the collisions. Criteria:
 - `nir`: a NIR or NIA (with `ins_oid`: the INS, number + OID);
 - `name` (birth or used name), alone or with `first_name` and/or `birth_date`;
   when nothing matches exactly and first name and date are given, the phonetic
