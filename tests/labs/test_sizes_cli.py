@@ -51,7 +51,7 @@ def test_it_refuses_a_bad_expected_size_in_the_service(db, bad):
         create_lab("x", "X", "990000002", expected_patients=bad)
 
 
-@pytest.mark.parametrize("given, records", [("1000", 1_000), ("100,000,000", 100_000_000),
+@pytest.mark.parametrize(("given", "records"), [("1000", 1_000), ("100,000,000", 100_000_000),
                                             ("250_000", 250_000)])
 def test_it_accepts_the_bounds_and_written_thousands(db, given, records):
     lab = create_lab("x", "X", "990000002", expected_patients=given)

@@ -43,7 +43,7 @@ def test_it_keeps_every_index_within_the_safe_range_at_any_declared_size(records
         assert bits <= indexes.MAX_BITS  # fits the advisory-lock packing and an int column
 
 
-@pytest.mark.parametrize("records, bits", [(1_000, 8), (10**4, 12), (10**5, 15), (10**6, 18),
+@pytest.mark.parametrize(("records", "bits"), [(1_000, 8), (10**4, 12), (10**5, 15), (10**6, 18),
                                            (10**7, 22), (10**8, 25)])
 def test_it_sizes_the_usual_lab_sizes_as_documented(records, bits):
     assert indexes.plan(records)["nir"] == bits

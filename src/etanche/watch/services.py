@@ -106,8 +106,8 @@ def canary_record(canary: Canary) -> dict:
 
 
 def find_canaries(lab, index_values: dict) -> list[Canary]:
-    """Candidates: canaries of `lab` sharing any blind-index value (truncated, sized per
-    lab: expect some false candidates; `trace` confirms exactly). `index_values`: {index name: [ints]}."""
+    """Candidates: canaries of `lab` sharing any blind-index value (truncated, sized per lab:
+    expect some false candidates; `trace` confirms exactly). `index_values`: {name: [ints]}."""
     query = Q()
     for name, values in index_values.items():
         if name not in CANARY_INDEXES:
