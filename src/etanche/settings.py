@@ -204,6 +204,10 @@ LOGGING = {
 # CNIL recommends keeping access logs six months to one year.
 ETANCHE_JOURNAL_RETENTION_DAYS = env_int("ETANCHE_JOURNAL_RETENTION_DAYS", 365)
 
+# --- exports: worker processes building a large export (0 = one per core)
+ETANCHE_EXPORT_WORKERS = env_int("ETANCHE_EXPORT_WORKERS", 0)
+ETANCHE_EXPORT_PARALLEL_MIN = env_int("ETANCHE_EXPORT_PARALLEL_MIN", 20_000)
+
 # --- housekeeping run by `etanche serve` (0 turns it off; cron can do it instead)
 ETANCHE_HOUSEKEEPING_SECONDS = env_int("ETANCHE_HOUSEKEEPING_SECONDS", 900)
 # Where `etanche serve` ships signed journal checkpoints at each round, e.g.

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from etanche.exports import parallel
 from etanche.exports import services as exports
 from tests.exports.helpers import produced
 from tests.leakscan import find_leaks
@@ -26,14 +27,14 @@ def _data_dir_bytes() -> bytes:
 def test_no_plaintext_reaches_the_data_directory_during_and_after(world, key, monkeypatch, fmt):
     needles = _needles(world)
     scans = []
-    real_read = exports.read_batch
+    real_read = parallel.read_batch
 
     def read_and_scan(*args, **kwargs):
         scans.append(find_leaks(_data_dir_bytes(), needles))
         return real_read(*args, **kwargs)
 
     monkeypatch.setattr(exports, "BATCH", 1)
-    monkeypatch.setattr(exports, "read_batch", read_and_scan)
+    monkeypatch.setattr(parallel, "read_batch", read_and_scan)
     produced(world, key[1], fmt=fmt)
     assert len(scans) == len(world.patients)  # scanned with the file half written
     assert scans == [[]] * len(scans)

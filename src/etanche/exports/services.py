@@ -27,11 +27,9 @@ from django.utils import timezone
 
 from etanche.accounts.models import Membership
 from etanche.accounts.permissions import Perm, has_permission
-from etanche.exports import crypto, profiles
-from etanche.exports.csv_layout import CsvWriter
-from etanche.exports.fhir_ndjson import NdjsonWriter
+from etanche.exports import crypto, parallel, profiles
 from etanche.exports.models import Export, Selection, Status
-from etanche.exports.records import patient_record, pseudonym, read_batch, request_record
+from etanche.exports.records import patient_record, pseudonym, request_record
 from etanche.journal.actor import describe
 from etanche.journal.models import Action, Outcome
 from etanche.journal.services import record as journal
@@ -281,21 +279,25 @@ def _canary_record(export, profile, canary, key) -> dict:
             "requests": [request_record(profile, r) for r in requests]}
 
 
-def _chunks(export, profile, writer, sealed, key, canary_row, position, counter):
-    yield writer.header()
+def _tasks(export, profile, sealed, key, canary_row, position):
+    """One task per batch of ids; the canary goes into the batch where `position` falls."""
     seen = 0
     since = export.since_datetime
     for ids in _id_batches(export, sealed):
-        batch = read_batch(export.lab_id, profile, ids, since=since, pseudonym_key=key)
-        if seen <= position < seen + len(batch) + 1 and canary_row is not None:
-            batch.insert(position - seen, canary_row)
-            canary_row = None
-        seen += len(batch)
-        counter["rows"] = seen
-        yield writer.records(batch)
+        row, at = None, 0
+        if canary_row is not None and seen <= position <= seen + len(ids):
+            row, at, canary_row = canary_row, position - seen, None
+        yield (export.lab_id, profile.name, export.format, ids, since, key, row, at)
+        seen += len(ids)
     if canary_row is not None:
-        counter["rows"] = seen + 1
-        yield writer.records([canary_row])
+        yield (export.lab_id, profile.name, export.format, [], since, key, canary_row, 0)
+
+
+def _chunks(export, profile, writer, tasks, workers, counter):
+    yield writer.header()
+    for data, rows in parallel.formatted(tasks, workers):
+        counter["rows"] += rows
+        yield data
     yield writer.footer()
 
 
@@ -321,10 +323,11 @@ def produce_export(export: Export) -> Export:
         export, marker_for=(lambda cid: pseudonym(key, cid)) if key else None)
     total = _count(export, sealed)
     position = secrets.randbelow(total + 1)  # anywhere, first and last places included
-    writer = (NdjsonWriter if export.format == "ndjson" else CsvWriter)(profile)
+    writer = parallel.writer_for(export.format, profile)
     counter = {"rows": 0}
-    chunks = _chunks(export, profile, writer, sealed, key,
-                     _canary_record(export, profile, canary, key), position, counter)
+    tasks = _tasks(export, profile, sealed, key, _canary_record(export, profile, canary, key),
+                   position)
+    chunks = _chunks(export, profile, writer, tasks, parallel.workers_for(total), counter)
     path = crypto.exports_dir() / export.file_name
     digest, size = crypto.encrypt_to_file(chunks, export.recipient, path)
     with transaction.atomic():
