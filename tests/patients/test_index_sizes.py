@@ -84,3 +84,14 @@ def test_it_keeps_a_lab_from_before_per_lab_sizing_on_its_12_bit_values(db):
     key = keyring.get(lab).index_key("nir")
     old = int.from_bytes(hmac.digest(key, data["nir"].encode(), "sha256")[:8], "big") >> 52
     assert Patient.objects.get(pk=pid).nir_index == old
+
+
+def test_it_packs_registration_lock_keys_apart_within_a_signed_32_bit_int():
+    from etanche.patients.services import LOCK_RANK_SHIFT, LOCKED_INDEXES
+
+    largest = 2 ** indexes.MAX_BITS - 1
+    assert max(indexes.plan(indexes.MAX_EXPECTED).values()) <= indexes.MAX_BITS
+    ranges = [(rank << LOCK_RANK_SHIFT, rank << LOCK_RANK_SHIFT | largest)
+              for rank in range(1, len(LOCKED_INDEXES) + 1)]
+    assert ranges[-1][1] < 2**31  # pg_advisory_xact_lock(int4, int4)
+    assert all(high < low for (_, high), (low, _) in zip(ranges, ranges[1:], strict=False))
