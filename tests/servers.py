@@ -3,6 +3,7 @@
 import contextlib
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 
@@ -18,11 +19,14 @@ def free_port() -> int:
 @contextlib.contextmanager
 def running_server(env: dict[str, str], workers: int = 1):
     port = free_port()
+    # A file, not a pipe: nobody reads the server's output while it runs, and a
+    # full pipe would block the server (and its housekeeping) mid-test.
+    log = tempfile.TemporaryFile()
     process = subprocess.Popen(
         [ETANCHE, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -35,11 +39,17 @@ def running_server(env: dict[str, str], workers: int = 1):
                         break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raw = process.stdout.read() if process.stdout else b""
-                    output = raw.decode(errors="replace")
+                    log.seek(0)
+                    output = log.read().decode(errors="replace")
                     raise RuntimeError(f"etanche serve did not start:\n{output}") from None
                 time.sleep(0.2)
-        yield base
+        try:
+            yield base
+        except BaseException:
+            log.seek(0)
+            print("--- etanche serve output ---")  # shown by pytest with the failure
+            print(log.read().decode(errors="replace")[-4000:])
+            raise
     finally:
         process.terminate()
         try:
@@ -47,3 +57,4 @@ def running_server(env: dict[str, str], workers: int = 1):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()

@@ -48,6 +48,8 @@ NOT_YET_ON_MODEL: dict[str, dict[str, P]] = {
     "vault.LabKeyset": {
         "id": P.NONE, "lab": P.NONE, "kind": P.NONE, "version": P.NONE, "state": P.NONE,
         "wrapped": P.KEY_MATERIAL, "kek_id": P.NONE, "created_at": P.NONE,
+        # The lab's expected size and blind-index widths: configuration, no one's data.
+        "expected_records": P.NONE, "index_bits": P.NONE,
     },
     "vault.ShreddedLab": {"id": P.NONE, "lab": P.NONE, "shredded_at": P.NONE},
     "vault.RotationJob": {

@@ -9,6 +9,7 @@ server down and holds no database connection across the workers' fork.
 import logging
 import subprocess
 import sys
+import tempfile
 import threading
 
 log = logging.getLogger("etanche.housekeeping")
@@ -30,17 +31,26 @@ def jobs(checkpoint_target: str | None) -> list[tuple[str, list[str]]]:
 
 def run_once(planned) -> None:
     for name, argv in planned:
-        try:
-            result = subprocess.run(  # noqa: S603  (our own interpreter and fixed arguments)
-                argv, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            log.error("housekeeping: %s timed out", name)
-            continue
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no message"])[-1]
-            log.error("housekeeping: %s failed: %s", name, last)
+        # gunicorn forks workers at any moment, and a worker forked while we spawn
+        # would inherit the write end of any pipe we hold, so we hold none:
+        # output goes to a temporary file, and close_fds=False lets Python use
+        # posix_spawn (vfork + exec, no error pipe) instead of fork + exec. No
+        # descriptor leaks: Python opens every descriptor non-inheritable.
+        with tempfile.TemporaryFile() as out:
+            try:
+                code = subprocess.run(  # noqa: S603  (our own interpreter and fixed arguments)
+                    argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    timeout=600, check=False, close_fds=False,
+                ).returncode
+            except subprocess.TimeoutExpired:
+                log.error("housekeeping: %s timed out", name)
+                continue
+            out.seek(0)
+            lines = out.read().decode(errors="replace").strip().splitlines() or ["done"]
+        if code != 0:
+            log.error("housekeeping: %s failed: %s", name, lines[-1])
+        else:
+            log.info("housekeeping: %s: %s", name, lines[-1])
 
 
 def start(interval_seconds: int, checkpoint_target: str | None) -> threading.Event:
