@@ -120,6 +120,42 @@ def test_it_shows_french_errors_next_to_fields_and_saves_nothing(w, as_user):
     assert Order.objects.count() == 1
 
 
+def _new_entries(before):
+    return list(Entry.objects.order_by("pk")[before:].values_list("action", "object_id",
+                                                                   "user_id"))
+
+
+def test_entering_a_request_journals_its_creation_once(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    before = Entry.objects.count()
+    assert client.post(url, _entry(w)).status_code == 302
+    # The redirect shows nothing: one CREATE naming the patient, no READ of a page not shown.
+    assert _new_entries(before) == [("create", str(w.patient.pk), w.frontdesk.pk)]
+
+
+def test_showing_the_request_form_again_journals_the_read(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    before = Entry.objects.count()
+    page = client.post(url, _entry(w, tests="ZZZ9")).content.decode()
+    assert "KERGOAT" in page.upper()
+    assert _new_entries(before) == [("read", str(w.patient.pk), w.frontdesk.pk)]
+
+
+def test_a_request_for_a_merged_record_goes_to_the_survivor(w, as_user):
+    from etanche.patients import services as patients
+    from tests.orders.helpers import make_patient
+
+    twin = make_patient(w.lab_a, w.frontdesk)
+    patients.merge_patients(w.lab_a, w.frontdesk, w.patient.pk, twin.pk)
+    client = as_user(w.frontdesk)
+    url = reverse("order_create", kwargs={"patient_id": twin.pk})
+    assert client.post(url, _entry(w)).status_code == 302
+    order = Order.objects.for_lab(w.lab_a).exclude(pk=w.order.pk).get()
+    assert order.patient_id == w.patient.pk
+
+
 def test_it_asks_the_questions_the_chosen_tests_need(w, as_user):
     client = as_user(w.frontdesk)
     url = reverse("order_create", kwargs={"patient_id": w.patient.pk})

@@ -73,16 +73,54 @@ def _start_chain(lab) -> Chain:
 
 def _locked_chain(lab) -> Chain:
     name = chain_name(lab)
-    try:
-        return Chain.objects.select_for_update().get(name=name)
-    except Chain.DoesNotExist:
-        pass
+    chain = _lock_chain_row(name)
+    if chain is not None:
+        return chain
     try:
         with transaction.atomic():
             return _start_chain(lab)
     except IntegrityError:
         # Another process started it between our read and our insert.
-        return Chain.objects.select_for_update().get(name=name)
+        return _lock_chain_row(name)
+
+
+# The append path speaks SQL directly: every registration or read pays for it, and
+# through the ORM its three statements cost several times the database's own work
+# (bench/RESULTS.md, Run 5). Reads, verification and purge keep the ORM.
+_CHAIN_TABLE = Chain._meta.db_table
+_ENTRY_TABLE = Entry._meta.db_table
+_ENTRY_COLUMNS = ("chain_id", "seq", "kind", "at_us", "lab_id", "user_id", "actor", "action",
+                  "object_type", "object_id", "purpose", "outcome", "detail", "mac", "anchor")
+
+
+def _lock_chain_row(name: str) -> Chain | None:
+    # SQLite has no FOR UPDATE: it runs one writer at a time.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, lab_id, state, closed FROM {_CHAIN_TABLE} WHERE name = %s{lock}",  # noqa: S608
+            [name])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    pk, lab_id, state, closed = row
+    return Chain(pk=pk, name=name, lab_id=lab_id, state=bytes(state), closed=bool(closed))
+
+
+def _write(chain: Chain, made: list[Entry]) -> None:
+    """Insert the entries and store the chain's new state: one statement on PostgreSQL."""
+    columns = ", ".join(_ENTRY_COLUMNS)
+    row = "(" + ", ".join(["%s"] * len(_ENTRY_COLUMNS)) + ")"
+    values = [getattr(entry, column) for entry in made for column in _ENTRY_COLUMNS]
+    insert = f"INSERT INTO {_ENTRY_TABLE} ({columns}) VALUES {', '.join([row] * len(made))}"  # noqa: S608
+    update = f"UPDATE {_CHAIN_TABLE} SET state = %s, closed = %s WHERE id = %s"  # noqa: S608
+    state = [chain.state, chain.closed, chain.pk]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"WITH appended AS ({insert}) {update}", values + state)
+        else:
+            cursor.execute(insert, values)
+            cursor.execute(update, state)
 
 
 def record(
@@ -149,16 +187,12 @@ def _append_many(chain, lab, user, items: list[dict]) -> list[Entry]:
         kind = item.get("kind", Kind.ENTRY)
         fields = _fields(chain, user, seq, kind, **{k: v for k, v in item.items() if k != "kind"})
         prev_mac = ch.link(key, prev_mac, ch.canonical(**fields))
-        made.append(Entry(chain=chain, mac=prev_mac, **fields))
+        made.append(Entry(chain=chain, mac=prev_mac, anchor=None, **fields))
         key = ch.evolve(key)
         if kind == Kind.END:
             chain.closed = True
-    if len(made) == 1:
-        made[0].save(force_insert=True)
-    else:
-        Entry.objects.bulk_create(made)
     chain.state = ch.seal_state(sealer, chain.pk, key=key, seq=seq, mac=prev_mac, first=first)
-    chain.save(update_fields=["state", "closed"])
+    _write(chain, made)
     return made
 
 

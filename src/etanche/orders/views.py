@@ -31,7 +31,6 @@ from etanche.orders.forms import (
 from etanche.orders.models import CatalogueTest, Status
 from etanche.orders.preanalytical import CONTAINERS, QUESTIONS, SPECIMEN_KINDS
 from etanche.patients import services as patients
-from etanche.patients.models import Patient
 from etanche.patients.validators import check_rpps
 
 
@@ -64,15 +63,16 @@ def _preview(lab, codes: list[str]) -> dict:
 @never_cache
 def order_create(request, patient_id: int):
     lab = current_lab(request)
-    record = patients.get_patient_for_user(request, patient_id, Perm.ORDER_WRITE,
-                                           purpose="saisie d'une demande")
+    # Registering the request journals a CREATE naming the patient; the record is opened
+    # (a journaled READ) only when the page shows it: a form to fill or to correct.
+    patient, redirected = patients.resolve_patient_for_user(request, patient_id,
+                                                            Perm.ORDER_WRITE)
     last = memo.recall(request.session, lab, request.user)
     form = OrderForm(request.POST or None, initial={
         "prescriber_name": last.get("name", ""), "prescriber_rpps": last.get("rpps", ""),
         "prescription_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        patient = Patient.objects.for_lab(lab).get(pk=record.id)
         try:
             order = orders.create_order(
                 lab, request.user, patient, tests=form.codes(), urgent=data["urgent"],
@@ -92,6 +92,8 @@ def order_create(request, patient_id: int):
                           else "")
             messages.success(request, f"Demande {order.number} enregistrée.")
             return redirect("order_detail", pk=order.pk)
+    record = patients.open_patient(lab, request.user, patient, redirected,
+                                   purpose="saisie d'une demande")
     preview = _preview(lab, form.codes())
     return render(request, "orders/create.html", {
         "form": form, "p": record.summary, "record": record, "preview": preview,

@@ -263,6 +263,13 @@ def get_patient(lab, user, patient_id, purpose: str = "") -> PatientRecord:
     """The unsealed record (following merge redirects), journaled READ."""
     with transaction.atomic():
         patient, redirected = _resolve(lab, patient_id)
+        return open_patient(lab, user, patient, redirected, purpose)
+
+
+def open_patient(lab, user, patient: Patient, redirected: int | None = None,
+                 purpose: str = "") -> PatientRecord:
+    """Unseal a row already fetched (e.g. by `resolve_patient_for_user`): journaled READ."""
+    with transaction.atomic():
         fields = patient.get_sealed()
         merged = list(Patient.objects.for_lab(lab).filter(merged_into=patient)
                       .order_by("pk").values_list("pk", flat=True))
@@ -343,9 +350,9 @@ def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "") -> N
 # --- web helper -------------------------------------------------------------------------
 
 
-def get_patient_for_user(request, pk, perm, *, purpose: str = "") -> PatientRecord:
-    """For views: 404 if the patient is not in the request's lab, 403 without `perm`,
-    else the record (journaled READ; `record.id` differs from `pk` after a merge)."""
+def _allowed_membership(request, pk, perm):
+    """The request's membership when it holds `perm`; 404 for no lab, 403 or 404 without
+    `perm` (403 only when the patient exists in the lab: a missing id stays a 404)."""
     from etanche.accounts.permissions import has_permission
 
     membership = getattr(request, "membership", None)
@@ -357,8 +364,29 @@ def get_patient_for_user(request, pk, perm, *, purpose: str = "") -> PatientReco
         except (ValueError, TypeError):
             exists = False
         raise PermissionDenied if exists else Http404
+    return membership
+
+
+def get_patient_for_user(request, pk, perm, *, purpose: str = "") -> PatientRecord:
+    """For views: 404 if the patient is not in the request's lab, 403 without `perm`,
+    else the record (journaled READ; `record.id` differs from `pk` after a merge)."""
+    membership = _allowed_membership(request, pk, perm)
     # Allowed: the fetch itself tells a missing record (one query less per page).
     try:
         return get_patient(membership.lab, request.user, pk, purpose)
+    except PatientNotFound:
+        raise Http404 from None
+
+
+def resolve_patient_for_user(request, pk, perm) -> tuple[Patient, int | None]:
+    """For views that act on a patient before (or without) showing it: the row, merge
+    redirects followed, with the same 404/403 rules; nothing unsealed, nothing journaled.
+
+    The action's own journal entry names the patient (a request's CREATE does); a view
+    that then displays the record opens it with `open_patient`, which journals the READ.
+    """
+    membership = _allowed_membership(request, pk, perm)
+    try:
+        return _resolve(membership.lab, pk)
     except PatientNotFound:
         raise Http404 from None
