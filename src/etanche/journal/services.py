@@ -19,6 +19,7 @@ from django.utils import timezone
 from etanche.journal import actor as actors
 from etanche.journal import chain as ch
 from etanche.journal.models import Action, Chain, Entry, Kind, Outcome
+from etanche.lib import sql
 
 SYSTEM_CHAIN = "system"
 
@@ -71,9 +72,9 @@ def _start_chain(lab) -> Chain:
     return new
 
 
-def _locked_chain(lab) -> Chain:
+def _locked_chain(lab, along=()) -> Chain:
     name = chain_name(lab)
-    chain = _lock_chain_row(name)
+    chain = _lock_chain_row(name, along)
     if chain is not None:
         return chain
     try:
@@ -93,17 +94,17 @@ _ENTRY_COLUMNS = ("chain_id", "seq", "kind", "at_us", "lab_id", "user_id", "acto
                   "object_type", "object_id", "purpose", "outcome", "detail", "mac", "anchor")
 
 
-def _lock_chain_row(name: str) -> Chain | None:
+def _lock_chain_row(name: str, along=()) -> Chain | None:
+    """Lock and read the chain's row; the caller's last writes (`along`) ride in the same
+    round trip, since the journal is written last in a transaction anyway."""
     # SQLite has no FOR UPDATE: it runs one writer at a time.
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, lab_id, state, closed FROM {_CHAIN_TABLE} WHERE name = %s{lock}",  # noqa: S608
-            [name])
-        row = cursor.fetchone()
-    if row is None:
+    rows = sql.together(list(along), (
+        f"SELECT id, lab_id, state, closed FROM {_CHAIN_TABLE} WHERE name = %s{lock}",  # noqa: S608
+        [name]))
+    if not rows:
         return None
-    pk, lab_id, state, closed = row
+    pk, lab_id, state, closed = rows[0]
     return Chain(pk=pk, name=name, lab_id=lab_id, state=bytes(state), closed=bool(closed))
 
 
@@ -135,13 +136,16 @@ def record(
     detail: dict | None = None,
     actor: str | None = None,
     kind: str = Kind.ENTRY,
+    along: list[sql.Statement] = (),
 ) -> Entry:
+    """Append one entry in the caller's transaction. `along`: the caller's last writes
+    (lib.sql statements), sent in the same round trip as the chain lock."""
     if action not in Action.values:
         raise JournalError(f"unknown journal action {action!r}")
     if outcome not in Outcome.values:
         raise JournalError(f"unknown journal outcome {outcome!r}")
     with transaction.atomic(savepoint=False):
-        chain = _locked_chain(lab)
+        chain = _locked_chain(lab, along)
         if not chain.closed:
             return _append(chain, lab, user, action, object_type, object_id, purpose, outcome,
                            detail, actor, kind)
@@ -149,11 +153,12 @@ def record(
     raise JournalError(f"journal chain {chain.name} is closed")
 
 
-def record_many(*, lab, user, entries: list[dict]) -> list[Entry]:
+def record_many(*, lab, user, entries: list[dict], along: list[sql.Statement] = ()
+                ) -> list[Entry]:
     """Append several entries of one action at once (e.g. a duplicate check and the
     creation it allowed): one chain lock, one state update, one insert for all.
 
-    Each item holds the keyword arguments of `record()` other than lab and user.
+    Each item holds the keyword arguments of `record()` other than lab, user and along.
     """
     for item in entries:
         if item.get("action") not in Action.values:
@@ -161,9 +166,10 @@ def record_many(*, lab, user, entries: list[dict]) -> list[Entry]:
         if item.get("outcome", Outcome.OK) not in Outcome.values:
             raise JournalError(f"unknown journal outcome {item.get('outcome')!r}")
     if not entries:
+        sql.together(list(along))
         return []
     with transaction.atomic(savepoint=False):
-        chain = _locked_chain(lab)
+        chain = _locked_chain(lab, along)
         if not chain.closed:
             return _append_many(chain, lab, user, entries)
     raise JournalError(f"journal chain {chain.name} is closed")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.journal import services as journal
 from etanche.journal.models import Action
+from etanche.lib import sql
 from etanche.orders import catalogue
 from etanche.orders.models import Order, OrderCounter, OrderTest, Specimen, Status
 from etanche.orders.preanalytical import (
@@ -216,18 +217,18 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
     order.set_sealed({**prescription, "clinical_info": clinical_info, "answers": clean_answers,
                       "fasting": fasting if fasting is None else bool(fasting), "notes": notes,
                       "cancel_reason": "", "reject_comment": ""})
-    order.save(force_insert=True)
-    OrderTest.objects.bulk_create([
-        OrderTest(lab=lab, order=order, code=t.code, label=t.label, specimen=t.specimen)
-        for t in chosen
-    ])
-    Specimen.objects.bulk_create([
-        Specimen(lab=lab, order=order, barcode=barcode_for(order.number, rank), container=c)
-        for rank, c in enumerate(_specimens_for(chosen), start=1)
-    ])
+    rows = [OrderTest(lab=lab, order=order, code=t.code, label=t.label, specimen=t.specimen)
+            for t in chosen]
+    tubes = [Specimen(lab=lab, order=order, barcode=barcode_for(order.number, rank), container=c)
+             for rank, c in enumerate(_specimens_for(chosen), start=1)]
+    # The inserts travel with the journal's chain lock: one round trip (lib/sql.py).
+    writes = [sql.insert_statement([order]), sql.insert_statement(rows)]
+    if tubes:
+        writes.append(sql.insert_statement(tubes))
     journal.record(lab=lab, user=user, action=Action.CREATE, object_type=PATIENT,
                    object_id=patient.pk, purpose="enregistrement d'une demande",
-                   detail={"order": order.pk, "tests": len(chosen)})
+                   detail={"order": order.pk, "tests": len(chosen)}, along=writes)
+    order._state.adding = False
     return order
 
 

@@ -25,6 +25,7 @@ from etanche.journal.models import Action
 from etanche.journal.services import record as journal
 from etanche.journal.services import record_many as journal_many
 from etanche.labs.models import Lab
+from etanche.lib import sql
 from etanche.patients import indexing, intake
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.names import name_search_key
@@ -222,20 +223,22 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
         # same person wait for each other, so one sent twice at once is created once.
         _lock_identity(lab, cleaned.envelope)
         candidates = [] if not_duplicate else _duplicate_candidates(lab, cleaned.envelope)
+        writes = []
         if not candidates:
             patient = Patient(lab_id=getattr(lab, "pk", lab))
             patient.set_sealed(cleaned.envelope)
             side_rows = _apply_indexes(patient, cleaned.envelope)
-            patient.save(force_insert=True)
-            PatientIndex.objects.bulk_create(side_rows)
+            writes.append(sql.insert_statement([patient]))
+            if side_rows:
+                writes.append(sql.insert_statement(side_rows))
         # Journal last (a lab's chain stays locked from its first append to the commit),
-        # both entries in one append.
+        # both entries in one append; the inserts travel with its chain lock.
         entries = [] if not_duplicate else [_duplicates_entry(candidates)]
         if not candidates:
             entries.append({"action": Action.CREATE, "object_type": OBJECT_TYPE,
                             "object_id": patient.pk,
                             "detail": {"not_duplicate": True} if not_duplicate else None})
-        journal_many(lab=lab, user=user, entries=entries)
+        journal_many(lab=lab, user=user, entries=entries, along=writes)
     if candidates:
         # Raised after the commit: showing the candidates is itself journaled.
         raise DuplicatePatient(candidates)

@@ -1,0 +1,93 @@
+"""lib/sql.py: several inserts in one round trip, all or nothing, on both databases."""
+
+import itertools
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
+from stdnum import luhn
+
+from etanche.journal import services as journal
+from etanche.journal.models import Action, Chain, Entry
+from etanche.labs.models import Lab
+from etanche.labs.services import create_lab
+from etanche.lib import sql
+from etanche.orders.models import CatalogueTest
+
+
+def _tests(lab, *codes):
+    return [CatalogueTest(lab=lab, code=c, label=f"Essai {c}", origin="local", specimen="edta")
+            for c in codes]
+
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def make_lab(db):
+    def make():
+        body = f"99{next(_serial) + 500:06d}"
+        return create_lab(f"sql-{body}", "Laboratoire d'essai", body + luhn.calc_check_digit(body))
+    return make
+
+
+@pytest.fixture
+def lab(make_lab):
+    return make_lab()
+
+
+def test_insert_statement_is_what_bulk_create_would_insert(lab):
+    sql.together([sql.insert_statement(_tests(lab, "X01", "X02"))])
+    rows = CatalogueTest.objects.filter(lab=lab, code__startswith="X").order_by("code")
+    assert [(t.code, t.label) for t in rows] == [("X01", "Essai X01"), ("X02", "Essai X02")]
+
+
+def test_writes_and_a_final_select_take_one_round_trip_on_postgresql(lab):
+    writes = [sql.insert_statement(_tests(lab, "X01")), sql.insert_statement(_tests(lab, "X02"))]
+    with CaptureQueriesContext(connection) as sent, transaction.atomic():
+        rows = sql.together(writes, ("SELECT %s", [7]))
+    assert rows == [(7,)]
+    statements = [q for q in sent.captured_queries
+                  if q["sql"].split()[0] not in ("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")]
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 3)
+    assert CatalogueTest.objects.filter(lab=lab, code__in=["X01", "X02"]).count() == 2
+
+
+def test_a_failing_write_leaves_nothing(lab):
+    # The second insert breaks the (lab, code) uniqueness: the first must not stay either.
+    writes = [sql.insert_statement(_tests(lab, "X01")), sql.insert_statement(_tests(lab, "X01"))]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        sql.together(writes)
+    assert not CatalogueTest.objects.filter(lab=lab, code="X01").exists()
+
+
+def test_journal_writes_travel_with_the_entry_and_roll_back_with_it(lab):
+    class Boom(Exception):
+        pass
+
+    before = Entry.objects.count()
+    with pytest.raises(Boom), transaction.atomic():  # noqa: PT012
+        journal.record(lab=lab, user=None, action=Action.CREATE, object_type="test",
+                       along=[sql.insert_statement(_tests(lab, "X03"))])
+        assert CatalogueTest.objects.filter(lab=lab, code="X03").exists()
+        raise Boom
+    assert Entry.objects.count() == before
+    assert not CatalogueTest.objects.filter(lab=lab, code="X03").exists()
+
+    journal.record(lab=lab, user=None, action=Action.CREATE, object_type="test",
+                   along=[sql.insert_statement(_tests(lab, "X03"))])
+    assert CatalogueTest.objects.filter(lab=lab, code="X03").exists()
+    [report] = journal.verify(lab)
+    assert report.problem is None
+
+
+def test_journal_writes_reach_a_lab_chain_not_started_yet(make_lab):
+    fresh = make_lab()
+    Entry.objects.filter(lab_id=fresh.pk).delete()
+    Chain.objects.filter(lab_id=fresh.pk).delete()
+    journal.record(lab=fresh, user=None, action=Action.CREATE, object_type="test",
+                   along=[sql.insert_statement(_tests(fresh, "X04"))])
+    assert CatalogueTest.objects.filter(lab=fresh, code="X04").count() == 1
+    [report] = journal.verify(fresh)
+    assert (report.problem, report.entries) == (None, 2)  # start marker + the entry
+    assert Lab.objects.filter(pk=fresh.pk).exists()
