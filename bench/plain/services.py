@@ -6,15 +6,19 @@ no envelope sealed or opened, no blind index, no journal entry. Input checks
 specimens stay, so the ratio measures protection and nothing else.
 """
 
+import zlib
+
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from bench.plain.models import PlainOrder, PlainOrderTest, PlainPatient, PlainSpecimen
+from etanche.lib import sql
 from etanche.orders import services as orders
 from etanche.patients import indexing, intake, nir, validators
 from etanche.patients.search import PAGE_SIZE, SearchPage, _criteria, summary_of
+from etanche.patients.services import LOCK_RANK_SHIFT
 
 ROW_FIELDS = [
     "birth_name", "birth_name_key", "first_names", "used_name", "used_name_key",
@@ -87,15 +91,36 @@ def duplicates(lab, env: dict) -> list[int]:
     return list(PlainPatient.objects.filter(lab=lab).filter(query).values_list("pk", flat=True))
 
 
+def _lock_identity(lab, row: dict) -> None:
+    """What patients.services._lock_identity does, keyed by the plain values.
+
+    A plaintext product must serialise the duplicate check and the insert of possibly
+    the same person too (else one registration sent twice at once is created twice),
+    so the baseline pays for the same advisory locks; only the keys differ (a hash of
+    the value instead of its blind index).
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writer at a time
+    values = {1: row["ins"], 2: f"{row['birth_name_key']}|{row['birth_date']}",
+              3: row["phonetic_dob"]}
+    keys = sorted(rank << LOCK_RANK_SHIFT | (zlib.crc32(value.encode()) & (1 << 26) - 1)
+                  for rank, value in values.items() if value)
+    calls = ", ".join(["pg_advisory_xact_lock(%s, %s)"] * len(keys))
+    with connection.cursor() as cursor:
+        # A lock space of its own (-lab id): never waits for the product's locks.
+        cursor.execute(f"SELECT {calls}", [v for key in keys for v in (-lab.pk, key)])  # noqa: S608
+
+
 def register(lab, data: dict, *, not_duplicate: bool) -> tuple[int | None, list[int]]:
     cleaned = intake.clean(data)
-    if not not_duplicate:
-        found = duplicates(lab, cleaned.envelope)
-        if found:
-            return None, found
+    row = row_of(cleaned.envelope)
     with transaction.atomic():
-        patient = PlainPatient.objects.create(lab=lab, created_at=timezone.now(),
-                                              **row_of(cleaned.envelope))
+        _lock_identity(lab, row)
+        if not not_duplicate:
+            found = duplicates(lab, cleaned.envelope)
+            if found:
+                return None, found
+        patient = PlainPatient.objects.create(lab=lab, created_at=timezone.now(), **row)
     return patient.pk, []
 
 
@@ -111,19 +136,20 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
                                               prescription_date)
     clean_answers = orders._clean_answers(chosen, answers or {})
     now = timezone.now()
-    order = PlainOrder.objects.create(
+    order = PlainOrder(
         lab=lab, patient=patient, number=orders.next_number(lab, timezone.localdate().year),
         urgent=bool(urgent), created_at=now, created_by=user, answers=clean_answers,
         clinical_info=orders._clean_text(clinical_info, "Le renseignement clinique"),
         notes=orders._clean_text(notes, "La note"), **prescription)
-    PlainOrderTest.objects.bulk_create([
-        PlainOrderTest(order=order, code=t.code, label=t.label, specimen=t.specimen)
-        for t in chosen
-    ])
-    PlainSpecimen.objects.bulk_create([
-        PlainSpecimen(order=order, barcode=orders.barcode_for(order.number, rank), container=c)
-        for rank, c in enumerate(orders._specimens_for(chosen), start=1)
-    ])
+    rows = [PlainOrderTest(order=order, code=t.code, label=t.label, specimen=t.specimen)
+            for t in chosen]
+    tubes = [PlainSpecimen(order=order, barcode=orders.barcode_for(order.number, rank),
+                           container=c)
+             for rank, c in enumerate(orders._specimens_for(chosen), start=1)]
+    # One round trip for the three inserts, as the product sends them (with its journal lock).
+    sql.together([sql.insert_statement([order]), sql.insert_statement(rows)],
+                 sql.insert_statement(tubes) if tubes else None)
+    order._state.adding = False
     return order
 
 

@@ -22,6 +22,9 @@ from etanche.journal.models import Action, Chain, Entry, Kind, Outcome
 from etanche.lib import sql
 
 SYSTEM_CHAIN = "system"
+# TextChoices.values builds a new list on every access: checked on every append.
+_ACTIONS = frozenset(Action.values)
+_OUTCOMES = frozenset(Outcome.values)
 
 
 class JournalError(Exception):
@@ -140,9 +143,9 @@ def record(
 ) -> Entry:
     """Append one entry in the caller's transaction. `along`: the caller's last writes
     (lib.sql statements), sent in the same round trip as the chain lock."""
-    if action not in Action.values:
+    if action not in _ACTIONS:
         raise JournalError(f"unknown journal action {action!r}")
-    if outcome not in Outcome.values:
+    if outcome not in _OUTCOMES:
         raise JournalError(f"unknown journal outcome {outcome!r}")
     with transaction.atomic(savepoint=False):
         chain = _locked_chain(lab, along)
@@ -161,9 +164,9 @@ def record_many(*, lab, user, entries: list[dict], along: list[sql.Statement] = 
     Each item holds the keyword arguments of `record()` other than lab, user and along.
     """
     for item in entries:
-        if item.get("action") not in Action.values:
+        if item.get("action") not in _ACTIONS:
             raise JournalError(f"unknown journal action {item.get('action')!r}")
-        if item.get("outcome", Outcome.OK) not in Outcome.values:
+        if item.get("outcome", Outcome.OK) not in _OUTCOMES:
             raise JournalError(f"unknown journal outcome {item.get('outcome')!r}")
     if not entries:
         sql.together(list(along))

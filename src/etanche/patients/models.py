@@ -78,10 +78,14 @@ class PatientIndex(models.Model):
     NAMES = [(SURNAME, SURNAME), (PHONE, PHONE)]
 
     id = models.BigAutoField(primary_key=True)
-    lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+")
+    # No index of their own: the lookup index leads with lab, the uniqueness with patient
+    # (each index costs every registration a write, bench/RESULTS.md).
+    lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+",
+                            db_index=False)
     name = models.CharField(max_length=16, choices=NAMES)
     value = models.IntegerField()
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="index_values")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="index_values",
+                                db_index=False)
 
     PERSONAL_DATA = {
         "id": P.NONE,
