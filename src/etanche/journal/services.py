@@ -111,20 +111,41 @@ def _lock_chain_row(name: str, along=()) -> Chain | None:
     return Chain(pk=pk, name=name, lab_id=lab_id, state=bytes(state), closed=bool(closed))
 
 
-def _write(chain: Chain, made: list[Entry]) -> None:
-    """Insert the entries and store the chain's new state: one statement on PostgreSQL."""
+def lock_for_append(lab, query: sql.Statement) -> tuple[Chain, list[tuple]]:
+    """Lock the lab's chain now and run the read `query` in the same round trip.
+
+    For a transaction whose statement before its last writes is a read (registration's
+    duplicate check): the lock is then held exactly as long as when it rides with the
+    writes (from that statement to the commit), and the append that follows
+    (`record_many(chain=...)`) needs no round trip of its own. Take it after every other
+    lock the transaction needs: the journal is always locked last. Returns the chain and
+    the query's rows (their order is not kept).
+    """
+    name = chain_name(lab)
+    if connection.vendor == "postgresql":
+        text, params = query
+        rows = sql.together([], (
+            f"SELECT c.id, c.lab_id, c.state, c.closed, q.* FROM (SELECT id, lab_id, state, "  # noqa: S608
+            f"closed FROM {_CHAIN_TABLE} WHERE name = %s FOR UPDATE) AS c "
+            f"LEFT JOIN ({text}) AS q ON TRUE", [name, *params]))
+        if rows:
+            pk, lab_id, state, closed = rows[0][:4]
+            chain = Chain(pk=pk, name=name, lab_id=lab_id, state=bytes(state),
+                          closed=bool(closed))
+            return chain, [row[4:] for row in rows if row[4] is not None]
+    chain = _locked_chain(lab)
+    return chain, sql.together([], query)
+
+
+def _write(chain: Chain, made: list[Entry], along=()) -> None:
+    """Insert the entries (after `along`) and store the chain's new state: one statement
+    on PostgreSQL."""
     columns = ", ".join(_ENTRY_COLUMNS)
     row = "(" + ", ".join(["%s"] * len(_ENTRY_COLUMNS)) + ")"
     values = [getattr(entry, column) for entry in made for column in _ENTRY_COLUMNS]
     insert = f"INSERT INTO {_ENTRY_TABLE} ({columns}) VALUES {', '.join([row] * len(made))}"  # noqa: S608
     update = f"UPDATE {_CHAIN_TABLE} SET state = %s, closed = %s WHERE id = %s"  # noqa: S608
-    state = [chain.state, chain.closed, chain.pk]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"WITH appended AS ({insert}) {update}", values + state)
-        else:
-            cursor.execute(insert, values)
-            cursor.execute(update, state)
+    sql.together([*along, (insert, values)], (update, [chain.state, chain.closed, chain.pk]))
 
 
 def record(
@@ -156,12 +177,14 @@ def record(
     raise JournalError(f"journal chain {chain.name} is closed")
 
 
-def record_many(*, lab, user, entries: list[dict], along: list[sql.Statement] = ()
-                ) -> list[Entry]:
+def record_many(*, lab, user, entries: list[dict], along: list[sql.Statement] = (),
+                chain: Chain | None = None) -> list[Entry]:
     """Append several entries of one action at once (e.g. a duplicate check and the
     creation it allowed): one chain lock, one state update, one insert for all.
 
     Each item holds the keyword arguments of `record()` other than lab, user and along.
+    `chain`: the chain `lock_for_append` locked earlier in this transaction; `along` then
+    travels with the entries instead of with the lock.
     """
     for item in entries:
         if item.get("action") not in _ACTIONS:
@@ -172,9 +195,10 @@ def record_many(*, lab, user, entries: list[dict], along: list[sql.Statement] = 
         sql.together(list(along))
         return []
     with transaction.atomic(savepoint=False):
-        chain = _locked_chain(lab, along)
+        if chain is None:
+            chain, along = _locked_chain(lab, along), ()
         if not chain.closed:
-            return _append_many(chain, lab, user, entries)
+            return _append_many(chain, lab, user, entries, along)
     raise JournalError(f"journal chain {chain.name} is closed")
 
 
@@ -187,7 +211,7 @@ def _append(chain, lab, user, action, object_type, object_id, purpose, outcome, 
     }])[0]
 
 
-def _append_many(chain, lab, user, items: list[dict]) -> list[Entry]:
+def _append_many(chain, lab, user, items: list[dict], along=()) -> list[Entry]:
     sealer = sealer_for(lab)
     key, seq, prev_mac, first = ch.unseal_state(sealer, chain.pk, chain.state)
     made = []
@@ -201,7 +225,7 @@ def _append_many(chain, lab, user, items: list[dict]) -> list[Entry]:
         if kind == Kind.END:
             chain.closed = True
     chain.state = ch.seal_state(sealer, chain.pk, key=key, seq=seq, mac=prev_mac, first=first)
-    _write(chain, made)
+    _write(chain, made, along)
     return made
 
 

@@ -111,9 +111,14 @@ def opened(rows) -> list[tuple[int, dict]]:
     """(id, envelope) of each row, unsealed from plain values rather than model instances:
     building a Patient per candidate was most of a search's time at 10^5-10^6 records
     (hundreds of candidates per 12-bit index; bench/RESULTS.md)."""
+    return open_values(rows.values_list("pk", "lab_id", "sealed"))
+
+
+def open_values(values) -> list[tuple[int, dict]]:
+    """(id, envelope) of each (id, lab id, token) triple."""
     record_type = Patient.record_type()
     out = []
-    for pk, lab_id, token in rows.values_list("pk", "lab_id", "sealed"):
+    for pk, lab_id, token in values:
         token = bytes(token)
         out.append((pk, vault.unseal(lab_id, record_type, pk, token,
                                      vault.token_schema_version(token))))

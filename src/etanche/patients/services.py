@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from etanche.journal.models import Action
+from etanche.journal.services import lock_for_append as lock_chain_for
 from etanche.journal.services import record as journal
 from etanche.journal.services import record_many as journal_many
 from etanche.labs.models import Lab
@@ -32,6 +33,7 @@ from etanche.patients.names import name_search_key
 from etanche.patients.phonetic import phonetic_key
 from etanche.patients.search import (  # noqa: F401  (search, PatientSummary: API)
     PatientSummary,
+    open_values,
     opened,
     search,
     summary_of,
@@ -116,7 +118,9 @@ LOCKED_INDEXES = ("nir", "birth_name_dob", "phonetic_dob")
 LOCK_RANK_SHIFT = 27  # above any index value (vault.indexes.MAX_BITS = 26)
 
 
-def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
+def _candidate_rows(lab, env: dict, *, exclude: int | None = None):
+    """The records sharing one of the checked index values with `env` (a queryset of
+    (id, lab, token) values), or None when `env` has none of those values."""
     inputs = indexing.column_inputs(env)
     query = None
     for name in LOCKED_INDEXES:
@@ -124,16 +128,25 @@ def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list
             clause = Q(**{f"{name}_index": indexing.lookup(lab, name, inputs[name])})
             query = clause if query is None else query | clause
     if query is None:
-        return []
+        return None
     rows = Patient.objects.for_lab(lab).live().filter(query)
     if exclude:
         rows = rows.exclude(pk=exclude)
+    return rows.values_list("pk", "lab_id", "sealed")
+
+
+def _candidates_among(env: dict, rows) -> list[Candidate]:
     found = []
-    for pk, other in opened(rows.order_by("pk")):
+    for pk, other in sorted(open_values(rows)):
         reasons = tuple(r for r, same in _same(env, other) if same)
         if reasons:
             found.append(Candidate(pk, reasons, summary_of(pk, other)))
     return found
+
+
+def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
+    rows = _candidate_rows(lab, env, exclude=exclude)
+    return [] if rows is None else _candidates_among(env, rows)
 
 
 def _same(new: dict, old: dict):
@@ -222,7 +235,13 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
         # Between the duplicate check and the insert, registrations of possibly the
         # same person wait for each other, so one sent twice at once is created once.
         _lock_identity(lab, cleaned.envelope)
-        candidates = [] if not_duplicate else _duplicate_candidates(lab, cleaned.envelope)
+        chain, candidates = None, []
+        rows = None if not_duplicate else _candidate_rows(lab, cleaned.envelope)
+        if rows is not None:
+            # The journal's chain lock travels with the duplicate check (and the inserts
+            # with the entries): no round trip of the journal's own (bench/RESULTS.md).
+            chain, found = lock_chain_for(lab, rows.query.sql_with_params())
+            candidates = _candidates_among(cleaned.envelope, found)
         writes = []
         if not candidates:
             patient = Patient(lab_id=getattr(lab, "pk", lab))
@@ -238,7 +257,7 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
             entries.append({"action": Action.CREATE, "object_type": OBJECT_TYPE,
                             "object_id": patient.pk,
                             "detail": {"not_duplicate": True} if not_duplicate else None})
-        journal_many(lab=lab, user=user, entries=entries, along=writes)
+        journal_many(lab=lab, user=user, entries=entries, along=writes, chain=chain)
     if candidates:
         # Raised after the commit: showing the candidates is itself journaled.
         raise DuplicatePatient(candidates)
