@@ -105,9 +105,11 @@ def _lock_chain_row(name: str, along=()) -> Chain | None:
     rows = sql.together(list(along), (
         f"SELECT id, lab_id, state, closed FROM {_CHAIN_TABLE} WHERE name = %s{lock}",  # noqa: S608
         [name]))
-    if not rows:
-        return None
-    pk, lab_id, state, closed = rows[0]
+    return _chain_of(name, rows[0]) if rows else None
+
+
+def _chain_of(name: str, row) -> Chain:
+    pk, lab_id, state, closed = row[:4]
     return Chain(pk=pk, name=name, lab_id=lab_id, state=bytes(state), closed=bool(closed))
 
 
@@ -129,10 +131,7 @@ def lock_for_append(lab, query: sql.Statement) -> tuple[Chain, list[tuple]]:
             f"closed FROM {_CHAIN_TABLE} WHERE name = %s FOR UPDATE) AS c "
             f"LEFT JOIN ({text}) AS q ON TRUE", [name, *params]))
         if rows:
-            pk, lab_id, state, closed = rows[0][:4]
-            chain = Chain(pk=pk, name=name, lab_id=lab_id, state=bytes(state),
-                          closed=bool(closed))
-            return chain, [row[4:] for row in rows if row[4] is not None]
+            return _chain_of(name, rows[0]), [row[4:] for row in rows if row[4] is not None]
     chain = _locked_chain(lab)
     return chain, sql.together([], query)
 

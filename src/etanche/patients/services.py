@@ -22,7 +22,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from etanche.journal.models import Action
-from etanche.journal.services import lock_for_append as lock_chain_for
+from etanche.journal.services import lock_for_append
 from etanche.journal.services import record as journal
 from etanche.journal.services import record_many as journal_many
 from etanche.labs.models import Lab
@@ -34,7 +34,6 @@ from etanche.patients.phonetic import phonetic_key
 from etanche.patients.search import (  # noqa: F401  (search, PatientSummary: API)
     PatientSummary,
     open_values,
-    opened,
     search,
     summary_of,
 )
@@ -240,7 +239,7 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
         if rows is not None:
             # The journal's chain lock travels with the duplicate check (and the inserts
             # with the entries): no round trip of the journal's own (bench/RESULTS.md).
-            chain, found = lock_chain_for(lab, rows.query.sql_with_params())
+            chain, found = lock_for_append(lab, rows.query.sql_with_params())
             candidates = _candidates_among(cleaned.envelope, found)
         writes = []
         if not candidates:
@@ -291,7 +290,8 @@ def get_patient(lab, user, patient_id, purpose: str = "") -> PatientRecord:
 def open_patient(lab, user, patient: Patient, redirected: int | None = None,
                  purpose: str = "") -> PatientRecord:
     """Unseal a row already fetched (e.g. by `resolve_patient_for_user`): journaled READ."""
-    with transaction.atomic():
+    # No savepoint: inside get_patient's transaction it would cost two round trips per read.
+    with transaction.atomic(savepoint=False):
         fields = patient.get_sealed()
         merged = list(Patient.objects.for_lab(lab).filter(merged_into=patient)
                       .order_by("pk").values_list("pk", flat=True))
