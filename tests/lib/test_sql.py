@@ -4,6 +4,8 @@ import itertools
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.test.utils import CaptureQueriesContext
 from stdnum import luhn
 
@@ -91,3 +93,46 @@ def test_journal_writes_reach_a_lab_chain_not_started_yet(make_lab):
     [report] = journal.verify(fresh)
     assert (report.problem, report.entries) == (None, 2)  # start marker + the entry
     assert Lab.objects.filter(pk=fresh.pk).exists()
+
+
+def _fixed_now():
+    from datetime import UTC, datetime
+    return datetime(2026, 3, 1, 8, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_kept_text_is_the_compilers_own(lab, rows, monkeypatch):
+    """The kept statement text and the values are what Django's insert compiler sends."""
+    from django.db.models.sql import InsertQuery
+
+    from etanche.patients.models import Patient, PatientIndex
+
+    monkeypatch.setattr("django.utils.timezone.now", _fixed_now)
+    patients = [Patient(lab=lab) for _ in range(rows)]
+    for patient in patients:
+        patient.set_sealed({"synthetic": True})
+    samples = [
+        _tests(lab, *[f"Y{i:02d}" for i in range(rows)]),
+        patients,
+        [PatientIndex(lab=lab, patient=patients[0], name="surname", value=i) for i in range(rows)],
+    ]
+    for objs in samples:
+        fast = sql.insert_statement(objs)
+        model = type(objs[0])
+        fields = [f for f in model._meta.local_concrete_fields if not f.generated]
+        if any(o.pk is None for o in objs):
+            fields = [f for f in fields if f is not model._meta.pk]
+        query = InsertQuery(model)
+        query.insert_values(fields, objs)
+        [(text, params)] = query.get_compiler(connection=connection).as_sql()
+        assert fast == (text, list(params)), model
+        assert sql.insert_statement(objs) == fast  # the second call reads the kept text
+
+
+def test_an_expression_value_takes_the_compilers_path(lab):
+    test = _tests(lab, "Z01")[0]
+    test.label = Upper(Value("essai z"))
+    text, _ = sql.insert_statement([test])
+    assert "UPPER" in text
+    sql.together([(text, _)])
+    assert CatalogueTest.objects.get(lab=lab, code="Z01").label == "ESSAI Z"

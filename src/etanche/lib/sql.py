@@ -13,12 +13,22 @@ Django has no public API for the INSERT it would send for an instance, so
 stable since Django 1.x) instead of spelling the SQL by hand, with the same
 pre_save handling (auto_now fields) as `save()`. Model signals do not fire:
 only use it for models that have none.
+
+The compiler rebuilds the statement's text value by value on every call, which
+cost registration about a millisecond of Python (bench/RESULTS.md); the text
+depends only on the model, its columns and the number of rows, so it is kept
+per process. Values still go through the compiler's own `pre_save_val` and
+`prepare_value`; an expression value or a field with its own placeholder takes
+the compiler's full path.
 """
 
 from django.db import connection
 from django.db.models.sql import InsertQuery
 
 Statement = tuple[str, list]
+
+
+_TEXTS: dict[tuple, str] = {}
 
 
 def insert_statement(objs) -> Statement:
@@ -31,9 +41,30 @@ def insert_statement(objs) -> Statement:
         fields = [f for f in fields if f is not opts.pk]
     query = InsertQuery(model)
     query.insert_values(fields, objs)
-    statements = query.get_compiler(connection=connection).as_sql()
+    compiler = query.get_compiler(connection=connection)
+    if not connection.features.has_bulk_insert or any(
+            hasattr(f, "get_placeholder") for f in fields):
+        return _compiled(compiler, opts, len(objs))
+    params = [compiler.prepare_value(f, compiler.pre_save_val(f, obj))
+              for obj in objs for f in fields]
+    if any(hasattr(p, "as_sql") for p in params):
+        return _compiled(compiler, opts, len(objs))
+    key = (connection.vendor, opts.label, tuple(f.column for f in fields), len(objs))
+    text = _TEXTS.get(key)
+    if text is None:
+        ops, qn = connection.ops, connection.ops.quote_name
+        columns = ", ".join(qn(f.column) for f in fields)
+        text = _TEXTS[key] = " ".join([
+            f"{ops.insert_statement(on_conflict=None)} {qn(opts.db_table)} ({columns})",
+            ops.bulk_insert_sql(fields, [["%s"] * len(fields)] * len(objs)),
+        ])
+    return text, params
+
+
+def _compiled(compiler, opts, rows: int) -> Statement:
+    statements = compiler.as_sql()
     if len(statements) != 1:
-        raise ValueError(f"{len(objs)} {opts.label} rows need {len(statements)} statements")
+        raise ValueError(f"{rows} {opts.label} rows need {len(statements)} statements")
     sql, params = statements[0]
     return sql, list(params)
 
