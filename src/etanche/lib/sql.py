@@ -32,7 +32,9 @@ _TEXTS: dict[tuple, str] = {}
 
 
 def insert_statement(objs) -> Statement:
-    """The INSERT of these unsaved instances of one model, as bulk_create would send it."""
+    """The INSERT of these unsaved instances of one model: the columns and values
+    bulk_create would send (several rows as one multi-row VALUES, where Django 5.2 on
+    PostgreSQL sends arrays)."""
     objs = list(objs)
     model = type(objs[0])
     opts = model._meta
