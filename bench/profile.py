@@ -3,6 +3,8 @@
 py-spy (the `bench` extra) attaches to the gunicorn master and its workers and
 writes collapsed stacks; `python -m bench.profile FILE` prints where the time goes:
 the functions with the most inclusive samples, and the product files by self time.
+BENCH_PYSPY_ARGS adds py-spy options, e.g. `--gil`: only the thread holding the GIL
+is sampled, so time spent waiting for the database or for the GIL drops out.
 """
 
 import contextlib
@@ -25,7 +27,7 @@ def sampling(pid: int, name: str):
     out = Path(target) / f"{name}.txt"
     proc = subprocess.Popen(  # noqa: S603  the profiler of the bench extra, on our own server
         [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "200",
-         "--nonblocking", "-o", str(out)],
+         "--nonblocking", *os.environ.get("BENCH_PYSPY_ARGS", "").split(), "-o", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield out
