@@ -93,13 +93,22 @@ def _user_ref(user) -> str:
     return f"user#{user.pk}" if getattr(user, "pk", None) else describe(user)
 
 
-def _apply_indexes(patient: Patient, env: dict) -> list[PatientIndex]:
+Keyed = tuple[dict[str, int | None], list[tuple[str, int]]]
+
+
+def _keyed(lab, env: dict) -> Keyed:
+    """The envelope's blind-index values: {column: value}, [(side index, value)]."""
+    columns, sides = indexing.compute(getattr(lab, "pk", lab), [env])
+    return columns[0], sides[0]
+
+
+def _apply_indexes(patient: Patient, keyed: Keyed) -> list[PatientIndex]:
     """Set the index columns; return the side-table rows to insert once the row exists."""
-    columns, sides = indexing.compute(patient.lab_id, [env])
-    for name, value in columns[0].items():
+    columns, sides = keyed
+    for name, value in columns.items():
         setattr(patient, f"{name}_index", value)
     return [PatientIndex(lab_id=patient.lab_id, name=name, value=value, patient=patient)
-            for name, value in sides[0]]
+            for name, value in sides]
 
 
 def _ids(*values) -> list[int]:
@@ -117,14 +126,13 @@ LOCKED_INDEXES = ("nir", "birth_name_dob", "phonetic_dob")
 LOCK_RANK_SHIFT = 27  # above any index value (vault.indexes.MAX_BITS = 26)
 
 
-def _candidate_rows(lab, env: dict, *, exclude: int | None = None):
-    """The records sharing one of the checked index values with `env` (a queryset of
-    (id, lab, token) values), or None when `env` has none of those values."""
-    inputs = indexing.column_inputs(env)
+def _candidate_rows(lab, columns: dict, *, exclude: int | None = None):
+    """The records sharing one of the checked index values (`columns`, from _keyed) (a
+    queryset of (id, lab, token) values), or None when there is none of those values."""
     query = None
     for name in LOCKED_INDEXES:
-        if inputs[name]:
-            clause = Q(**{f"{name}_index": indexing.lookup(lab, name, inputs[name])})
+        if columns[name] is not None:
+            clause = Q(**{f"{name}_index": columns[name]})
             query = clause if query is None else query | clause
     if query is None:
         return None
@@ -144,7 +152,7 @@ def _candidates_among(env: dict, rows) -> list[Candidate]:
 
 
 def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
-    rows = _candidate_rows(lab, env, exclude=exclude)
+    rows = _candidate_rows(lab, _keyed(lab, env)[0], exclude=exclude)
     return [] if rows is None else _candidates_among(env, rows)
 
 
@@ -187,7 +195,7 @@ def _duplicates_entry(found: list[Candidate]) -> dict:
                        "shown": [c.id for c in found]}}
 
 
-def _lock_identity(lab, env: dict) -> None:
+def _lock_identity(lab, columns: dict) -> None:
     """Serialise, until the commit, the registrations that could be duplicates of each other.
 
     Two records can only be duplicates if they share the value of one of the indexes
@@ -203,13 +211,12 @@ def _lock_identity(lab, env: dict) -> None:
     if connection.vendor != "postgresql":
         list(Lab.objects.select_for_update().filter(pk=lab_id).values_list("pk"))
         return
-    inputs = indexing.column_inputs(env)
     # Index values have at most MAX_BITS (26) bits, so the rank above them keeps the keys
     # of different indexes apart: 3 << 27 | (2^26 - 1) < 2^31, a valid int4 lock key.
     keys = sorted(
-        rank << LOCK_RANK_SHIFT | indexing.lookup(lab, name, inputs[name])
+        rank << LOCK_RANK_SHIFT | columns[name]
         for rank, name in enumerate(LOCKED_INDEXES, start=1)
-        if inputs[name]
+        if columns[name] is not None
     )
     if not keys:
         return
@@ -233,9 +240,10 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
     with transaction.atomic():
         # Between the duplicate check and the insert, registrations of possibly the
         # same person wait for each other, so one sent twice at once is created once.
-        _lock_identity(lab, cleaned.envelope)
+        keyed = _keyed(lab, cleaned.envelope)  # once: the lock, the check and the row
+        _lock_identity(lab, keyed[0])
         chain, candidates = None, []
-        rows = None if not_duplicate else _candidate_rows(lab, cleaned.envelope)
+        rows = None if not_duplicate else _candidate_rows(lab, keyed[0])
         if rows is not None:
             # The journal's chain lock travels with the duplicate check (and the inserts
             # with the entries): no round trip of the journal's own (bench/RESULTS.md).
@@ -245,7 +253,7 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
         if not candidates:
             patient = Patient(lab_id=getattr(lab, "pk", lab))
             patient.set_sealed(cleaned.envelope)
-            side_rows = _apply_indexes(patient, cleaned.envelope)
+            side_rows = _apply_indexes(patient, keyed)
             writes.append(sql.insert_statement([patient]))
             if side_rows:
                 writes.append(sql.insert_statement(side_rows))
@@ -331,7 +339,7 @@ def update_patient(lab, user, patient_id, changes: dict, *, purpose: str = "") -
             )
         changed = sorted(k for k in intake.ENVELOPE_FIELDS if env.get(k) != old.get(k))
         patient.set_sealed(env)
-        side_rows = _apply_indexes(patient, env)
+        side_rows = _apply_indexes(patient, _keyed(patient.lab_id, env))
         patient.save()
         PatientIndex.objects.filter(patient=patient).delete()
         PatientIndex.objects.bulk_create(side_rows)
