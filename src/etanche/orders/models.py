@@ -98,6 +98,9 @@ class Order(SealedModel):
     SEALED_KEYS = ("prescriber_name", "prescriber_rpps", "prescription_date", "clinical_info",
                    "answers", "fasting", "notes", "cancel_reason", "reject_comment")
 
+    # The indexes below (and the number's uniqueness) lead with lab: no index of its own.
+    lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+",
+                            db_index=False)
     number = models.CharField(max_length=16)
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT,
                                 related_name="orders")
@@ -136,8 +139,12 @@ class Order(SealedModel):
 class OrderTest(models.Model):
     """One requested test of an order; the code is kept even if the catalogue changes."""
 
-    lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tests")
+    # Read through their order, whose uniqueness below leads with it: no index of their own
+    # (each costs every request a write per test).
+    lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+",
+                            db_index=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="tests",
+                              db_index=False)
     code = models.CharField(max_length=12)
     label = models.CharField(max_length=200)
     specimen = models.CharField(max_length=20)
@@ -162,13 +169,16 @@ class OrderTest(models.Model):
 class Specimen(models.Model):
     """One container to draw and label; its barcode is the request number plus a rank."""
 
-    lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+")
+    # The barcode's uniqueness leads with lab: no index of its own.
+    lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+",
+                            db_index=False)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="specimens")
     barcode = models.CharField(max_length=20)
     container = models.CharField(max_length=20)
     sampled_at = models.DateTimeField(null=True, blank=True)
+    # Indexed only where set (see Meta): tubes are registered before they are drawn.
     collector = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                  on_delete=models.PROTECT, related_name="+")
+                                  on_delete=models.PROTECT, related_name="+", db_index=False)
     received_at = models.DateTimeField(null=True, blank=True)
 
     objects = LabQuerySet.as_manager()
@@ -185,6 +195,8 @@ class Specimen(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["lab", "barcode"], name="orders_barcode_per_lab")
         ]
+        indexes = [models.Index(fields=["collector"], name="orders_specimen_collector",
+                                condition=models.Q(collector__isnull=False))]
 
     def __str__(self):
         return self.barcode

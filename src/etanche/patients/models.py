@@ -34,11 +34,16 @@ class PatientQuerySet(models.QuerySet):
 
 
 class Patient(SealedModel):
+    # Every index below leads with lab: one of its own would only cost registrations a write.
+    lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+",
+                            db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # A merged record stays, pointing at the survivor, so its old id still leads somewhere.
+    # Indexed only where set (see Meta): new records, all unmerged, cost it nothing.
     merged_into = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_records"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_records",
+        db_index=False,
     )
     nir_index = models.IntegerField(null=True)
     ins_index = models.IntegerField(null=True)
@@ -62,8 +67,10 @@ class Patient(SealedModel):
 
     class Meta:
         indexes = [
-            models.Index(fields=["lab", f"{name}_index"], name=f"patient_{name}")
-            for name in COLUMN_INDEXES
+            *(models.Index(fields=["lab", f"{name}_index"], name=f"patient_{name}")
+              for name in COLUMN_INDEXES),
+            models.Index(fields=["merged_into"], name="patient_merged_into",
+                         condition=models.Q(merged_into__isnull=False)),
         ]
 
     def __str__(self):
