@@ -8,12 +8,12 @@ a request field, and only the sealed keys it names.
 """
 
 import base64
-import hmac
 from datetime import datetime
 
 from django.utils import timezone
 
 from etanche.exports.profiles import PATIENT, REQUEST, SPECIMEN, Profile
+from etanche.lib.mac import hmac_sha256
 from etanche.orders.models import Order, OrderTest, Specimen
 from etanche.patients.models import Patient
 from etanche.vault import services as vault
@@ -26,7 +26,7 @@ _ORDER_SEALED = {"prescriber_name": "prescriber_name", "prescriber_rpps": "presc
 
 def pseudonym(key: bytes, record_id) -> str:
     """Keyed, per export: the same patient twice in one export, unlinkable across exports."""
-    digest = hmac.digest(key, str(record_id).encode(), "sha256")
+    digest = hmac_sha256(key, str(record_id).encode())
     return base64.b32encode(digest[:10]).decode().lower()
 
 

@@ -15,7 +15,6 @@ ExportRefused (a ValidationError with French messages); a destroyed export
 raises ExportGone.
 """
 
-import hmac
 import os
 import secrets
 from datetime import date, timedelta
@@ -33,6 +32,7 @@ from etanche.exports.records import patient_record, pseudonym, request_record
 from etanche.journal.actor import describe
 from etanche.journal.models import Action, Outcome
 from etanche.journal.services import record as journal
+from etanche.lib.mac import hmac_sha256
 from etanche.patients.models import Patient
 from etanche.vault import services as vault
 
@@ -267,7 +267,7 @@ def _pseudonym_key(export: Export, salt_hex: str | None) -> bytes | None:
     if not salt_hex:
         return None
     base = vault.derive_key(export.lab_id, f"export-pseudonym:{export.pk}")
-    return hmac.digest(base, bytes.fromhex(salt_hex), "sha256")
+    return hmac_sha256(base, bytes.fromhex(salt_hex))
 
 
 def _canary_record(export, profile, canary, key) -> dict:

@@ -15,12 +15,12 @@ the record id and the schema version, so a token copied onto another row,
 record type or lab does not open.
 """
 
-import hmac
 import json
 import struct
 
 import tink
 
+from etanche.lib.mac import hmac_sha256
 from etanche.vault import indexes, keyring
 from etanche.vault.errors import (
     LabKeysCorrupt,
@@ -179,7 +179,7 @@ def blind_indexes(lab, index_name: str, values) -> list[int]:
             raise VaultError(
                 f"blind index {index_name}: values must be non-empty strings (store NULL)"
             )
-        digest = hmac.digest(key, value.encode("utf-8"), "sha256")
+        digest = hmac_sha256(key, value.encode("utf-8"))
         out.append(int.from_bytes(digest[:8], "big") >> shift)
     return out
 
