@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Q
 from django.http import Http404
 
 from etanche.journal.models import Action
@@ -126,20 +125,33 @@ LOCKED_INDEXES = ("nir", "birth_name_dob", "phonetic_dob")
 LOCK_RANK_SHIFT = 27  # above any index value (vault.indexes.MAX_BITS = 26)
 
 
-def _candidate_rows(lab, columns: dict, *, exclude: int | None = None):
-    """The records sharing one of the checked index values (`columns`, from _keyed) (a
-    queryset of (id, lab, token) values), or None when there is none of those values."""
-    query = None
-    for name in LOCKED_INDEXES:
-        if columns[name] is not None:
-            clause = Q(**{f"{name}_index": columns[name]})
-            query = clause if query is None else query | clause
-    if query is None:
+_PATIENT_TABLE = Patient._meta.db_table
+
+
+def _candidate_query(lab, columns: dict, *, exclude: int | None = None) -> sql.Statement | None:
+    """The read of the records sharing one of the checked index values (`columns`, from
+    _keyed): (id, lab, token) rows of the lab's live records; None when there is none of
+    those values.
+
+    Written out rather than built by the ORM, like the journal's append: every
+    registration sends it, and building it cost more Python than PostgreSQL spends
+    running it (bench/RESULTS.md). Same rows as
+    Patient.objects.for_lab(lab).live().filter(<index> = value | ...).exclude(pk=exclude).
+    """
+    names = [name for name in LOCKED_INDEXES if columns[name] is not None]
+    if not names:
         return None
-    rows = Patient.objects.for_lab(lab).live().filter(query)
+    lab_id = getattr(lab, "pk", lab)
+    if lab_id is None:
+        raise ValueError("patient queries need a lab")
+    matches = " OR ".join(f"{name}_index = %s" for name in names)
+    text = (f"SELECT id, lab_id, sealed FROM {_PATIENT_TABLE} "  # noqa: S608  (names: ours)
+            f"WHERE lab_id = %s AND merged_into_id IS NULL AND ({matches})")
+    params = [lab_id, *(columns[name] for name in names)]
     if exclude:
-        rows = rows.exclude(pk=exclude)
-    return rows.values_list("pk", "lab_id", "sealed")
+        text += " AND id <> %s"
+        params.append(exclude)
+    return text, params
 
 
 def _candidates_among(env: dict, rows) -> list[Candidate]:
@@ -152,8 +164,8 @@ def _candidates_among(env: dict, rows) -> list[Candidate]:
 
 
 def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
-    rows = _candidate_rows(lab, _keyed(lab, env)[0], exclude=exclude)
-    return [] if rows is None else _candidates_among(env, rows)
+    query = _candidate_query(lab, _keyed(lab, env)[0], exclude=exclude)
+    return [] if query is None else _candidates_among(env, sql.together([], query))
 
 
 def _same(new: dict, old: dict):
@@ -243,11 +255,11 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
         keyed = _keyed(lab, cleaned.envelope)  # once: the lock, the check and the row
         _lock_identity(lab, keyed[0])
         chain, candidates = None, []
-        rows = None if not_duplicate else _candidate_rows(lab, keyed[0])
-        if rows is not None:
+        query = None if not_duplicate else _candidate_query(lab, keyed[0])
+        if query is not None:
             # The journal's chain lock travels with the duplicate check (and the inserts
             # with the entries): no round trip of the journal's own (bench/RESULTS.md).
-            chain, found = lock_for_append(lab, rows.query.sql_with_params())
+            chain, found = lock_for_append(lab, query)
             candidates = _candidates_among(cleaned.envelope, found)
         writes = []
         if not candidates:
