@@ -18,6 +18,12 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def sampling(pid: int, name: str):
+    with _pyspy(pid, name), _perf(name):
+        yield
+
+
+@contextlib.contextmanager
+def _pyspy(pid: int, name: str):
     target = os.environ.get("BENCH_PYSPY")
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not target or not Path(spy).exists():
@@ -25,14 +31,38 @@ def sampling(pid: int, name: str):
         return
     Path(target).mkdir(parents=True, exist_ok=True)
     out = Path(target) / f"{name}.txt"
-    proc = subprocess.Popen(  # noqa: S603  the profiler of the bench extra, on our own server
-        [spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate", "200",
-         "--nonblocking", *os.environ.get("BENCH_PYSPY_ARGS", "").split(), "-o", str(out)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with _until_interrupted([
+            spy, "record", "--pid", str(pid), "--subprocesses", "--format", "raw", "--rate",
+            "200", "--nonblocking", *os.environ.get("BENCH_PYSPY_ARGS", "").split(),
+            "-o", str(out)]):
         yield out
+
+
+@contextlib.contextmanager
+def _perf(name: str):
+    """BENCH_PERF=DIR: `perf record` of the whole machine (CPU clock, kernel included), for
+    what py-spy cannot see: PostgreSQL, system calls, C code that released the GIL.
+    `perf report -i DIR/NAME.data --sort comm,dso` splits it by process and library."""
+    target = os.environ.get("BENCH_PERF")
+    perf = shutil.which("perf")
+    if not target or not perf:
+        yield None
+        return
+    Path(target).mkdir(parents=True, exist_ok=True)
+    out = Path(target) / f"{name}.data"
+    with _until_interrupted([perf, "record", "-a", "-e", "cpu-clock", "-F", "499", "-g",
+                             "-o", str(out)]):
+        yield out
+
+
+@contextlib.contextmanager
+def _until_interrupted(command: list[str]):
+    proc = subprocess.Popen(  # noqa: S603  a profiler of the bench, on our own server
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
     finally:
-        proc.send_signal(2)  # SIGINT: py-spy writes its file and exits
+        proc.send_signal(2)  # SIGINT: the profiler writes its file and exits
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
