@@ -10,8 +10,10 @@ redirects are not followed (the pages they lead to are reads, not intake).
 
 Baseline: the same two POSTs on the plaintext twin pages (/bench/plain/...):
 same middleware, login, CSRF, forms, input checks, duplicate query, numbering,
-tests and tubes; no sealing, no blind index, no journal. Phases alternate
-plain, sealed, sealed, plain so that drift of a shared machine hits both.
+tests and tubes; no sealing, no blind index, no journal. Phases of 5 s
+alternate plain, sealed, sealed, plain, six times (quick: 4 s, twice) so
+that drift of a shared machine hits both; detail.block_ratios gives each
+block's ratio, the spread the overall ratio comes with.
 """
 
 import contextlib
@@ -93,8 +95,11 @@ def run(ctx) -> list[dict]:
 
     quick = ctx.quick
     prepopulated = 2_000 if quick else 100_000
-    seconds = 8 if quick else 15
-    warmup = 2 if quick else 4
+    # Short phases, many alternations: this machine's speed drifts by a quarter within a
+    # minute, and only alternation finer than the drift puts it on both paths alike.
+    seconds = 4 if quick else 5
+    warmup = 2 if quick else 4  # a path's first phase; later ones only drain the previous
+    settle = 1
     workers = int(os.environ.get("BENCH_WORKERS", "0")) or None
     threads = int(os.environ.get("BENCH_THREADS", "0")) or None
     clients_n = int(os.environ.get("BENCH_CLIENTS", "0")) or None
@@ -111,10 +116,10 @@ def run(ctx) -> list[dict]:
     clients_n = clients_n or max(8, 2 * workers * threads)
     users = make_frontdesk(lab, clients_n)
     # Each phase gets its own people; plain and sealed phases reuse the same ones (other tables).
-    per_phase = int((seconds + warmup) * 300)
-    # ABBA twice: a drift of the shared machine (or background work of the database)
+    per_phase = int((seconds + warmup) * 150)
+    # ABBA blocks: a drift of the shared machine (or background work of the database)
     # falls on both paths alike rather than on whichever ran in the middle.
-    rounds = ["plain", "sealed"] if quick else ["plain", "sealed", "sealed", "plain"] * 2
+    rounds = ["plain", "sealed", "sealed", "plain"] * (2 if quick else 6)
     slots = sorted(set(rounds), key=rounds.index)
     occurrences = max(rounds.count(k) for k in slots)
     chunk = [fill.patient_form(p) for p in iter_identities(per_phase * occurrences, seed=2)]
@@ -128,17 +133,20 @@ def run(ctx) -> list[dict]:
         for client, (username, password, code_now) in zip(clients, users, strict=True):
             client.login(username, password, code_now)
         seen = {"plain": 0, "sealed": 0}
+        phases = []
         for kind in rounds:
             forms = phase_forms[seen[kind]]
             seen[kind] += 1
             counter = itertools.count()
-            _phase(clients, forms, counter, kind, warmup)  # warm every worker's caches
+            # The first phase of a path warms every worker's caches for it.
+            _phase(clients, forms, counter, kind, warmup if seen[kind] == 1 else settle)
             with profile.sampling(server.proc.pid, f"intake-{kind}-{seen[kind]}"), \
                     web.CpuMeter(server.proc.pid) as meter:
                 results = _phase(clients, forms, counter, kind, seconds)
             total = totals[kind]
             total["seconds"] += meter.wall
             total["cpu"].append(meter.as_dict())
+            phases.append((kind, sum(done for done, _, _ in results) / meter.wall))
             for done, latencies, failures in results:
                 total["done"] += done
                 total["latencies"] += latencies
@@ -178,5 +186,17 @@ def run(ctx) -> list[dict]:
             "failures": {k: totals[k]["failures"] for k in slots},
             "baseline_n": totals["plain"]["done"],
             "cpu": {k: totals[k]["cpu"] for k in slots},
+            # plain / sealed rate of each ABBA block: the spread the ratio comes with.
+            "block_ratios": _block_ratios(phases),
         },
     }]
+
+
+def _block_ratios(phases: list[tuple[str, float]]) -> list[float]:
+    out = []
+    for i in range(0, len(phases) - 3, 4):
+        rates = {"plain": 0.0, "sealed": 0.0}
+        for kind, rate in phases[i:i + 4]:
+            rates[kind] += rate
+        out.append(round(rates["plain"] / rates["sealed"], 3) if rates["sealed"] else None)
+    return out
