@@ -117,7 +117,7 @@ def test_kept_text_inserts_what_the_compiler_would(lab, rows, monkeypatch):
         patients,
         [PatientIndex(lab=lab, patient=patients[0], name="surname", value=i) for i in range(rows)],
     ]
-    written = []
+    written, checks = [], []
     for objs in samples:
         model = type(objs[0])
         fields = [f for f in model._meta.local_concrete_fields
@@ -132,10 +132,10 @@ def test_kept_text_inserts_what_the_compiler_would(lab, rows, monkeypatch):
             [compiled] = query.get_compiler(connection=connection).as_sql()
             assert _comparable(fast) == _comparable(compiled), model
         written.append(fast)
-        expected = sorted(tuple(getattr(o, f.attname) for f in fields) for o in objs)
-        samples[samples.index(objs)] = (model, fields, expected)
+        checks.append((model, fields,
+                       sorted(tuple(getattr(o, f.attname) for f in fields) for o in objs)))
     sql.together(written)
-    for model, fields, expected in samples:
+    for model, fields, expected in checks:
         stored = model.objects.filter(lab=lab).values_list(*[f.attname for f in fields])
         stored = sorted(tuple(bytes(v) if isinstance(v, memoryview) else v for v in row)
                         for row in stored)

@@ -117,11 +117,11 @@ def lock_for_append(lab, query: sql.Statement) -> tuple[Chain, list[tuple]]:
     """Lock the lab's chain now and run the read `query` in the same round trip.
 
     For a transaction whose statement before its last writes is a read (registration's
-    duplicate check): the lock is then held exactly as long as when it rides with the
-    writes (from that statement to the commit), and the append that follows
-    (`record_many(chain=...)`) needs no round trip of its own. Take it after every other
-    lock the transaction needs: the journal is always locked last. Returns the chain and
-    the query's rows (their order is not kept).
+    duplicate check, request entry's counter): the lock is then held exactly as long as
+    when it rides with the writes (from that statement to the commit), and the append
+    that follows (`record_many(chain=...)`) needs no round trip of its own. Take it after
+    every other lock the transaction needs: the journal is always locked last. Returns the
+    chain and the query's rows (their order is not kept).
     """
     name = chain_name(lab)
     if connection.vendor == "postgresql":

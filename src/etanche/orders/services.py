@@ -91,11 +91,8 @@ def next_number(lab, year: int) -> str:
     # and a failed UPDATE fails the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         _bump_counter(lab, year)
-        last = OrderCounter.objects.get(lab_id=lab.pk, year=year).last
+        [(last,)] = sql.together([], _counter_read(lab, year))
     return _number(year, last)
-
-
-_COUNTER_TABLE = OrderCounter._meta.db_table
 
 
 def _next_number_and_chain(lab, year: int) -> tuple[str, Chain]:
@@ -103,10 +100,16 @@ def _next_number_and_chain(lab, year: int) -> tuple[str, Chain]:
     chain (journal.lock_for_append): one round trip less per request (bench/RESULTS.md),
     and the counter is still locked before the journal, which always comes last."""
     _bump_counter(lab, year)
-    chain, rows = journal.lock_for_append(lab, (
-        f"SELECT last FROM {_COUNTER_TABLE} WHERE lab_id = %s AND year = %s",  # noqa: S608
-        [lab.pk, year]))
-    return _number(year, rows[0][0]), chain
+    chain, [(last,)] = journal.lock_for_append(lab, _counter_read(lab, year))
+    return _number(year, last), chain
+
+
+_COUNTER_TABLE = OrderCounter._meta.db_table
+
+
+def _counter_read(lab, year: int) -> sql.Statement:
+    return (f"SELECT last FROM {_COUNTER_TABLE} WHERE lab_id = %s AND year = %s",  # noqa: S608
+            [lab.pk, year])
 
 
 def _bump_counter(lab, year: int) -> None:
