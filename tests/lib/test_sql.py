@@ -155,3 +155,19 @@ def test_an_expression_value_takes_the_compilers_path(lab):
     assert "UPPER" in text
     sql.together([(text, _)])
     assert CatalogueTest.objects.get(lab=lab, code="Z01").label == "ESSAI Z"
+
+
+def test_awkward_values_survive_the_combined_statement(lab):
+    """On PostgreSQL the statements are bound one by one, then sent as one: quotes,
+    percent signs, placeholders in values, NULL and bytes must arrive as given."""
+    awkward = ["100 % d'O'Brien", "%s %(x)s %%", "\\'; DROP TABLE x; --"]
+    tests = _tests(lab, "W01", "W02", "W03")
+    for test, label in zip(tests, awkward, strict=True):
+        test.label = label
+    with transaction.atomic():
+        rows = sql.together([sql.insert_statement(tests)],
+                            ("SELECT %s, %s, %s", ["%s", None, b"\x00'\\"]))
+    assert [(r[0], r[1], bytes(r[2])) for r in rows] == [("%s", None, b"\x00'\\")]
+    stored = dict(CatalogueTest.objects.filter(lab=lab, code__startswith="W")
+                  .values_list("code", "label"))
+    assert stored == {"W01": awkward[0], "W02": awkward[1], "W03": awkward[2]}

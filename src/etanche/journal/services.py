@@ -230,18 +230,20 @@ def _append_many(chain, lab, user, items: list[dict], along=()) -> list[Entry]:
 
 def _fields(chain, user, seq, kind, *, action, object_type="", object_id="", purpose="",
             outcome=Outcome.OK, detail=None, actor=None) -> dict:
+    # Choices as plain str (same text, same MAC): psycopg finds no adapter for an enum
+    # subclass and walks its class hierarchy for each value it sends.
     return {
         "seq": seq,
-        "kind": kind,
+        "kind": str(kind),
         "at_us": ch.micros(timezone.now()),
         "lab_id": chain.lab_id,
         "user_id": getattr(user, "pk", None),
         "actor": ch.clean(actors.describe(user, actor), 200),
-        "action": action,
+        "action": str(action),
         "object_type": ch.clean(object_type, 40),
         "object_id": ch.clean(str(object_id or ""), 64),
         "purpose": ch.clean(purpose, 200),
-        "outcome": outcome,
+        "outcome": str(outcome),
         "detail": ch.dumps_detail(detail),
     }
 
