@@ -171,3 +171,16 @@ def test_awkward_values_survive_the_combined_statement(lab):
     stored = dict(CatalogueTest.objects.filter(lab=lab, code__startswith="W")
                   .values_list("code", "label"))
     assert stored == {"W01": awkward[0], "W02": awkward[1], "W03": awkward[2]}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg cursors only")
+def test_binding_works_behind_a_server_side_binding_cursor(db):
+    """A server-side binding cursor has no mogrify: the values are quoted all the same."""
+    import psycopg
+
+    connection.ensure_connection()
+
+    class Wrapper:
+        cursor = psycopg.Cursor(connection.connection)
+
+    assert sql._binder(Wrapper())("SELECT %s, %s", ["l'été", 3]) == "SELECT 'l''été', 3"

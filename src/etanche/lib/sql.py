@@ -80,7 +80,8 @@ def together(writes: list[Statement], final: Statement | None = None) -> list:
     *head, (last, last_params) = statements
     with connection.cursor() as cursor:
         if head and connection.vendor == "postgresql":
-            bound = [_bind(cursor, text, params) for text, params in statements]
+            bind = _binder(cursor)
+            bound = [bind(text, params) for text, params in statements]
             prefix = ", ".join(f"w{i} AS ({text})" for i, text in enumerate(bound[:-1]))
             cursor.execute(f"WITH {prefix} {bound[-1]}")
         else:
@@ -90,9 +91,9 @@ def together(writes: list[Statement], final: Statement | None = None) -> list:
         return cursor.fetchall() if cursor.description else []
 
 
-def _bind(cursor, text: str, params) -> str:
-    """The statement with its values as literals, quoted by psycopg as its client-side
-    binding (Django's default) does when it sends a statement.
+def _binder(cursor):
+    """mogrify(text, params): the statement with its values as literals, quoted by psycopg
+    as its client-side binding (Django's default) does when it sends a statement.
 
     Bound one by one, each statement's parsing is kept by psycopg, which keeps it only
     for statements of up to 50 parameters: bound as one, a registration's two combined
@@ -103,4 +104,4 @@ def _bind(cursor, text: str, params) -> str:
         import psycopg
 
         raw = psycopg.ClientCursor(raw.connection)
-    return raw.mogrify(text, params)
+    return raw.mogrify
