@@ -11,7 +11,7 @@ from django.db import models
 
 from etanche.lib.personal_data import Protection as P
 from etanche.lib.personal_data import classification, unclassified_fields
-from etanche.vault.models import SealedModel
+from etanche.vault.sealed import SealedModel
 
 _STAFF_ID = {"id": P.PSEUDONYMOUS}
 NOT_YET_ON_MODEL: dict[str, dict[str, P]] = {

@@ -1,6 +1,6 @@
 from django.db import models
 
-from etanche.vault.models import SealedModel
+from etanche.vault.sealed import SealedModel
 
 
 class Person(SealedModel):

@@ -14,7 +14,7 @@ from django.db import models
 from django.utils import timezone
 
 from etanche.lib.personal_data import Protection as P
-from etanche.vault.models import SealedModel
+from etanche.vault.sealed import SealedModel
 
 
 class Status(models.TextChoices):

@@ -12,7 +12,7 @@ from django.db import models
 
 from etanche.lib.personal_data import Protection as P
 from etanche.orders.preanalytical import REJECT_REASONS, SPECIMEN_KINDS
-from etanche.vault.models import SealedModel
+from etanche.vault.sealed import SealedModel
 
 
 class LabQuerySet(models.QuerySet):

@@ -14,7 +14,7 @@ The identity status is sealed too: in clear it would be a per-patient fact
 from django.db import models
 
 from etanche.lib.personal_data import Protection as P
-from etanche.vault.models import SealedModel
+from etanche.vault.sealed import SealedModel
 
 # Blind indexes held as columns on Patient: one value per record.
 COLUMN_INDEXES = ("nir", "ins", "birth_name_dob", "used_name_dob", "phonetic_dob", "email")

@@ -1,11 +1,14 @@
 """What the vault stores: wrapped keysets, never a key in clear.
 
-`SealedModel` is the base of every model holding identity or health data:
-one AEAD ciphertext per row, bound to the row (lab, model, primary key).
+`SealedColumns` are the columns of every row holding identity or health data:
+one AEAD ciphertext per row, bound to the row (lab, model, primary key). Models
+subclass `etanche.vault.sealed.SealedModel`, which adds sealing to these columns;
+this module stays free of the sealing code so that the keyring can import it.
 """
 
 import secrets
 
+from django.apps import apps
 from django.db import models
 
 
@@ -116,13 +119,8 @@ def new_record_id() -> int:
     return secrets.randbits(63) or 1
 
 
-class SealedModel(models.Model):
-    """Base of every model that holds sealed data.
-
-    Subclasses keep operational columns in clear and everything identifying in
-    `sealed`. Use `set_sealed(dict)` / `get_sealed()`; `etanche keys rotate`
-    re-seals every concrete subclass (found through `sealed_models()`).
-    """
+class SealedColumns(models.Model):
+    """The columns of a sealed row: operational ones in clear, the identifying ones in `sealed`."""
 
     id = models.BigIntegerField(primary_key=True, default=new_record_id, editable=False)
     lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+")
@@ -131,40 +129,15 @@ class SealedModel(models.Model):
     # batch job that visits the lab's rows anyway, would read (bench/RESULTS.md).
     key_version = models.PositiveIntegerField()
 
-    #: Bump when the layout of the sealed dict changes; old rows keep theirs.
-    SEALED_SCHEMA_VERSION = 1
-
     class Meta:
         abstract = True
 
-    @classmethod
-    def record_type(cls) -> str:
-        return cls._meta.label_lower
 
-    def set_sealed(self, fields: dict) -> None:
-        from etanche.vault import services
-
-        self.sealed = services.seal(
-            self.lab_id, self.record_type(), self.pk, fields, self.SEALED_SCHEMA_VERSION
-        )
-        self.key_version = services.token_key_version(self.sealed)
-
-    def get_sealed(self) -> dict:
-        from etanche.vault import services
-
-        token = bytes(self.sealed)
-        return services.unseal(
-            self.lab_id, self.record_type(), self.pk, token, services.token_schema_version(token)
-        )
-
-
-def sealed_models() -> list[type[SealedModel]]:
+def sealed_models() -> list[type[SealedColumns]]:
     """Every concrete model holding sealed data, in a stable order."""
-    from django.apps import apps
-
     found = [
         m
         for m in apps.get_models()
-        if issubclass(m, SealedModel) and not m._meta.abstract and not m._meta.proxy
+        if issubclass(m, SealedColumns) and not m._meta.abstract and not m._meta.proxy
     ]
     return sorted(found, key=lambda m: m._meta.label_lower)

@@ -10,7 +10,7 @@ a leaked row can find the canary without unsealing every patient, and its
 from django.db import models
 
 from etanche.lib.personal_data import Protection as P
-from etanche.vault.models import SealedModel
+from etanche.vault.sealed import SealedModel
 
 # The patients app's index names (vault/indexes.py), one column each.
 CANARY_INDEXES = ("nir", "birth_name_dob", "phonetic_dob", "email", "phone")
