@@ -18,8 +18,7 @@ from django.utils import timezone
 
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.journal import services as journal
-from etanche.journal.models import Action, Chain
-from etanche.lib import sql
+from etanche.journal.models import Action
 from etanche.orders import catalogue
 from etanche.orders.models import Order, OrderCounter, OrderTest, Specimen, Status
 from etanche.orders.preanalytical import (
@@ -91,25 +90,9 @@ def next_number(lab, year: int) -> str:
     # and a failed UPDATE fails the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         _bump_counter(lab, year)
-        [(last,)] = sql.together([], _counter_read(lab, year))
+        last = OrderCounter.objects.filter(lab_id=lab.pk, year=year).values_list(
+            "last", flat=True).get()
     return _number(year, last)
-
-
-def _next_number_and_chain(lab, year: int) -> tuple[str, Chain]:
-    """next_number in create_order's transaction, its last read also locking the journal's
-    chain (journal.lock_for_append): one round trip less per request (bench/RESULTS.md),
-    and the counter is still locked before the journal, which always comes last."""
-    _bump_counter(lab, year)
-    chain, [(last,)] = journal.lock_for_append(lab, _counter_read(lab, year))
-    return _number(year, last), chain
-
-
-_COUNTER_TABLE = OrderCounter._meta.db_table
-
-
-def _counter_read(lab, year: int) -> sql.Statement:
-    return (f"SELECT last FROM {_COUNTER_TABLE} WHERE lab_id = %s AND year = %s",  # noqa: S608
-            [lab.pk, year])
 
 
 def _bump_counter(lab, year: int) -> None:
@@ -238,7 +221,7 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
         raise ValidationError(errors)
     if fasting is None and "fasting" in clean_answers:
         fasting = clean_answers["fasting"]
-    number, chain = _next_number_and_chain(lab, timezone.localdate().year)
+    number = next_number(lab, timezone.localdate().year)
     now = timezone.now()
     order = Order(lab=lab, patient=patient, number=number,
                   urgent=bool(urgent), created_at=now, created_by=user, status_changed_at=now)
@@ -249,15 +232,13 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
             for t in chosen]
     tubes = [Specimen(lab=lab, order=order, barcode=barcode_for(order.number, rank), container=c)
              for rank, c in enumerate(_specimens_for(chosen), start=1)]
-    # The inserts travel with the journal's entry: one round trip (lib/sql.py).
-    writes = [sql.insert_statement([order]), sql.insert_statement(rows)]
-    if tubes:
-        writes.append(sql.insert_statement(tubes))
-    journal.record_many(lab=lab, user=user, chain=chain, along=writes, entries=[{
-        "action": Action.CREATE, "object_type": PATIENT, "object_id": patient.pk,
-        "purpose": "enregistrement d'une demande",
-        "detail": {"order": order.pk, "tests": len(chosen)}}])
-    order._state.adding = False
+    order.save(force_insert=True)
+    OrderTest.objects.bulk_create(rows)
+    Specimen.objects.bulk_create(tubes)
+    # Journal last: the counter's row is locked before the journal's chain, as everywhere.
+    journal.record(lab=lab, user=user, action=Action.CREATE, object_type=PATIENT,
+                   object_id=patient.pk, purpose="enregistrement d'une demande",
+                   detail={"order": order.pk, "tests": len(chosen)})
     return order
 
 
