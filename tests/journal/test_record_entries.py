@@ -1,4 +1,4 @@
-"""lock_for_append: the chain lock taken with a read, the append later without a round trip."""
+"""record(entries=...): several entries under one chain lock, taken last, the journal's rows only."""
 
 import pytest
 from django.db import connection, transaction
@@ -6,23 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from etanche.journal import services
 from etanche.journal.models import Action, Chain, Entry
-from etanche.lib import sql
-from etanche.orders import catalogue
 from etanche.orders.models import CatalogueTest
-
-
-@pytest.fixture
-def make_lab(make_lab):
-    def make():
-        lab = make_lab()
-        catalogue.ensure_seeded(lab)  # the NABM tests the reads look for
-        return lab
-    return make
-
-
-def _codes(lab, *codes):
-    return (f"SELECT code FROM {CatalogueTest._meta.db_table} WHERE lab_id = %s "  # noqa: S608
-            f"AND code IN ({', '.join(['%s'] * len(codes))})", [lab.pk, *codes])
 
 
 def _statements(sent):
@@ -32,30 +16,38 @@ def _statements(sent):
             and "vault_labkeyset" not in q["sql"]]
 
 
-def test_it_reads_the_rows_and_the_append_needs_one_more_statement(make_lab):
+def _test(lab, code):
+    return CatalogueTest(lab=lab, code=code, label="Essai", origin="local", specimen="edta")
+
+
+def test_it_appends_several_entries_with_one_lock_one_insert_one_update(make_lab):
     lab = make_lab()
     services.record(lab=lab, user=None, action=Action.SEARCH)  # the chain exists
-    new = CatalogueTest(lab=lab, code="X10", label="Essai", origin="local", specimen="edta")
     with CaptureQueriesContext(connection) as sent, transaction.atomic():
-        chain, rows = services.lock_for_append(lab, _codes(lab, "1104", "1208", "ZZZZ"))
-        services.record_many(lab=lab, user=None, chain=chain,
-                             entries=[{"action": Action.SEARCH}, {"action": Action.CREATE}],
-                             along=[sql.insert_statement([new])])
-    assert sorted(rows) == [("1104",), ("1208",)]
-    assert CatalogueTest.objects.filter(lab=lab, code="X10").exists()
-    if connection.vendor == "postgresql":
-        assert len(_statements(sent)) == 2  # lock + read, then insert + entries + state
+        _test(lab, "X10").save(force_insert=True)
+        made = services.record(lab=lab, user=None, entries=[
+            {"action": Action.SEARCH}, {"action": Action.CREATE, "object_type": "patient",
+                                        "object_id": 7}])
+    assert [(e.action, e.object_id) for e in made] == [(Action.SEARCH, ""), (Action.CREATE, "7")]
+    assert made[1].seq == made[0].seq + 1
+    journal = [s for s in _statements(sent) if "journal_" in s]
+    assert len(journal) == 3  # chain lock, entries' insert, chain state
+    assert journal[0].startswith("SELECT") and "journal_chain" in journal[0]
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE" in journal[0]
+    # The caller's write came first: the journal is locked last.
+    statements = _statements(sent)
+    assert statements.index(journal[0]) > next(
+        i for i, s in enumerate(statements) if "orders_cataloguetest" in s)
     [report] = services.verify(lab)
     assert (report.problem, report.entries) == (None, 5)  # start, lab creation, 3 here
 
 
-def test_it_returns_no_rows_when_the_read_finds_none(make_lab):
+def test_no_entries_write_nothing(make_lab):
     lab = make_lab()
-    with transaction.atomic():
-        chain, rows = services.lock_for_append(lab, _codes(lab, "ZZZZ"))
-        services.record_many(lab=lab, user=None, chain=chain, entries=[{"action": Action.SEARCH}])
-    assert rows == []
-    assert Entry.objects.filter(lab_id=lab.pk, action=Action.SEARCH).count() == 1
+    with CaptureQueriesContext(connection) as sent:
+        assert services.record(lab=lab, user=None, entries=[]) == []
+    assert _statements(sent) == []
 
 
 def test_it_starts_a_chain_that_does_not_exist_yet(make_lab):
@@ -63,19 +55,41 @@ def test_it_starts_a_chain_that_does_not_exist_yet(make_lab):
     Entry.objects.filter(lab_id=lab.pk).delete()
     Chain.objects.filter(lab_id=lab.pk).delete()
     with transaction.atomic():
-        chain, rows = services.lock_for_append(lab, _codes(lab, "1104"))
-        services.record_many(lab=lab, user=None, chain=chain, entries=[{"action": Action.SEARCH}])
-    assert rows == [("1104",)]
+        services.record(lab=lab, user=None, entries=[{"action": Action.SEARCH}])
     [report] = services.verify(lab)
     assert (report.problem, report.entries) == (None, 2)
 
 
-def test_a_closed_chain_is_refused_and_nothing_is_written(make_lab):
+def test_a_closed_chain_is_refused_and_the_callers_writes_roll_back(make_lab):
     lab = make_lab()
     services.close_chain(lab, reason="test")
-    new = CatalogueTest(lab=lab, code="X11", label="Essai", origin="local", specimen="edta")
-    with pytest.raises(services.JournalError), transaction.atomic():  # noqa: PT012
-        chain, _ = services.lock_for_append(lab, _codes(lab, "1104"))
-        services.record_many(lab=lab, user=None, chain=chain, entries=[{"action": Action.SEARCH}],
-                             along=[sql.insert_statement([new])])
+    with pytest.raises(services.JournalError, match="closed"), transaction.atomic():  # noqa: PT012
+        _test(lab, "X11").save(force_insert=True)
+        services.record(lab=lab, user=None, entries=[{"action": Action.SEARCH}])
     assert not CatalogueTest.objects.filter(lab=lab, code="X11").exists()
+
+
+def test_a_refusal_leaves_the_callers_transaction_usable(make_lab):
+    lab = make_lab()
+    services.close_chain(lab, reason="test")
+    with transaction.atomic():
+        with pytest.raises(services.JournalError):
+            services.record(lab=lab, user=None, action=Action.SEARCH)
+        _test(lab, "X12").save(force_insert=True)
+    assert CatalogueTest.objects.filter(lab=lab, code="X12").exists()
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"action": Action.SEARCH, "entries": [{"action": Action.SEARCH}]}, "not both"),
+    ({"purpose": "x", "entries": [{"action": Action.SEARCH}]}, "not both"),
+    ({}, "needs an action"),
+    ({"entries": [{"action": Action.SEARCH, "objet": 1}]}, "unknown journal entry field"),
+    ({"action": Action.SEARCH, "objet": 1}, "unknown journal entry field"),
+    ({"entries": [{"action": Action.SEARCH}, {"action": "peek"}]}, "unknown journal action"),
+])
+def test_it_refuses_unclear_calls_before_writing(make_lab, kwargs, message):
+    lab = make_lab()
+    before = Entry.objects.count()
+    with pytest.raises(services.JournalError, match=message):
+        services.record(lab=lab, user=None, **kwargs)
+    assert Entry.objects.count() == before

@@ -28,22 +28,21 @@ def test_it_numbers_requests_per_lab_and_year(world):
     assert services.next_number(world.lab_a, year + 1) == f"{year + 1}-000001"
 
 
-def test_request_entry_locks_the_journal_with_its_number(world):
-    """The counter's last read carries the journal's chain lock (one round trip less),
-    after the counter's own UPDATE: the journal is still locked last."""
+def test_request_entry_locks_the_journal_last(world):
+    """The counter's row is locked (its UPDATE) before the journal's chain, and the
+    journal's lock comes after every write of the request: the journal is locked last."""
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as sent:
         order = make_order(world.lab_a, world.frontdesk, world.patient, tests=["1104"])
     statements = [q["sql"] for q in sent.captured_queries]
     bump = next(i for i, q in enumerate(statements) if q.startswith("UPDATE \"orders_ordercounter"))
-    locks = [i for i, q in enumerate(statements) if "journal_chain" in q and "FOR UPDATE" in q]
-    if connection.vendor == "postgresql":
-        assert len(locks) == 1 and locks[0] > bump
-        assert "orders_ordercounter" in statements[locks[0]]
-        # Numbering takes no savepoint of its own (two round trips each): the locking
-        # read comes right after the counter's UPDATE.
-        assert locks[0] == bump + 1
+    lock = next(i for i, q in enumerate(statements) if "journal_chain" in q and
+                q.startswith("SELECT"))
+    writes = [i for i, q in enumerate(statements) if q.startswith("INSERT INTO \"orders_")]
+    assert bump < min(writes) and max(writes) < lock
+    if connection.features.has_select_for_update:
+        assert "FOR UPDATE" in statements[lock]
     year = timezone.localdate().year
     assert order.number == f"{year}-000002"
     created = Entry.objects.filter(lab_id=world.lab_a.pk).order_by("-seq").first()

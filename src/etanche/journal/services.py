@@ -1,16 +1,19 @@
 """Record, verify, checkpoint and purge the journal.
 
-`record()` is the one way to write an entry. It runs inside the caller's
-transaction (without a savepoint of its own: a failed append fails the whole
-transaction, and the two round trips per entry were measurable, bench/RESULTS.md),
-so an action and its entry commit or roll back together. Failed logins are
-recorded by the accounts app outside any transaction that could roll back.
+`record()` is the one way to write entries, one or several at a time, and it
+writes the journal's rows only: another app's writes go through its own ORM
+calls before it. It runs inside the caller's transaction (without a savepoint
+of its own: a failed append fails the whole transaction, and the two round trips
+per entry were measurable, bench/RESULTS.md), so an action and its entries
+commit or roll back together. Failed logins are recorded by the accounts app
+outside any transaction that could roll back.
 """
 
 import hashlib
 import hmac
 import os
 from dataclasses import dataclass
+from typing import overload
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -19,7 +22,7 @@ from django.utils import timezone
 from etanche.journal import actor as actors
 from etanche.journal import chain as ch
 from etanche.journal.models import Action, Chain, Entry, Kind, Outcome
-from etanche.lib import sql
+from etanche.labs.models import Lab
 
 SYSTEM_CHAIN = "system"
 # TextChoices.values builds a new list on every access: checked on every append.
@@ -42,8 +45,6 @@ def sealer_for(lab):
 def _lab_of(chain: Chain):
     if chain.lab_id is None:
         return None
-    from etanche.labs.models import Lab
-
     return Lab.objects.get(pk=chain.lab_id)
 
 
@@ -75,9 +76,11 @@ def _start_chain(lab) -> Chain:
     return new
 
 
-def _locked_chain(lab, along=()) -> Chain:
+def _locked_chain(lab) -> Chain:
+    """The lab's chain row, locked until the caller's transaction ends (SQLite runs one
+    writer at a time and has no FOR UPDATE: Django skips it there)."""
     name = chain_name(lab)
-    chain = _lock_chain_row(name, along)
+    chain = Chain.objects.select_for_update().filter(name=name).first()
     if chain is not None:
         return chain
     try:
@@ -85,146 +88,86 @@ def _locked_chain(lab, along=()) -> Chain:
             return _start_chain(lab)
     except IntegrityError:
         # Another process started it between our read and our insert.
-        return _lock_chain_row(name)
+        return Chain.objects.select_for_update().get(name=name)
 
 
-# The append path speaks SQL directly: every registration or read pays for it, and
-# through the ORM its three statements cost several times the database's own work
-# (bench/RESULTS.md, Run 5). Reads, verification and purge keep the ORM.
-_CHAIN_TABLE = Chain._meta.db_table
-_ENTRY_TABLE = Entry._meta.db_table
-_ENTRY_COLUMNS = ("chain_id", "seq", "kind", "at_us", "lab_id", "user_id", "actor", "action",
-                  "object_type", "object_id", "purpose", "outcome", "detail", "mac", "anchor")
+# The keywords an entry may have, with their defaults: `record()`'s own, one per entry.
+_ENTRY_DEFAULTS = {"object_type": "", "object_id": "", "purpose": "", "outcome": Outcome.OK,
+                   "detail": None, "actor": None, "kind": Kind.ENTRY}
 
 
-def _lock_chain_row(name: str, along=()) -> Chain | None:
-    """Lock and read the chain's row; the caller's last writes (`along`) ride in the same
-    round trip, since the journal is written last in a transaction anyway."""
-    # SQLite has no FOR UPDATE: it runs one writer at a time.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    rows = sql.together(list(along), (
-        f"SELECT id, lab_id, state, closed FROM {_CHAIN_TABLE} WHERE name = %s{lock}",  # noqa: S608
-        [name]))
-    return _chain_of(name, rows[0]) if rows else None
+@overload
+def record(*, lab, user, action: str, object_type: str = ..., object_id=..., purpose: str = ...,
+           outcome: str = ..., detail: dict | None = ..., actor: str | None = ...,
+           kind: str = ...) -> Entry: ...
+@overload
+def record(*, lab, user, entries: list[dict]) -> list[Entry]: ...
 
 
-def _chain_of(name: str, row) -> Chain:
-    pk, lab_id, state, closed = row[:4]
-    return Chain(pk=pk, name=name, lab_id=lab_id, state=bytes(state), closed=bool(closed))
+def record(*, lab, user, action: str | None = None, entries: list[dict] | None = None,
+           **fields) -> Entry | list[Entry]:
+    """Append to the lab's chain (the system chain for lab=None), in the caller's
+    transaction; the journal's own writes only.
 
+    One entry: its fields as keywords, `record(lab=, user=, action=, object_type=,
+    object_id=, purpose=, outcome=, detail=, actor=, kind=)`; returns the Entry.
+    Several entries of one lab and user (an action and the check that allowed it):
+    `record(lab=, user=, entries=[{"action": ..., ...}, ...])`, each dict holding those
+    keywords; returns the Entries, in order. One chain lock, one insert, one state update.
 
-def lock_for_append(lab, query: sql.Statement) -> tuple[Chain, list[tuple]]:
-    """Lock the lab's chain now and run the read `query` in the same round trip.
-
-    For a transaction whose statement before its last writes is a read (registration's
-    duplicate check, request entry's counter): the lock is then held exactly as long as
-    when it rides with the writes (from that statement to the commit), and the append
-    that follows (`record_many(chain=...)`) needs no round trip of its own. Take it after
-    every other lock the transaction needs: the journal is always locked last. Returns the
-    chain and the query's rows (their order is not kept).
+    Call it last in the transaction, after every other lock the transaction takes: the
+    chain stays locked from here to the commit, and locks taken in one order everywhere
+    cannot deadlock. A closed chain (after its end marker) is refused with JournalError,
+    raised outside the append so the caller's transaction stays usable.
     """
-    name = chain_name(lab)
-    if connection.vendor == "postgresql":
-        text, params = query
-        rows = sql.together([], (
-            f"SELECT c.id, c.lab_id, c.state, c.closed, q.* FROM (SELECT id, lab_id, state, "  # noqa: S608
-            f"closed FROM {_CHAIN_TABLE} WHERE name = %s FOR UPDATE) AS c "
-            f"LEFT JOIN ({text}) AS q ON TRUE", [name, *params]))
-        if rows:
-            return _chain_of(name, rows[0]), [row[4:] for row in rows if row[4] is not None]
-    chain = _locked_chain(lab)
-    return chain, sql.together([], query)
-
-
-def _write(chain: Chain, made: list[Entry], along=()) -> None:
-    """Insert the entries (after `along`) and store the chain's new state: one statement
-    on PostgreSQL."""
-    columns = ", ".join(_ENTRY_COLUMNS)
-    row = "(" + ", ".join(["%s"] * len(_ENTRY_COLUMNS)) + ")"
-    values = [getattr(entry, column) for entry in made for column in _ENTRY_COLUMNS]
-    insert = f"INSERT INTO {_ENTRY_TABLE} ({columns}) VALUES {', '.join([row] * len(made))}"  # noqa: S608
-    update = f"UPDATE {_CHAIN_TABLE} SET state = %s, closed = %s WHERE id = %s"  # noqa: S608
-    sql.together([*along, (insert, values)], (update, [chain.state, chain.closed, chain.pk]))
-
-
-def record(
-    *,
-    lab,
-    user,
-    action: str,
-    object_type: str = "",
-    object_id="",
-    purpose: str = "",
-    outcome: str = Outcome.OK,
-    detail: dict | None = None,
-    actor: str | None = None,
-    kind: str = Kind.ENTRY,
-    along: list[sql.Statement] = (),
-) -> Entry:
-    """Append one entry in the caller's transaction. `along`: the caller's last writes
-    (lib.sql statements), sent in the same round trip as the chain lock."""
-    if action not in _ACTIONS:
-        raise JournalError(f"unknown journal action {action!r}")
-    if outcome not in _OUTCOMES:
-        raise JournalError(f"unknown journal outcome {outcome!r}")
-    with transaction.atomic(savepoint=False):
-        chain = _locked_chain(lab, along)
-        if not chain.closed:
-            return _append(chain, lab, user, action, object_type, object_id, purpose, outcome,
-                           detail, actor, kind)
-    # Raised outside the block: refusing leaves the caller's transaction usable.
-    raise JournalError(f"journal chain {chain.name} is closed")
-
-
-def record_many(*, lab, user, entries: list[dict], along: list[sql.Statement] = (),
-                chain: Chain | None = None) -> list[Entry]:
-    """Append several entries of one action at once (e.g. a duplicate check and the
-    creation it allowed): one chain lock, one state update, one insert for all.
-
-    Each item holds the keyword arguments of `record()` other than lab, user and along.
-    `chain`: the chain `lock_for_append` locked earlier in this transaction; `along` then
-    travels with the entries instead of with the lock.
-    """
-    for item in entries:
-        if item.get("action") not in _ACTIONS:
-            raise JournalError(f"unknown journal action {item.get('action')!r}")
-        if item.get("outcome", Outcome.OK) not in _OUTCOMES:
-            raise JournalError(f"unknown journal outcome {item.get('outcome')!r}")
-    if not entries:
-        sql.together(list(along))
+    if entries is None:
+        if action is None:
+            raise JournalError("record() needs an action, or entries")
+        items = [{"action": action, **fields}]
+    elif action is not None or fields:
+        raise JournalError("record() takes either one entry's fields or entries, not both")
+    else:
+        items = list(entries)
+    for item in items:
+        _check(item)
+    if not items:
         return []
     with transaction.atomic(savepoint=False):
-        if chain is None:
-            chain, along = _locked_chain(lab, along), ()
+        chain = _locked_chain(lab)
         if not chain.closed:
-            return _append_many(chain, lab, user, entries, along)
+            made = _append(chain, lab, user, items)
+            return made if entries is not None else made[0]
     raise JournalError(f"journal chain {chain.name} is closed")
 
 
-def _append(chain, lab, user, action, object_type, object_id, purpose, outcome, detail, actor,
-            kind) -> Entry:
-    """The locked chain's next entry; the caller holds the transaction."""
-    return _append_many(chain, lab, user, [{
-        "action": action, "object_type": object_type, "object_id": object_id,
-        "purpose": purpose, "outcome": outcome, "detail": detail, "actor": actor, "kind": kind,
-    }])[0]
+def _check(item: dict) -> None:
+    unknown = set(item) - {"action", *_ENTRY_DEFAULTS}
+    if unknown:
+        raise JournalError(f"unknown journal entry field(s) {', '.join(sorted(unknown))}")
+    if item.get("action") not in _ACTIONS:
+        raise JournalError(f"unknown journal action {item.get('action')!r}")
+    if item.get("outcome", Outcome.OK) not in _OUTCOMES:
+        raise JournalError(f"unknown journal outcome {item.get('outcome')!r}")
 
 
-def _append_many(chain, lab, user, items: list[dict], along=()) -> list[Entry]:
+def _append(chain: Chain, lab, user, items: list[dict]) -> list[Entry]:
+    """The locked chain's next entries and its new state; the caller holds the transaction."""
     sealer = sealer_for(lab)
     key, seq, prev_mac, first = ch.unseal_state(sealer, chain.pk, chain.state)
     made = []
     for item in items:
         seq += 1
-        kind = item.get("kind", Kind.ENTRY)
-        fields = _fields(chain, user, seq, kind, **{k: v for k, v in item.items() if k != "kind"})
+        values = {**_ENTRY_DEFAULTS, **item}
+        kind = values.pop("kind")
+        fields = _fields(chain, user, seq, kind, **values)
         prev_mac = ch.link(key, prev_mac, ch.canonical(**fields))
         made.append(Entry(chain=chain, mac=prev_mac, anchor=None, **fields))
         key = ch.evolve(key)
         if kind == Kind.END:
             chain.closed = True
     chain.state = ch.seal_state(sealer, chain.pk, key=key, seq=seq, mac=prev_mac, first=first)
-    _write(chain, made, along)
+    Entry.objects.bulk_create(made)
+    chain.save(update_fields=["state", "closed"])
     return made
 
 

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.http import Http404
 
+from etanche.accounts.permissions import has_permission
+from etanche.journal.actor import describe
 from etanche.journal.models import Action
-from etanche.journal.services import lock_for_append
 from etanche.journal.services import record as journal
-from etanche.journal.services import record_many as journal_many
 from etanche.labs.models import Lab
-from etanche.lib import sql
 from etanche.patients import indexing, intake
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.names import name_search_key
@@ -87,7 +87,6 @@ class PatientRecord:
 
 
 def _user_ref(user) -> str:
-    from etanche.journal.actor import describe
 
     return f"user#{user.pk}" if getattr(user, "pk", None) else describe(user)
 
@@ -125,33 +124,19 @@ LOCKED_INDEXES = ("nir", "birth_name_dob", "phonetic_dob")
 LOCK_RANK_SHIFT = 27  # above any index value (vault.indexes.MAX_BITS = 26)
 
 
-_PATIENT_TABLE = Patient._meta.db_table
-
-
-def _candidate_query(lab, columns: dict, *, exclude: int | None = None) -> sql.Statement | None:
-    """The read of the records sharing one of the checked index values (`columns`, from
-    _keyed): (id, lab, token) rows of the lab's live records; None when there is none of
-    those values.
-
-    Written out rather than built by the ORM, like the journal's append: every
-    registration sends it, and building it cost more Python than PostgreSQL spends
-    running it (bench/RESULTS.md). Same rows as
-    Patient.objects.for_lab(lab).live().filter(<index> = value | ...).exclude(pk=exclude).
-    """
-    names = [name for name in LOCKED_INDEXES if columns[name] is not None]
-    if not names:
+def _candidate_rows(lab, columns: dict, *, exclude: int | None = None):
+    """(id, lab, token) of the lab's live records sharing one of the checked index values
+    (`columns`, from _keyed); None when the envelope has none of those values."""
+    match = Q()
+    for name in LOCKED_INDEXES:
+        if columns[name] is not None:
+            match |= Q(**{f"{name}_index": columns[name]})
+    if not match:
         return None
-    lab_id = getattr(lab, "pk", lab)
-    if lab_id is None:
-        raise ValueError("patient queries need a lab")
-    matches = " OR ".join(f"{name}_index = %s" for name in names)
-    text = (f"SELECT id, lab_id, sealed FROM {_PATIENT_TABLE} "  # noqa: S608  (names: ours)
-            f"WHERE lab_id = %s AND merged_into_id IS NULL AND ({matches})")
-    params = [lab_id, *(columns[name] for name in names)]
+    rows = Patient.objects.for_lab(lab).live().filter(match)
     if exclude:
-        text += " AND id <> %s"
-        params.append(exclude)
-    return text, params
+        rows = rows.exclude(pk=exclude)
+    return rows.values_list("pk", "lab_id", "sealed")
 
 
 def _candidates_among(env: dict, rows) -> list[Candidate]:
@@ -163,9 +148,12 @@ def _candidates_among(env: dict, rows) -> list[Candidate]:
     return found
 
 
-def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None) -> list[Candidate]:
-    query = _candidate_query(lab, _keyed(lab, env)[0], exclude=exclude)
-    return [] if query is None else _candidates_among(env, sql.together([], query))
+def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None,
+                          columns: dict | None = None) -> list[Candidate]:
+    if columns is None:
+        columns = _keyed(lab, env)[0]
+    rows = _candidate_rows(lab, columns, exclude=exclude)
+    return [] if rows is None else _candidates_among(env, rows)
 
 
 def _same(new: dict, old: dict):
@@ -254,29 +242,21 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
         # same person wait for each other, so one sent twice at once is created once.
         keyed = _keyed(lab, cleaned.envelope)  # once: the lock, the check and the row
         _lock_identity(lab, keyed[0])
-        chain, candidates = None, []
-        query = None if not_duplicate else _candidate_query(lab, keyed[0])
-        if query is not None:
-            # The journal's chain lock travels with the duplicate check (and the inserts
-            # with the entries): no round trip of the journal's own (bench/RESULTS.md).
-            chain, found = lock_for_append(lab, query)
-            candidates = _candidates_among(cleaned.envelope, found)
-        writes = []
+        candidates = [] if not_duplicate else _duplicate_candidates(
+            lab, cleaned.envelope, columns=keyed[0])
+        entries = [] if not_duplicate else [_duplicates_entry(candidates)]
         if not candidates:
             patient = Patient(lab_id=getattr(lab, "pk", lab))
             patient.set_sealed(cleaned.envelope)
             side_rows = _apply_indexes(patient, keyed)
-            writes.append(sql.insert_statement([patient]))
-            if side_rows:
-                writes.append(sql.insert_statement(side_rows))
-        # Journal last (a lab's chain stays locked from its first append to the commit),
-        # both entries in one append; the inserts travel with its chain lock.
-        entries = [] if not_duplicate else [_duplicates_entry(candidates)]
-        if not candidates:
+            patient.save(force_insert=True)
+            PatientIndex.objects.bulk_create(side_rows)
             entries.append({"action": Action.CREATE, "object_type": OBJECT_TYPE,
                             "object_id": patient.pk,
                             "detail": {"not_duplicate": True} if not_duplicate else None})
-        journal_many(lab=lab, user=user, entries=entries, along=writes, chain=chain)
+        # Journal last (a lab's chain stays locked from its append to the commit), the
+        # check and the creation in one append.
+        journal(lab=lab, user=user, entries=entries)
     if candidates:
         # Raised after the commit: showing the candidates is itself journaled.
         raise DuplicatePatient(candidates)
@@ -395,7 +375,6 @@ def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "") -> N
 def _allowed_membership(request, pk, perm):
     """The request's membership when it holds `perm`; 404 for no lab, 403 or 404 without
     `perm` (403 only when the patient exists in the lab: a missing id stays a 404)."""
-    from etanche.accounts.permissions import has_permission
 
     membership = getattr(request, "membership", None)
     if membership is None:
