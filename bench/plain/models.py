@@ -61,8 +61,7 @@ class PlainPatient(models.Model):
 
 
 class PlainOrder(models.Model):
-    # Known before the INSERT, as the product's order ids are: its three inserts then
-    # travel in one statement, as the product's do (etanche/lib/sql.py).
+    # Known before the INSERT, as the product's order ids are (same INSERT, no RETURNING).
     id = models.BigIntegerField(primary_key=True, default=new_record_id, editable=False)
     lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+")
     patient = models.ForeignKey(PlainPatient, on_delete=models.CASCADE, related_name="orders")

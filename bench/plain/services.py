@@ -14,7 +14,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bench.plain.models import PlainOrder, PlainOrderTest, PlainPatient, PlainSpecimen
-from etanche.lib import sql
 from etanche.orders import services as orders
 from etanche.patients import indexing, intake, nir, validators
 from etanche.patients.search import PAGE_SIZE, SearchPage, _criteria, summary_of
@@ -145,11 +144,11 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
             for t in chosen]
     tubes = [PlainSpecimen(order=order, barcode=orders.barcode_for(order.number, rank),
                            container=c)
-             for rank, c in enumerate(orders._specimens_for(chosen), start=1)]
-    # One round trip for the three inserts, as the product sends them (with its journal lock).
-    sql.together([sql.insert_statement([order]), sql.insert_statement(rows)],
-                 sql.insert_statement(tubes) if tubes else None)
-    order._state.adding = False
+             for rank, c in enumerate(orders.specimens_for(chosen), start=1)]
+    # The same ORM writes as the product's request entry (orders.services.create_order).
+    order.save(force_insert=True)
+    PlainOrderTest.objects.bulk_create(rows)
+    PlainSpecimen.objects.bulk_create(tubes)
     return order
 
 
