@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 
 from etanche.journal import queries, services
-from etanche.journal.checkpoints import _public_hex, signing_key
 from etanche.journal.models import Action, Entry
+from etanche.vault import signing
 from tests.accounts.personas import build_world, sign_in
 
 
@@ -172,7 +172,7 @@ def test_it_exports_a_signed_period(client, world):
     actors = {json.loads(line)["actor"] for line in lines[:-1]}
     assert {"julien.martin", "nathalie.petit"} <= actors
     assert "paul.durand" not in actors
-    public = _public_hex(signing_key(world.lab_a))
+    public = signing.journal_public_key(world.lab_a)
     assert queries.check_signed_export(lines, public) is None
     tampered = next(i for i, line in enumerate(lines) if "julien.martin" in line)
     lines[tampered] = lines[tampered].replace("julien.martin", "someone.else")

@@ -1,28 +1,32 @@
-"""The MAC chain that makes the journal tamper-evident.
+"""The MAC chain that makes the journal tamper-evident: entries, their canonical form, sealed heads.
 
-Each entry i carries mac_i = BLAKE2b-256 keyed with K_i over mac_{i-1} || canonical(entry_i),
-then the key evolves one way, K_{i+1} = SHA-256(label || K_i), and K_i is
-forgotten (forward integrity, as in Acra's audit log or Schneier-Kelsey logs):
-whoever steals the current key cannot rewrite what was written before.
+Each entry i carries mac_i = MAC(K_i, mac_{i-1} || canonical(entry_i)), then the key
+evolves one way and K_i is forgotten (forward integrity, as in Acra's audit log or
+Schneier-Kelsey logs): whoever steals the current key cannot rewrite what was
+written before. The MAC and the evolution are the vault's (vault/chainmac.py);
+this module owns what is chained and how the chain's secrets are stored.
 
 Keys never sit in clear in the database. The evolving key and the head (last
 seq and MAC, first seq that must exist) live in the chain's sealed `state`;
 the key at the first entry to verify from is sealed in that entry's `anchor`.
 A lab's chain is sealed by the vault under the lab's data keys; the system
-chain (events with no lab, e.g. a failed login for an unknown name) is sealed
-with a key derived from the instance secret key.
+chain (events with no lab, e.g. a failed login for an unknown name) under a
+key the vault derives from the instance secret (vault/instance.py).
 """
 
 import base64
-import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from etanche.vault import instance
+from etanche.vault import services as vault
 
-EVOLVE_LABEL = b"etanche/journal/evolve/v1"
+# Re-exported: the rest of the journal reaches the vault's chain primitives through here.
+from etanche.vault.chainmac import evolve as evolve
+from etanche.vault.chainmac import link as link
+from etanche.vault.chainmac import new_key as new_key
+from etanche.vault.chainmac import step as step
+
 SEP = "\x1f"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -74,16 +78,6 @@ def clean(text: str, limit: int) -> str:
     return (text or "").replace(SEP, " ")[:limit]
 
 
-def link(key: bytes, prev_mac: bytes, canon: bytes) -> bytes:
-    # Keyed BLAKE2b is a MAC by design (no HMAC nesting needed) and about three
-    # times faster than HMAC-SHA256 here, which verification at scale needs.
-    return hashlib.blake2b(prev_mac + canon, key=key, digest_size=32).digest()
-
-
-def evolve(key: bytes) -> bytes:
-    return hashlib.sha256(EVOLVE_LABEL + key).digest()
-
-
 def dumps_detail(detail: dict | None) -> str:
     if not detail:
         return ""
@@ -99,28 +93,13 @@ def _unb64(text: str) -> bytes:
 
 
 class SystemSealer:
-    """Seals the system chain's secrets with a key derived from SECRET_KEY."""
-
-    def __init__(self, secret_key: str):
-        self._aead = AESGCM(
-            HKDF(
-                algorithm=hashes.SHA256(),
-                length=32,
-                salt=None,
-                info=b"etanche/journal/system-chain/v1",
-            ).derive(secret_key.encode())
-        )
+    """Seals the system chain's secrets with the vault's instance-secret key."""
 
     def seal(self, record_type: str, record_id: str, fields: dict) -> bytes:
-        import os
-
-        nonce = os.urandom(12)
-        ad = f"{record_type}|{record_id}".encode()
-        return nonce + self._aead.encrypt(nonce, json.dumps(fields).encode(), ad)
+        return instance.seal_system(record_type, record_id, fields)
 
     def unseal(self, record_type: str, record_id: str, token: bytes) -> dict:
-        ad = f"{record_type}|{record_id}".encode()
-        return json.loads(self._aead.decrypt(bytes(token[:12]), bytes(token[12:]), ad))
+        return instance.unseal_system(record_type, record_id, token)
 
 
 class LabSealer:
@@ -130,14 +109,15 @@ class LabSealer:
         self.lab = lab
 
     def seal(self, record_type: str, record_id: str, fields: dict) -> bytes:
-        from etanche.vault import services as vault
-
         return vault.seal(self.lab, record_type, record_id, fields)
 
     def unseal(self, record_type: str, record_id: str, token: bytes) -> dict:
-        from etanche.vault import services as vault
-
         return vault.unseal(self.lab, record_type, record_id, bytes(token))
+
+
+def sealer_for(lab):
+    """The sealer of `lab`'s chain; None: the system chain."""
+    return SystemSealer() if lab is None else LabSealer(lab)
 
 
 def seal_state(sealer, chain_id: int, *, key: bytes, seq: int, mac: bytes, first: int) -> bytes:

@@ -12,38 +12,11 @@ import logging
 import logging.handlers
 import os
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 from django.db import transaction
 
 from etanche.journal import services
 from etanche.journal.models import Action, Chain, Entry
-
-SIGNING_PURPOSE = "journal-checkpoint-signing"
-
-
-def signing_key(lab) -> Ed25519PrivateKey:
-    if lab is None:
-        seed = HKDF(
-            algorithm=hashes.SHA256(),
-            length=32,
-            salt=None,
-            info=b"etanche/journal/system-checkpoint/v1",
-        ).derive(settings.SECRET_KEY.encode())
-    else:
-        from etanche.vault import services as vault
-
-        seed = vault.derive_key(lab, SIGNING_PURPOSE)
-    return Ed25519PrivateKey.from_private_bytes(seed)
-
-
-def _public_hex(key: Ed25519PrivateKey) -> str:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    return key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
+from etanche.vault import signing
 
 
 def _payload(statement: dict) -> bytes:
@@ -61,7 +34,6 @@ def make_checkpoints(lab=None) -> list[dict]:
         chain_lab = services._lab_of(chain)
         with transaction.atomic():
             entry = services.record(lab=chain_lab, user=None, action=Action.CHECKPOINT)
-        key = signing_key(chain_lab)
         statement = {
             "v": 1,
             "chain": chain.name,
@@ -69,9 +41,9 @@ def make_checkpoints(lab=None) -> list[dict]:
             "seq": entry.seq,
             "mac": bytes(entry.mac).hex(),
             "at": entry.at.isoformat(),
-            "pub": _public_hex(key),
+            "pub": signing.journal_public_key(chain.lab_id),
         }
-        statement["sig"] = key.sign(_payload(statement)).hex()
+        statement["sig"] = signing.sign_journal(chain.lab_id, _payload(statement))
         statements.append(statement)
     return statements
 
@@ -125,12 +97,8 @@ def check_statements(lines) -> list[str]:
         if chain is None:
             problems.append(f"checkpoint line {number}: chain {name} is missing from the database")
             continue
-        public = Ed25519PublicKey.from_public_bytes(
-            signing_key(services._lab_of(chain)).public_key().public_bytes_raw()
-        )
-        try:
-            public.verify(signature, _payload(statement))
-        except InvalidSignature:
+        public = signing.journal_public_key(chain.lab_id)
+        if not signing.verify_journal_signature(public, signature, _payload(statement)):
             problems.append(f"checkpoint line {number}: signature invalid for chain {name}")
             continue
         stored = Entry.objects.filter(chain=chain, seq=seq).values_list("mac", flat=True).first()

@@ -1,18 +1,19 @@
 """Reading the journal for the DPO and auditors: filters, access history, signed export."""
 
+import hashlib
 import json
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
+from etanche.journal.chain import from_micros, micros
 from etanche.journal.models import Entry
+from etanche.vault import signing
 
 PATIENT = "patient"
 
 
 def _day_start(day) -> int:
-    from etanche.journal.chain import micros
-
     return micros(timezone.make_aware(datetime.combine(day, time.min)))
 
 
@@ -56,11 +57,6 @@ EXPORT_FIELDS = (
 
 def signed_export_lines(lab, start, end):
     """JSON lines of a period's entries, then a last line signing all the previous ones."""
-    import hashlib
-
-    from etanche.journal.chain import from_micros
-    from etanche.journal.checkpoints import _public_hex, signing_key
-
     digest = hashlib.sha256()
     rows = (
         Entry.objects.filter(
@@ -79,26 +75,20 @@ def signed_export_lines(lab, start, end):
         digest.update(line.encode())
         count += 1
         yield line
-    key = signing_key(lab)
     trailer = {
         "lab_id": lab.pk,
         "from": start.isoformat(),
         "to": end.isoformat(),
         "entries": count,
         "sha256": digest.hexdigest(),
-        "pub": _public_hex(key),
+        "pub": signing.journal_public_key(lab.pk),
     }
-    trailer["sig"] = key.sign(json.dumps(trailer, sort_keys=True).encode()).hex()
+    trailer["sig"] = signing.sign_journal(lab.pk, json.dumps(trailer, sort_keys=True).encode())
     yield json.dumps({"signature": trailer}, sort_keys=True) + "\n"
 
 
 def check_signed_export(lines: list[str], public_hex: str) -> str | None:
     """None if the export is complete and signed by `public_hex`, else what is wrong."""
-    import hashlib
-
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
     if not lines:
         return "empty file"
     try:
@@ -109,11 +99,9 @@ def check_signed_export(lines: list[str], public_hex: str) -> str | None:
     digest = hashlib.sha256("".join(lines[:-1]).encode()).hexdigest()
     if trailer.get("pub") != public_hex:
         return "signed by another key"
-    try:
-        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(
-            signature, json.dumps(trailer, sort_keys=True).encode()
-        )
-    except InvalidSignature:
+    if not signing.verify_journal_signature(
+        public_hex, signature, json.dumps(trailer, sort_keys=True).encode()
+    ):
         return "signature invalid"
     if digest != trailer["sha256"] or len(lines) - 1 != trailer["entries"]:
         return "content differs from what was signed"

@@ -57,3 +57,8 @@ class UnknownIndex(VaultError):
 
 class RefusedOverExistingData(VaultError):
     """Creating a key would hide or orphan data sealed under an existing one."""
+
+
+class InstanceSealError(VaultError):
+    """A value sealed under the instance secret does not open: wrong or rotated-out
+    SECRET_KEY, or a row copied or tampered with."""

@@ -1,0 +1,145 @@
+"""Keys derived from the instance secret (SECRET_KEY), for what has no lab (docs/adr/0005).
+
+Second factors belong to users, not labs, and the system journal chain
+records events with no lab (a failed login for an unknown name): their keys
+come from SECRET_KEY through HKDF, never from the database, so a dump or a
+stolen backup of the database alone yields no TOTP seed, no usable recovery
+code and no way to rewrite the system chain. SECRET_KEY_FALLBACKS keep what
+was sealed before a rotation of the instance secret readable.
+
+The labels, salts and token formats below are fixed: changing one makes
+existing seeds, codes and chains unreadable.
+
+- TOTP seed: format (1 byte, = 1) | nonce (12) | AES-256-GCM, bound to the user id;
+- recovery code: HMAC-SHA256 hex of "user_id:code";
+- system chain secret: nonce (12) | AES-256-GCM of the JSON fields, bound to
+  "record_type|record_id";
+- lockout counters: HMAC-SHA256 hex of a label under SECRET_KEY itself.
+"""
+
+import functools
+import hashlib
+import hmac
+import json
+import os
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+from etanche.vault.errors import InstanceSealError
+
+FORMAT = 1
+NONCE_BYTES = 12
+ACCOUNTS_SALT = b"etanche-accounts"
+TOTP_PURPOSE = b"etanche/accounts/totp-seed/v1"
+RECOVERY_PURPOSE = b"etanche/accounts/recovery-code/v1"
+SYSTEM_CHAIN_PURPOSE = b"etanche/journal/system-chain/v1"
+SYSTEM_SIGNING_PURPOSE = b"etanche/journal/system-checkpoint/v1"
+
+__all__ = [
+    "InstanceSealError",
+    "counter_digest",
+    "recovery_code_digests",
+    "seal_system",
+    "seal_totp_seed",
+    "system_signing_seed",
+    "unseal_system",
+    "unseal_totp_seed",
+]
+
+
+@functools.lru_cache(maxsize=64)
+def _derive(secret: str, salt: bytes | None, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=purpose).derive(
+        secret.encode()
+    )
+
+
+def _secrets() -> list[str]:
+    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def _keys(salt: bytes | None, purpose: bytes) -> list[bytes]:
+    """The current key first, then one per fallback secret."""
+    return [_derive(secret, salt, purpose) for secret in _secrets()]
+
+
+# --- second factors -----------------------------------------------------------
+
+
+def _totp_ad(user_id: int) -> bytes:
+    return f"totp:{user_id}".encode()
+
+
+def seal_totp_seed(raw: bytes, *, user_id: int) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    key = _keys(ACCOUNTS_SALT, TOTP_PURPOSE)[0]
+    return bytes([FORMAT]) + nonce + AESGCM(key).encrypt(nonce, raw, _totp_ad(user_id))
+
+
+def unseal_totp_seed(token: bytes, *, user_id: int) -> bytes:
+    token = bytes(token)
+    if len(token) <= 1 + NONCE_BYTES or token[0] != FORMAT:
+        raise InstanceSealError(f"TOTP seed of user {user_id}: unknown format")
+    nonce, body = token[1 : 1 + NONCE_BYTES], token[1 + NONCE_BYTES :]
+    for key in _keys(ACCOUNTS_SALT, TOTP_PURPOSE):
+        try:
+            return AESGCM(key).decrypt(nonce, body, _totp_ad(user_id))
+        except InvalidTag:
+            continue
+    raise InstanceSealError(f"TOTP seed of user {user_id} does not open with the instance secret")
+
+
+def recovery_code_digests(code: str, *, user_id: int) -> list[str]:
+    """The stored form of a recovery code under the current key, then each fallback key."""
+    message = f"{user_id}:{code}".encode()
+    return [
+        hmac.new(key, message, hashlib.sha256).hexdigest()
+        for key in _keys(ACCOUNTS_SALT, RECOVERY_PURPOSE)
+    ]
+
+
+def counter_digest(message: bytes) -> str:
+    """A lockout counter's name: says who is locked to no one who reads the table.
+
+    Keyed with SECRET_KEY itself (no fallback): counters live minutes, and a
+    rotation of the secret simply starts them afresh.
+    """
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+# --- the system journal chain -------------------------------------------------
+
+
+def _system_ad(record_type: str, record_id: str) -> bytes:
+    return f"{record_type}|{record_id}".encode()
+
+
+def seal_system(record_type: str, record_id: str, fields: dict) -> bytes:
+    """Seal the system chain's secrets (its evolving key, its anchors)."""
+    nonce = os.urandom(NONCE_BYTES)
+    aead = AESGCM(_keys(None, SYSTEM_CHAIN_PURPOSE)[0])
+    plaintext = json.dumps(fields).encode()
+    return nonce + aead.encrypt(nonce, plaintext, _system_ad(record_type, record_id))
+
+
+def unseal_system(record_type: str, record_id: str, token: bytes) -> dict:
+    token = bytes(token)
+    nonce, body = token[:NONCE_BYTES], token[NONCE_BYTES:]
+    for key in _keys(None, SYSTEM_CHAIN_PURPOSE):
+        try:
+            plaintext = AESGCM(key).decrypt(nonce, body, _system_ad(record_type, record_id))
+        except (InvalidTag, ValueError):
+            continue
+        return json.loads(plaintext)
+    raise InstanceSealError(
+        f"the system journal's {record_type} {record_id} does not open with the instance secret"
+    )
+
+
+def system_signing_seed() -> bytes:
+    """The Ed25519 seed that signs the system chain's checkpoints (vault/signing.py)."""
+    return _keys(None, SYSTEM_SIGNING_PURPOSE)[0]
