@@ -15,8 +15,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import given
 from hypothesis import strategies as st
 
-from etanche.accounts import sealing, services
+from etanche.accounts import services
 from etanche.accounts.models import RecoveryCodeDevice, SealedTOTPDevice, User
+from etanche.vault import instance
 from tests.accounts.personas import code_from_uri, make_lab, make_user, totp_now
 from tests.leakscan import find_leaks, raw_database_bytes
 
@@ -72,7 +73,7 @@ def test_it_refuses_a_seed_copied_onto_another_account(db):
     mine, victim = make_user("paul.durand", lab), make_user("lucie.moreau", lab)
     SealedTOTPDevice.objects.filter(user=victim).update(
         sealed_key=SealedTOTPDevice.objects.get(user=mine).sealed_key)
-    with pytest.raises(sealing.SealError, match=f"user {victim.pk}"):
+    with pytest.raises(instance.InstanceSealError, match=f"user {victim.pk}"):
         services.confirmed_totp(victim).verify_token("123456")
 
 
@@ -83,7 +84,7 @@ def test_it_opens_old_seeds_and_codes_after_a_secret_rotation_with_fallbacks(db,
     codes = services.regenerate_recovery_codes(user)
     old_secret = settings.SECRET_KEY
     settings.SECRET_KEY = "rotated-" + "r" * 60
-    with pytest.raises(sealing.SealError):
+    with pytest.raises(instance.InstanceSealError):
         services.confirmed_totp(user).bin_key  # noqa: B018
     settings.SECRET_KEY_FALLBACKS = [old_secret]
     assert services.confirmed_totp(user).bin_key == seed
@@ -93,22 +94,22 @@ def test_it_opens_old_seeds_and_codes_after_a_secret_rotation_with_fallbacks(db,
 @given(seed=st.binary(min_size=10, max_size=64), user_id=st.integers(1, 2**62),
        position=st.integers(0, 1000))
 def test_it_seals_any_seed_and_opens_it_only_untouched_for_its_user(seed, user_id, position):
-    token = sealing.seal_seed(seed, user_id=user_id)
+    token = instance.seal_totp_seed(seed, user_id=user_id)
     assert seed not in token
-    assert sealing.unseal_seed(token, user_id=user_id) == seed
-    with pytest.raises(sealing.SealError):
-        sealing.unseal_seed(token, user_id=user_id + 1)
+    assert instance.unseal_totp_seed(token, user_id=user_id) == seed
+    with pytest.raises(instance.InstanceSealError):
+        instance.unseal_totp_seed(token, user_id=user_id + 1)
     tampered = bytearray(token)
     tampered[position % len(token)] ^= 0x01
-    with pytest.raises(sealing.SealError):
-        sealing.unseal_seed(bytes(tampered), user_id=user_id)
+    with pytest.raises(instance.InstanceSealError):
+        instance.unseal_totp_seed(bytes(tampered), user_id=user_id)
 
 
 @given(code=st.text(alphabet="abcdefghijklmnopqrstuvwxyz234567", min_size=8, max_size=8))
 def test_it_hashes_recovery_codes_with_a_key_bound_to_the_user(code):
-    digest = sealing.code_digests(code, user_id=7)[0]
+    digest = instance.recovery_code_digests(code, user_id=7)[0]
     assert code not in digest and len(digest) == 64
-    assert digest != sealing.code_digests(code, user_id=8)[0]
+    assert digest != instance.recovery_code_digests(code, user_id=8)[0]
 
 
 def test_it_migrates_clear_devices_into_sealed_ones_and_back(db):

@@ -3,7 +3,8 @@
 Both are django-otp `Device`s (django_otp.login, verify_token, OTPMiddleware
 and the throttling mixin work unchanged). The TOTP device reuses django-otp's
 own TOTPDevice verification and otpauth URI code; only where the seed is kept
-differs. Recovery codes are stored as keyed hashes and deleted when used.
+differs. Recovery codes are stored as keyed hashes and deleted when used. The vault
+holds the keys (vault/instance.py).
 """
 
 import base64
@@ -14,8 +15,8 @@ from django.db import models
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from etanche.accounts import sealing
 from etanche.lib.personal_data import Protection as P
+from etanche.vault import instance
 
 _DEVICE = {
     "id": P.NONE, "user": P.PSEUDONYMOUS, "name": P.NONE, "confirmed": P.NONE,
@@ -50,13 +51,15 @@ class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
     _read_str_from_settings = TOTPDevice._read_str_from_settings
 
     def set_seed(self, raw: bytes) -> None:
-        self.sealed_key = sealing.seal_seed(raw, user_id=self.user_id)
+        self.sealed_key = instance.seal_totp_seed(raw, user_id=self.user_id)
         self.__dict__.pop("_seed", None)
 
     @property
     def bin_key(self) -> bytes:
         if "_seed" not in self.__dict__:
-            self.__dict__["_seed"] = sealing.unseal_seed(self.sealed_key, user_id=self.user_id)
+            self.__dict__["_seed"] = instance.unseal_totp_seed(
+                self.sealed_key, user_id=self.user_id
+            )
         return self.__dict__["_seed"]
 
     def save(self, *args, **kwargs):
@@ -77,8 +80,9 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):
         verbose_name = "recovery codes (hashed)"
 
     def add_codes(self, codes: list[str]) -> None:
+        user_id = self.user_id
         RecoveryCode.objects.bulk_create([
-            RecoveryCode(device=self, digest=sealing.code_digests(c, user_id=self.user_id)[0])
+            RecoveryCode(device=self, digest=instance.recovery_code_digests(c, user_id=user_id)[0])
             for c in codes
         ])
 
@@ -86,7 +90,7 @@ class RecoveryCodeDevice(ThrottlingMixin, Device):
         allowed, _ = self.verify_is_allowed()
         if not allowed:
             return False
-        digests = sealing.code_digests(str(token), user_id=self.user_id)
+        digests = instance.recovery_code_digests(str(token), user_id=self.user_id)
         # Deleting is what makes a code single-use, even for two requests at once.
         used, _ = RecoveryCode.objects.filter(device=self, digest__in=digests).delete()
         if used:

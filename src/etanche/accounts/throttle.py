@@ -7,8 +7,6 @@ secret key: the table says who is locked to no one who reads it.
 See docs/adr/0003-own-lockout-model.md for why this is not django-axes.
 """
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from etanche.accounts.models import FailureCounter
+from etanche.vault import instance
 
 Kind = FailureCounter.Kind
 
@@ -24,7 +23,7 @@ Kind = FailureCounter.Kind
 def counter_key(kind: str, value: str) -> str:
     normalised = value.strip().lower() if kind == Kind.ACCOUNT else value.strip()
     message = f"etanche.lockout.{kind}:{normalised}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return instance.counter_digest(message)
 
 
 def _limit(kind: str) -> int:

@@ -11,7 +11,7 @@ from binascii import hexlify, unhexlify
 
 from django.db import migrations
 
-from etanche.accounts import sealing
+from etanche.vault import instance
 
 _DEVICE_FIELDS = ("name", "confirmed", "throttling_failure_timestamp",
                   "throttling_failure_count")
@@ -28,7 +28,7 @@ def forward(apps, schema_editor):
     for old in ClearTOTP.objects.all():
         new = SealedTOTP.objects.create(
             user_id=old.user_id,
-            sealed_key=sealing.seal_seed(unhexlify(old.key), user_id=old.user_id),
+            sealed_key=instance.seal_totp_seed(unhexlify(old.key), user_id=old.user_id),
             **{f: getattr(old, f) for f in _DEVICE_FIELDS + _TOTP_FIELDS},
         )
         # auto_now_add replaced the enrolment date on create.
@@ -38,7 +38,7 @@ def forward(apps, schema_editor):
         new = CodeDevice.objects.create(user_id=old.user_id,
                                         **{f: getattr(old, f) for f in _DEVICE_FIELDS})
         Code.objects.bulk_create([
-            Code(device=new, digest=sealing.code_digests(t.token, user_id=old.user_id)[0])
+            Code(device=new, digest=instance.recovery_code_digests(t.token, user_id=old.user_id)[0])
             for t in old.token_set.all()
         ])
     ClearStatic.objects.all().delete()
@@ -48,7 +48,7 @@ def backward(apps, schema_editor):
     ClearTOTP = apps.get_model("otp_totp", "TOTPDevice")
     SealedTOTP = apps.get_model("accounts", "SealedTOTPDevice")
     for new in SealedTOTP.objects.all():
-        seed = sealing.unseal_seed(bytes(new.sealed_key), user_id=new.user_id)
+        seed = instance.unseal_totp_seed(bytes(new.sealed_key), user_id=new.user_id)
         ClearTOTP.objects.create(user_id=new.user_id, key=hexlify(seed).decode(),
                                  **{f: getattr(new, f) for f in _DEVICE_FIELDS + _TOTP_FIELDS})
     SealedTOTP.objects.all().delete()
