@@ -7,7 +7,7 @@ BENCH_FINESS = "990000002"  # fictitious: department 99 holds no establishment
 
 def make_lab(slug: str = "bench", expected_patients: int | None = None):
     """The bench lab, its blind indexes sized for the population it will hold (DESIGN §6)."""
-    from etanche.labs.services import create_lab
+    from etanche.ops.labs import create_lab
     from etanche.orders import catalogue
     from etanche.vault import indexes
 
@@ -21,8 +21,7 @@ def make_lab(slug: str = "bench", expected_patients: int | None = None):
 
 def envelopes(n: int, seed: int, sample_every: int = 0, sample: list | None = None):
     """Envelopes of n synthetic identities; every `sample_every`-th identity is kept aside."""
-    from etanche.patients.bulk import envelope_of
-    from etanche.patients.synthetic import iter_identities
+    from etanche.synthetic.people import envelope_of, iter_identities
 
     for i, identity in enumerate(iter_identities(n, seed)):
         if sample_every and sample is not None and i % sample_every == 0:
@@ -33,13 +32,13 @@ def envelopes(n: int, seed: int, sample_every: int = 0, sample: list | None = No
 def fill_sealed(lab, n: int, seed: int, *, sample_every=0, sample=None) -> float:
     """The demo bulk path (patients.bulk.bulk_register); returns seconds."""
     from etanche.patients.bulk import bulk_register
-    from etanche.patients.synthetic import iter_identities
+    from etanche.synthetic.people import envelope_of, iter_identities
 
     def identities():
         for i, identity in enumerate(iter_identities(n, seed)):
             if sample_every and sample is not None and i % sample_every == 0:
                 sample.append(identity)
-            yield identity
+            yield envelope_of(identity)
 
     started = time.perf_counter()
     bulk_register(lab, identities(), source="demo")

@@ -91,7 +91,7 @@ def _settle() -> None:
 
 def run(ctx) -> list[dict]:
     from bench.users import make_frontdesk
-    from etanche.patients.synthetic import iter_identities
+    from etanche.synthetic.people import iter_identities
 
     quick = ctx.quick
     prepopulated = 2_000 if quick else 100_000
@@ -108,7 +108,7 @@ def run(ctx) -> list[dict]:
     fill.fill_sealed(lab, prepopulated, seed=1)
     fill.fill_plain(lab, prepopulated, seed=1)
 
-    from etanche.management.commands.serve import Command as Serve
+    from etanche.ops.management.commands.serve import Command as Serve
 
     defaults = {a.dest: a.default for a in Serve().create_parser("etanche", "serve")._actions}
     workers = workers or defaults["workers"]

@@ -63,7 +63,7 @@ def _plain_read(chain) -> int:
 def run(ctx) -> dict:
     from etanche.journal import services
     from etanche.journal.models import Chain
-    from etanche.labs.services import create_lab
+    from etanche.ops.labs import create_lab
 
     n = 200_000 if ctx.quick else 1_000_000
     lab = create_lab("bench-journal", "Banc journal", "990000002")

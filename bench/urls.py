@@ -2,6 +2,6 @@
 
 from django.urls import include, path
 
-from etanche.urls import urlpatterns as product
+from etanche.web.urls import urlpatterns as product
 
 urlpatterns = [*product, path("bench/plain/", include("bench.plain.urls"))]

@@ -11,7 +11,7 @@ def _ids(results):
 
 def test_it_requires_the_deny_by_default_middleware(settings):
     assert checks.check_deny_by_default(None) == []
-    access = "etanche.accounts.middleware.AccessMiddleware"
+    access = "etanche.web.middleware.AccessMiddleware"
     assert access in settings.MIDDLEWARE  # the subclass that also requires TOTP
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != access]
     assert _ids(checks.check_deny_by_default(None)) == {"etanche.E001"}
@@ -19,7 +19,7 @@ def test_it_requires_the_deny_by_default_middleware(settings):
     assert checks.check_deny_by_default(None) == []
     # Something that merely looks like it does not count.
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != checks.DENY_BY_DEFAULT]
-    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "etanche.lib.headers.SecurityHeadersMiddleware"]
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, "etanche.web.headers.SecurityHeadersMiddleware"]
     assert _ids(checks.check_deny_by_default(None)) == {"etanche.E001"}
 
 

@@ -1,8 +1,8 @@
 """Plaintext twins of the registration, request entry and search pages.
 
 Same decorators (deny by default, permissions, CSRF through the middleware,
-never_cache), same forms and templates as etanche.patients.views and
-etanche.orders.views; only the service underneath is the plaintext one.
+never_cache), same forms and templates as etanche.web.patients and
+etanche.web.orders; only the service underneath is the plaintext one.
 """
 
 from django.contrib import messages
@@ -15,14 +15,14 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from bench.plain import services
 from bench.plain.models import PlainPatient
-from etanche.accounts.access import current_lab
-from etanche.accounts.decorators import require_permission
 from etanche.accounts.permissions import Perm, has_permission
-from etanche.orders.forms import OrderForm
-from etanche.orders.views import _preview
-from etanche.patients.forms import PatientForm, PatientSearchForm
 from etanche.patients.search import summary_of
-from etanche.patients.views import _add_errors
+from etanche.web.access import current_lab
+from etanche.web.decorators import require_permission
+from etanche.web.forms.orders import OrderForm
+from etanche.web.forms.patients import PatientForm, PatientSearchForm
+from etanche.web.orders import _preview
+from etanche.web.patients import _add_errors
 
 MEMO = "bench.prescriber"
 

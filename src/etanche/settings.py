@@ -35,6 +35,7 @@ BEHIND_TLS = env_bool("ETANCHE_BEHIND_TLS", False)
 
 INSTALLED_APPS = [
     # First, so its `createsuperuser` (which refuses) shadows django.contrib.auth's.
+    "etanche.ops",
     "etanche.accounts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -51,14 +52,17 @@ INSTALLED_APPS = [
     "etanche.watch",
     "etanche.breach",
     "etanche.fhir",
+    "etanche.web",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "etanche.lib.headers.SecurityHeadersMiddleware",
+    "etanche.web.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,12 +73,12 @@ MIDDLEWARE = [
     # decorated with @login_not_required (grep for it: that is the exempt list).
     # This subclass of LoginRequiredMiddleware also requires the TOTP step, a
     # changed initial password, and enforces idle and absolute session limits.
-    "etanche.accounts.middleware.AccessMiddleware",
+    "etanche.web.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
-ROOT_URLCONF = "etanche.urls"
+ROOT_URLCONF = "etanche.web.urls"
 WSGI_APPLICATION = "etanche.wsgi.application"
 
 TEMPLATES = [
@@ -87,7 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "etanche.accounts.context_processors.access",
+                "etanche.web.context_processors.access",
             ],
         },
     },
@@ -208,6 +212,13 @@ ETANCHE_JOURNAL_RETENTION_DAYS = env_int("ETANCHE_JOURNAL_RETENTION_DAYS", 365)
 ETANCHE_EXPORT_WORKERS = env_int("ETANCHE_EXPORT_WORKERS", 0)
 ETANCHE_EXPORT_PARALLEL_MIN = env_int("ETANCHE_EXPORT_PARALLEL_MIN", 20_000)
 
+# --- task queue (docs/adr/0006-task-queue.md): rows in this database, run by `etanche worker`
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Seconds an idle worker waits before looking at the queue again.
+ETANCHE_WORKER_POLL_SECONDS = env_int("ETANCHE_WORKER_POLL_SECONDS", 1)
+# `etanche serve` starts one worker beside gunicorn (0: run `etanche worker` yourself).
+ETANCHE_SERVE_WORKER = env_bool("ETANCHE_SERVE_WORKER", True)
+
 # --- housekeeping run by `etanche serve` (0 turns it off; cron can do it instead)
 ETANCHE_HOUSEKEEPING_SECONDS = env_int("ETANCHE_HOUSEKEEPING_SECONDS", 900)
 # Where `etanche serve` ships signed journal checkpoints at each round, e.g.
@@ -221,5 +232,5 @@ ETANCHE_MASTER_KEY = env_str("ETANCHE_MASTER_KEY") or f"file://{DATA_DIR / 'mast
 # How stale a process's idea of a lab's primary key version may be after a rotation.
 VAULT_RECHECK_SECONDS = env_int("ETANCHE_VAULT_RECHECK_SECONDS", 2)
 # A missing or wrong master key, or a tampered record, becomes an error page, not a traceback.
-MIDDLEWARE.append("etanche.vault.middleware.VaultErrorMiddleware")
+MIDDLEWARE.append("etanche.web.vault_errors.VaultErrorMiddleware")
 # --- end vault ---

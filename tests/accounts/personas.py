@@ -13,9 +13,9 @@ from django.contrib.auth import SESSION_KEY
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 
-from etanche.accounts import sessions
 from etanche.accounts.models import Membership, Role, SealedTOTPDevice, SessionRecord, User
-from etanche.labs.services import create_lab
+from etanche.ops.labs import create_lab
+from etanche.web import sessions
 
 _finess = itertools.count(1)
 

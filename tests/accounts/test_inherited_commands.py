@@ -35,7 +35,7 @@ def test_it_reviewed_every_inherited_command():
     inherited = {name for name, app in get_commands().items() if not app.startswith("etanche")}
     assert inherited <= KEPT, f"review these commands in {__file__}: {inherited - KEPT}"
     for name in SHADOWED:
-        assert get_commands()[name] == "etanche.accounts", name
+        assert get_commands()[name] == "etanche.ops", name
 
 
 @pytest.mark.parametrize(("args", "pointer"), [

@@ -100,6 +100,6 @@ def test_a_failed_login_is_journaled_even_when_requests_are_atomic(client, world
         connection.settings_dict["ATOMIC_REQUESTS"] = False
     assert journal_actions(world.lab_a).count("login-failed") == 1
     for view in ("login_view", "otp_verify", "mfa_enrol"):
-        from etanche.accounts.views import login
+        from etanche.web import login
 
         assert getattr(getattr(login, view), "_non_atomic_requests", None) == {"default"}

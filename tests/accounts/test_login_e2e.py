@@ -100,7 +100,7 @@ def test_it_rejects_the_half_login_after_five_minutes(client, provisioned):
 
 
 def test_a_demo_account_logs_in_with_the_credentials_file(client, db):
-    from etanche.labs import demo
+    from etanche.ops import demo
 
     demo.create_demo()
     rows = [line.split("\t") for line in demo.credentials_path().read_text().splitlines()

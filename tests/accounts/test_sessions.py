@@ -4,8 +4,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from etanche.accounts import sessions
 from etanche.accounts.models import SessionRecord
+from etanche.web import sessions
 from tests.accounts.personas import journal_actions, sign_in
 
 

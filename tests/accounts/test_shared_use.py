@@ -2,8 +2,8 @@
 
 from django.test import Client
 
-from etanche.accounts import sessions
 from etanche.accounts.models import SealedTOTPDevice, SessionRecord, SharedUseFlag
+from etanche.web import sessions
 from tests.accounts.personas import journal_actions, sign_in, totp_now
 
 

@@ -10,10 +10,9 @@ from pyrage import x25519
 from etanche.exports import services as exports
 from etanche.orders import services as orders
 from etanche.patients import services as patients
-from etanche.patients.bulk import envelope_of
 from etanche.patients.intake import as_input
 from etanche.patients.models import Patient
-from etanche.patients.synthetic import iter_identities
+from etanche.synthetic.people import envelope_of, iter_identities
 from tests.orders.helpers import make_order
 
 

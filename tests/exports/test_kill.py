@@ -14,7 +14,7 @@ from etanche.exports import crypto
 from etanche.exports import services as exports
 from etanche.exports.models import Status
 from etanche.patients.bulk import bulk_register
-from etanche.patients.synthetic import generate
+from etanche.synthetic.people import envelope_of, generate
 from tests.accounts.personas import build_world
 from tests.cli_helpers import ETANCHE
 from tests.exports.helpers import age_key, decrypt
@@ -40,7 +40,7 @@ def _env() -> dict:
 def test_a_killed_export_leaves_no_plaintext_and_can_be_retried():
     world = build_world()
     identities = generate(PATIENTS, seed=99)
-    bulk_register(world.lab_a, identities)
+    bulk_register(world.lab_a, map(envelope_of, identities))
     identity, recipient = age_key()
     export = exports.request_export(world.lab_a, world.labadmin, profile="migration",
                                     fmt="csv", selection="all", recipient=recipient)

@@ -10,7 +10,7 @@ def make_lab(db):
     """A lab with its keys, created through the same service as `etanche labs create`."""
     from stdnum import luhn
 
-    from etanche.labs.services import create_lab
+    from etanche.ops.labs import create_lab
 
     def make(slug=None):
         n = next(_numbers)

@@ -2,8 +2,8 @@
 
 from django.core.management import call_command
 
-from etanche.labs import demo
 from etanche.labs.models import Lab
+from etanche.ops import demo
 from etanche.vault import indexes
 from etanche.vault import services as vault
 

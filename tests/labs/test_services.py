@@ -8,7 +8,7 @@ from stdnum import luhn
 
 from etanche.journal.models import Entry
 from etanche.labs.models import Lab
-from etanche.labs.services import LabError, create_lab, shred_lab, validate_finess
+from etanche.ops.labs import LabError, create_lab, shred_lab, validate_finess
 from etanche.vault import services as vault
 from etanche.vault.models import LabKeyset, ShreddedLab
 from tests.sealedapp.models import Person

@@ -2,7 +2,7 @@
 
 import pytest
 
-from etanche.labs.services import LabError, create_lab
+from etanche.ops.labs import LabError, create_lab
 from etanche.vault import indexes
 from etanche.vault import services as vault
 from tests.cli_helpers import run_etanche

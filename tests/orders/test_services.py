@@ -11,6 +11,7 @@ from django.utils import timezone
 from etanche.journal.models import Entry
 from etanche.orders import services
 from etanche.orders.models import Order, OrderCounter, OrderTest, Specimen, Status
+from etanche.synthetic import requests as synthetic_requests
 from tests.accounts.personas import build_world
 from tests.leakscan import find_leaks, raw_database_bytes
 from tests.orders.helpers import make_order, make_patient
@@ -200,7 +201,7 @@ def test_it_moves_requests_on_merge(world):
 def test_it_creates_demo_requests_in_bulk(world):
     people = [make_patient(world.lab_a, world.frontdesk, birth_name=f"Demo{n}")
               for n in ("Alpha", "Beta", "Gamma")]
-    made = services.create_demo_orders(world.lab_a, people, seed=3, per_patient=2)
+    made = synthetic_requests.create_demo_orders(world.lab_a, people, seed=3, per_patient=2)
     assert len(made) == 6
     numbers = [o.number for o in Order.objects.for_lab(world.lab_a)]
     assert len(numbers) == len(set(numbers)) == 7
@@ -208,7 +209,7 @@ def test_it_creates_demo_requests_in_bulk(world):
         fresh = Order.objects.get(pk=order.pk)
         assert services.read_order(world.lab_a, world.frontdesk, fresh).prescriber_name
         assert fresh.specimens.count() >= 1
-    again = services.create_demo_orders(world.lab_a, people, seed=3, per_patient=2)
+    again = synthetic_requests.create_demo_orders(world.lab_a, people, seed=3, per_patient=2)
     assert [o.urgent for o in again] == [o.urgent for o in made]
 
 

@@ -4,7 +4,7 @@ few hand-made people with NIRs computed from their traits (never a real person).
 from datetime import date
 
 from etanche.patients.nir import INS_OID_TEST
-from etanche.patients.synthetic import generate, nir_for
+from etanche.synthetic.people import generate, nir_for
 
 
 def as_input(identity) -> dict:

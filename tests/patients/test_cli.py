@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from etanche.journal.models import Action, Entry
 from etanche.patients.models import Patient
-from etanche.patients.synthetic import generate
+from etanche.synthetic.people import generate
 from tests.accounts.personas import make_lab
 from tests.cli_helpers import ETANCHE, run_etanche
 from tests.db_helpers import fresh_instance

@@ -4,7 +4,7 @@ import json
 import subprocess
 import time
 
-from etanche.patients.synthetic import generate
+from etanche.synthetic.people import generate
 from tests.cli_helpers import ETANCHE, run_etanche
 from tests.db_helpers import fresh_instance
 from tests.patients.people import as_input

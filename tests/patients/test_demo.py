@@ -7,11 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from etanche.journal.models import Action, Entry
-from etanche.labs import demo
+from etanche.ops import demo
 from etanche.patients import bulk, intake
 from etanche.patients import services as patients
 from etanche.patients.models import Patient, PatientIndex
-from etanche.patients.synthetic import generate
+from etanche.synthetic.people import envelope_of, generate
 from tests.accounts.personas import make_lab
 
 
@@ -23,9 +23,9 @@ def _envelopes(lab) -> list[dict]:
 @pytest.mark.django_db
 def test_it_is_deterministic_for_a_seed():
     lab_a, lab_b, lab_c = make_lab("det-a"), make_lab("det-b"), make_lab("det-c")
-    bulk.bulk_register(lab_a, generate(120, seed=3), batch=50)
-    bulk.bulk_register(lab_b, generate(120, seed=3), batch=70)
-    bulk.bulk_register(lab_c, generate(120, seed=4), batch=50)
+    bulk.bulk_register(lab_a, map(envelope_of, generate(120, seed=3)), batch=50)
+    bulk.bulk_register(lab_b, map(envelope_of, generate(120, seed=3)), batch=70)
+    bulk.bulk_register(lab_c, map(envelope_of, generate(120, seed=4)), batch=50)
     assert _envelopes(lab_a) == _envelopes(lab_b)
     assert _envelopes(lab_a) != _envelopes(lab_c)
 
@@ -34,7 +34,7 @@ def test_it_is_deterministic_for_a_seed():
 def test_it_creates_valid_searchable_patients():
     lab = make_lab("valid")
     people = generate(300, seed=11)
-    assert bulk.bulk_register(lab, people, batch=128) == 300
+    assert bulk.bulk_register(lab, map(envelope_of, people), batch=128) == 300
     for env in _envelopes(lab):
         again = intake.clean(intake.as_input(env)).envelope
         assert again == env
@@ -51,9 +51,9 @@ def test_it_creates_valid_searchable_patients():
 def test_it_journals_one_entry_per_batch_and_runs_no_query_per_row():
     lab = make_lab("batches")
     with CaptureQueriesContext(connection) as small:
-        bulk.bulk_register(lab, generate(100, seed=1), batch=100)
+        bulk.bulk_register(lab, map(envelope_of, generate(100, seed=1)), batch=100)
     with CaptureQueriesContext(connection) as large:
-        bulk.bulk_register(lab, generate(1000, seed=2), batch=1000)
+        bulk.bulk_register(lab, map(envelope_of, generate(1000, seed=2)), batch=1000)
     assert len(large.captured_queries) <= len(small.captured_queries) + 2
     entries = Entry.objects.filter(lab_id=lab.pk, action=Action.CREATE, object_type="patient")
     assert [json.loads(e.detail) for e in entries.order_by("seq")] == [
@@ -69,5 +69,5 @@ def test_demo_creates_the_lab_its_staff_and_patients():
     assert Patient.objects.for_lab(result.lab).count() == 50
     other = demo.create_demo(patients=20, seed=5, slug="bench")
     assert other.accounts == [] and other.lab.finess != result.lab.finess
-    expected = [bulk.envelope_of(i) for i in generate(20, seed=5)]
+    expected = [envelope_of(i) for i in generate(20, seed=5)]
     assert _envelopes(other.lab) == sorted(expected, key=lambda env: env["ins"])

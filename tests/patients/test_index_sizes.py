@@ -8,11 +8,11 @@ import importlib
 import pytest
 from django.apps import apps
 
-from etanche.labs.services import create_lab
+from etanche.ops.labs import create_lab
 from etanche.patients import services as patients
 from etanche.patients.bulk import bulk_register
 from etanche.patients.models import Patient, PatientIndex
-from etanche.patients.synthetic import iter_identities
+from etanche.synthetic.people import envelopes
 from etanche.vault import indexes, keyring
 from etanche.vault import services as vault
 from etanche.vault.models import LabKeyset
@@ -53,7 +53,7 @@ def test_it_searches_exactly_in_labs_of_different_sizes(small_and_large):
     assert vault.index_sizes(small)[1]["nir"] == 8
     assert vault.index_sizes(large)[1]["nir"] == 24
     for lab in (small, large):
-        bulk_register(lab, iter_identities(400, 11))
+        bulk_register(lab, envelopes(400, 11))
         data = person()
         pid = patients.register_patient(lab, None, data).id
         _fits(lab)
@@ -76,7 +76,7 @@ def test_it_keeps_a_lab_from_before_per_lab_sizing_on_its_12_bit_values(db):
     migration.keep_legacy_sizes(apps, None)  # ...then the migration runs.
     keyring.forget()
     assert vault.index_sizes(lab) == (None, dict.fromkeys(indexes.INDEXES, 12))
-    bulk_register(lab, iter_identities(200, 5))
+    bulk_register(lab, envelopes(200, 5))
     pid = patients.register_patient(lab, None, data).id
     _fits(lab)
     _searches_find(lab, pid, data)

@@ -12,7 +12,7 @@ from django.db import connection
 
 from etanche.patients import bulk
 from etanche.patients import services as patients
-from etanche.patients.synthetic import generate
+from etanche.synthetic.people import envelope_of, generate
 from tests.accounts.personas import make_lab
 from tests.conftest import require_system
 from tests.leakscan import find_leaks, raw_database_bytes, variants
@@ -64,7 +64,7 @@ def test_it_leaves_no_patient_identity_in_the_raw_database():
         require_system(shutil.which("pg_dump") is not None, "pg_dump is not installed")
     lab = make_lab("leak-patients")
     identities = list(generate(1000, seed=2021))
-    assert bulk.bulk_register(lab, identities, batch=400) == 1000
+    assert bulk.bulk_register(lab, map(envelope_of, identities), batch=400) == 1000
     one = person(birth_name="QUARTENAY-SYNTHÉTIQUE", used_name="Morvandelle",
                  notes="Traitement anticoagulant fictif, VIH fictif")
     created = patients.register_patient(lab, None, one)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etanche.patients import nir
-from etanche.patients.synthetic import nir_for
+from etanche.synthetic.people import nir_for
 
 
 def messages(call, *args, **kwargs) -> list[str]:

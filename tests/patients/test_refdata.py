@@ -24,7 +24,7 @@ def test_it_ships_communes_countries_and_names():
 
 
 def test_it_keeps_the_paris_lyon_marseille_city_codes_the_generator_skips():
-    from etanche.patients.synthetic import ARRONDISSEMENT_CITIES
+    from etanche.synthetic.people import ARRONDISSEMENT_CITIES
 
     assert {refdata.communes()[code].name for code in ARRONDISSEMENT_CITIES} == {
         "Paris",

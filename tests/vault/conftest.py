@@ -1,6 +1,6 @@
 import pytest
 
-from etanche.labs.services import create_lab
+from etanche.ops.labs import create_lab
 from etanche.vault import keyring, master
 
 # Synthetic FINESS numbers with a valid Luhn key (department 99 holds no establishment).

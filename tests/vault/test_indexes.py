@@ -9,7 +9,7 @@ from django.db import connection
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from etanche.labs.services import create_lab
+from etanche.ops.labs import create_lab
 from etanche.vault import indexes, keyring
 from etanche.vault import services as vault
 from etanche.vault.models import LabKeyset

@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from etanche.labs.services import create_lab
+from etanche.ops.labs import create_lab
 from etanche.vault import services as vault
 from tests.leakscan import find_leaks, raw_database_bytes, variants
 from tests.sealedapp.models import Note, Person

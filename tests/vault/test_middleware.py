@@ -3,7 +3,7 @@
 from django.test import RequestFactory
 
 from etanche.vault.errors import MasterKeyWrong, TamperedData
-from etanche.vault.middleware import VaultErrorMiddleware
+from etanche.web.vault_errors import VaultErrorMiddleware
 
 
 def _page(exc):

@@ -153,7 +153,7 @@ def test_it_finishes_a_master_rotation_killed_after_its_commit(lab, tmp_path, se
 
 @pytest.mark.django_db(transaction=True)
 def test_it_finishes_with_every_row_readable_after_a_kill_9(tmp_path, settings):
-    from etanche.labs.services import create_lab
+    from etanche.ops.labs import create_lab
 
     lab = create_lab("lab-k", "Laboratoire K", "990000002")
     _people(lab, 1500)

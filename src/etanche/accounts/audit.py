@@ -5,13 +5,12 @@
 
 from django.db import transaction
 
+from etanche.journal.models import Action
+from etanche.journal.services import record
+
 
 def journal(action: str, *, lab=None, user=None, object_type="", object_id="", outcome="ok",
             detail=None):
-    # Imported here: the journal app imports accounts models, not the reverse.
-    from etanche.journal.models import Action
-    from etanche.journal.services import record
-
     record(lab=lab, user=user, action=Action[action], object_type=object_type,
            object_id=str(object_id) if object_id != "" else "", outcome=outcome, detail=detail)
 

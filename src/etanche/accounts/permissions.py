@@ -1,6 +1,6 @@
 """What each role may do: the one place where authority is declared.
 
-Views check a permission with `etanche.accounts.decorators.require_permission`;
+Views check a permission with `etanche.web.decorators.require_permission`;
 objects are fetched with `get_object_for_user` (404 for another lab, 403 for
 too little authority). Other apps add their permissions here, not in views.
 """

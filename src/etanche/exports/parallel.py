@@ -7,10 +7,18 @@ and return the batch's bytes; the parent feeds them to age in their original
 order, with at most WINDOW batches in flight so memory stays bounded whatever
 the export's size. Small exports, and any export produced inside an open
 transaction (workers could not see its rows), stay in one process.
+
+Forking is sound only from a process with one thread: a lock another thread
+held at the fork stays held forever in the child. The producers (`etanche
+worker`, `etanche export produce`) have one thread; anywhere else (a threaded
+web worker, say) the export stays in one process. Fork and not spawn: children
+inherit the parent's settings and vault state instead of rebuilding them.
 """
 
 import multiprocessing
 import os
+import signal
+import threading
 from collections import deque
 
 from django.conf import settings
@@ -26,7 +34,8 @@ WINDOW_PER_WORKER = 2
 
 def workers_for(rows: int) -> int:
     wanted = settings.ETANCHE_EXPORT_WORKERS or os.cpu_count() or 1
-    if wanted <= 1 or rows < settings.ETANCHE_EXPORT_PARALLEL_MIN or connection.in_atomic_block:
+    if (wanted <= 1 or rows < settings.ETANCHE_EXPORT_PARALLEL_MIN
+            or connection.in_atomic_block or threading.active_count() > 1):
         return 1
     return wanted
 
@@ -49,6 +58,9 @@ def _child_start() -> None:
     # The parent closed its connections before forking; make sure none is shared.
     for alias in connections:
         connections[alias].close()
+    # The worker's handlers wait for the task to end; a child must die when the pool ends.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def formatted(tasks, workers: int):

@@ -1,4 +1,4 @@
-"""The bulk path: many synthetic (or already checked) patients, fast, for `etanche demo`.
+"""The bulk path: many already checked patient envelopes, fast (demo data, imports).
 
 Per batch: one `vault.seal_many`, one `vault.blind_indexes` per index, two
 inserts (COPY on PostgreSQL, executemany on SQLite: Django's bulk_create spent
@@ -16,48 +16,11 @@ from django.utils import timezone
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
 from etanche.patients import indexing
-from etanche.patients.intake import ENVELOPE_FIELDS
 from etanche.patients.models import Patient, PatientIndex
-from etanche.patients.status import IdentityStatus
-from etanche.patients.synthetic import SyntheticIdentity
 from etanche.vault import services as vault
 from etanche.vault.models import new_record_id
 
 BATCH = 5000
-
-
-def envelope_of(identity: SyntheticIdentity) -> dict:
-    """The sealed envelope of a synthetic identity (it passes every intake check)."""
-    env = {
-        "birth_name": identity.birth_name,
-        "first_names": list(identity.first_names),
-        "used_name": identity.used_name if identity.used_name != identity.birth_name else "",
-        "used_first_name": "",
-        "birth_date": identity.birth_date.isoformat(),
-        "sex": identity.sex,
-        "birthplace_code": identity.birthplace_code,
-        "birthplace_label": identity.birthplace_label,
-        "ins": identity.ins,
-        "ins_oid": identity.ins_oid,
-        "identity_status": IdentityStatus.PROV.value,
-        "id_document": None,
-        "street": identity.street,
-        "postal_code": identity.postal_code,
-        "city": identity.city,
-        "phones": [p for p in (identity.phone, identity.landline) if p],
-        "email": identity.email,
-        "amo_regime": identity.amo_regime,
-        "amo_fund": identity.amo_fund,
-        "amo_centre": identity.amo_centre,
-        "amc_insurer": identity.amc_insurer,
-        "amc_contract": identity.amc_contract,
-        "physician_name": identity.physician_name,
-        "physician_rpps": identity.physician_rpps,
-        "blood_group": identity.blood_group,
-        "notes": identity.notes,
-    }
-    assert tuple(env) == ENVELOPE_FIELDS  # noqa: S101  a new envelope field must be filled here
-    return env
 
 
 def _write(model, columns: list[str], rows: list[tuple]) -> None:
@@ -107,18 +70,19 @@ def _insert(lab, user, envelopes: list[dict], source: str) -> list[int]:
 
 def bulk_register(
     lab,
-    identities: Iterable[SyntheticIdentity],
+    envelopes: Iterable[dict],
     *,
     user=None,
     source: str = "demo",
     batch: int = BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Insert every identity, `batch` at a time; returns how many were created."""
+    """Insert every envelope (intake.ENVELOPE_FIELDS, already checked), `batch` at a time;
+    returns how many were created."""
     done = 0
     pending: list[dict] = []
-    for identity in identities:
-        pending.append(envelope_of(identity))
+    for envelope in envelopes:
+        pending.append(envelope)
         if len(pending) == batch:
             done += len(_insert(lab, user, pending, source))
             pending = []

@@ -7,6 +7,10 @@ the last commit left it; rows written meanwhile by other processes, still on
 the old version for up to VAULT_RECHECK_SECONDS, are caught by a final sweep.
 Old versions stay available for decryption: values sealed outside the
 registered models (e.g. the journal's chain state) may still name them.
+
+The vault journals nothing (it imports no other app): a caller that records
+rotations passes `on_started` / `on_rewrapped`, called inside the transaction
+that makes the change, so its record commits or rolls back with it.
 """
 
 import os
@@ -24,17 +28,16 @@ from etanche.vault.providers import provider_from_uri
 from etanche.vault.providers.file import FileProvider
 
 BatchHook = Callable[[int, int], None]
+StartedHook = Callable[[int, int], None]  # (lab id, new version)
+RewrappedHook = Callable[[str, int], None]  # (new master key id, keysets re-wrapped)
 
 
-def _journal(**kwargs) -> None:
-    from etanche.journal.models import Action
-    from etanche.journal.services import record
+def start(lab, *, on_started: StartedHook | None = None) -> tuple[RotationJob, bool]:
+    """Make a new AEAD version primary. Returns (job, started); an unfinished job is reused.
 
-    record(action=Action.KEY_ROTATE, **kwargs)
-
-
-def start(lab, *, user=None) -> tuple[RotationJob, bool]:
-    """Make a new AEAD version primary. Returns (job, started); an unfinished job is reused."""
+    `lab`: a Lab or its primary key. `on_started(lab_id, version)` runs in the
+    transaction that makes the version primary, and only when one was made.
+    """
     lab_id = keyring.lab_pk(lab)
     with transaction.atomic():
         jobs = RotationJob.objects.select_for_update().filter(lab_id=lab_id, finished_at=None)
@@ -61,19 +64,10 @@ def start(lab, *, user=None) -> tuple[RotationJob, bool]:
             kek_id=provider.key_id(),
         )
         job = RotationJob.objects.create(lab_id=lab_id, target_version=version)
-        lab_obj = lab if not isinstance(lab, int) else _lab(lab_id)
-        _journal(
-            lab=lab_obj, user=user, object_type="lab", object_id=lab_id,
-            detail={"kind": "data-key", "version": version},
-        )
+        if on_started:
+            on_started(lab_id, version)
     keyring.forget(lab_id)
     return job, True
-
-
-def _lab(lab_id: int):
-    from etanche.labs.models import Lab
-
-    return Lab.objects.get(pk=lab_id)
 
 
 def remaining(job: RotationJob) -> int:
@@ -145,8 +139,9 @@ def reseal(job: RotationJob, *, batch_size: int = 500, on_batch: BatchHook | Non
     return job.moved
 
 
-def rotate_lab(lab, *, user=None, batch_size: int = 500, on_batch: BatchHook | None = None):
-    job, started = start(lab, user=user)
+def rotate_lab(lab, *, batch_size: int = 500, on_batch: BatchHook | None = None,
+               on_started: StartedHook | None = None):
+    job, started = start(lab, on_started=on_started)
     moved = reseal(job, batch_size=batch_size, on_batch=on_batch)
     return job, started, moved
 
@@ -169,8 +164,11 @@ def _finish_file_swap(current: FileProvider, nxt: FileProvider, *, destroy_old: 
     master.forget()
 
 
-def rotate_master(*, new_uri: str | None = None, user=None, destroy_old: bool = False) -> str:
+def rotate_master(*, new_uri: str | None = None, destroy_old: bool = False,
+                  on_rewrapped: RewrappedHook | None = None) -> str:
     """Re-wrap every lab keyset under a new master key. Returns a one-line summary.
+
+    `on_rewrapped(key_id, keysets)` runs in the transaction that re-wraps them.
 
     With the default file provider and no new URI, the new key is written next
     to the old one (`.next`), the database is re-wrapped in one transaction, and
@@ -219,10 +217,8 @@ def rotate_master(*, new_uri: str | None = None, user=None, destroy_old: bool = 
         MasterKeyRecord.objects.create(
             key_id=target.key_id(), check_value=master.new_check_value(new_aead)
         )
-        _journal(
-            lab=None, user=user, object_type="master-key", object_id=target.key_id(),
-            detail={"kind": "master-key", "keysets": len(rows)},
-        )
+        if on_rewrapped:
+            on_rewrapped(target.key_id(), len(rows))
     master.forget()
     keyring.forget()
     if swap:

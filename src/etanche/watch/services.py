@@ -6,7 +6,7 @@
     watch.find_canaries(lab, {"nir": [1234], "email": [77]})   # candidates by blind index
     watch.trace(lab, nir="1840...", ...)             # exact matches -> [Canary]
 
-A canary's identity comes from the demo generator (patients/synthetic.py):
+A canary's identity comes from the synthetic generator (synthetic.one_envelope):
 synthetic, realistic, and drawn from a fresh random seed, so its values are
 its own. Its request takes a real number from the lab's counter, so no real
 request will ever carry it.
@@ -19,23 +19,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from etanche.orders import catalogue
-from etanche.orders.services import DEMO_PANELS, _specimens_for, barcode_for, next_number
+from etanche.orders.services import barcode_for, next_number, specimens_for
 from etanche.patients import indexing
-from etanche.patients.bulk import envelope_of
-from etanche.patients.synthetic import iter_identities
+from etanche.synthetic.people import one_envelope
+from etanche.synthetic.requests import enabled_panels
 from etanche.vault.models import new_record_id
 from etanche.watch.models import CANARY_INDEXES, Canary
 
 
-def _identity() -> dict:
-    return envelope_of(next(iter_identities(1, seed=secrets.randbits(64))))
-
-
 def _request(lab, env: dict, since=None) -> list[dict]:
-    tests = {t.code: t for t in catalogue.enabled_tests(lab)}
-    panels = [[tests[c] for c in panel if c in tests] for panel in DEMO_PANELS]
-    panels = [p for p in panels if p]
+    panels = enabled_panels(lab)
     if not panels:
         return []
     panel = panels[secrets.randbelow(len(panels))]
@@ -47,7 +40,7 @@ def _request(lab, env: dict, since=None) -> list[dict]:
     specimens = [{"barcode": barcode_for(number, rank), "container": container,
                   "sampled_at": (created + timedelta(minutes=7)).isoformat(),
                   "received_at": (created + timedelta(minutes=70)).isoformat()}
-                 for rank, container in enumerate(_specimens_for(panel), start=1)]
+                 for rank, container in enumerate(specimens_for(panel), start=1)]
     return [{
         "pk": new_record_id(), "number": number, "status": "received", "urgent": False,
         "created_at": created.isoformat(),
@@ -69,7 +62,7 @@ def _indexes(lab, env: dict) -> dict:
 
 
 def _create(lab, kind: str, export_id=None, *, since=None, marker_for=None) -> Canary:
-    env = _identity()
+    env = one_envelope()
     requests = _request(lab, env, since)
     canary = Canary(lab_id=getattr(lab, "pk", lab), kind=kind, export_id=export_id,
                     request_number=requests[0]["number"] if requests else "",

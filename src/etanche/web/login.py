@@ -1,0 +1,227 @@
+"""The login steps: password, TOTP (or recovery code), enrolment, first password change."""
+
+import time
+
+import django_otp
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from etanche.accounts import services, throttle
+from etanche.accounts import sessions as session_records
+from etanche.accounts.audit import journal, journal_failure
+from etanche.accounts.devices import RecoveryCodeDevice
+from etanche.accounts.models import User
+from etanche.web import sessions
+from etanche.web.decorators import ANY_STEP, login_step
+from etanche.web.forms.accounts import CodeForm, LoginForm, NewPasswordForm
+from etanche.web.login_steps import (
+    NEXT_KEY,
+    continue_login,
+    grouped_secret,
+    qr_svg,
+    safe_next,
+)
+from etanche.web.middleware import PASSWORD_AT, next_step
+
+BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+BAD_CODE = "Code incorrect ou déjà utilisé."
+
+
+def _labs(user):
+    if user is None:
+        return [None]
+    return [m.lab for m in user.memberships.select_related("lab")] or [None]
+
+
+def record_failure(request, username: str, user, reason: str) -> throttle.Block | None:
+    """Count and journal a failed attempt; return the lock it started, if any.
+
+    Runs outside any transaction of the request so the entry survives whatever
+    happens next (the journal of failed logins is what alerting reads).
+    """
+    address = sessions.client_address(request)
+    started = throttle.register_failure(username, address)
+    target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
+    for lab in _labs(user):
+        journal_failure("LOGIN_FAILED", lab=lab, user=None, detail={"reason": reason}, **target)
+        for kind in started:
+            journal_failure("LOCKOUT", outcome="ok", lab=lab, user=None, detail={"kind": kind},
+                            **target)
+    return throttle.current_block(username, address) if started else None
+
+
+def _refuse_locked(request, username, user) -> throttle.Block | None:
+    block = throttle.current_block(username, sessions.client_address(request))
+    if block:
+        target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
+        for lab in _labs(user):
+            journal_failure("LOGIN_FAILED", outcome="denied", lab=lab, user=None,
+                            detail={"reason": "locked"}, **target)
+    return block
+
+
+@require_http_methods(["GET", "POST"])
+@login_not_required
+@sensitive_post_parameters("password")
+@csrf_protect
+@never_cache
+@transaction.non_atomic_requests
+def login_view(request):
+    if request.user.is_authenticated and next_step(request.user) is None:
+        return redirect("home")
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        username = form.cleaned_data["username"]
+        known = User.objects.filter(username__iexact=username).first()
+        block = _refuse_locked(request, username, known)
+        if block is None:
+            user = authenticate(request, username=username,
+                                password=form.cleaned_data["password"])
+            if user is not None:
+                login(request, user)
+                request.session[PASSWORD_AT] = time.time()
+                nxt = safe_next(request, request.POST.get("next"))
+                if nxt:
+                    request.session[NEXT_KEY] = nxt
+                return redirect(next_step(user) or "home")
+            block = record_failure(request, username, known, "password")
+        form.add_error(None, block.message if block else BAD_CREDENTIALS)
+    return render(request, "registration/login.html",
+                  {"form": form, "next": safe_next(request, request.GET.get("next")) or ""})
+
+
+def _verify_code(user, code: str):
+    """The device that accepts `code`: the TOTP app first, then a recovery code."""
+    totp = services.confirmed_totp(user)
+    if totp and code.isdigit():
+        device = django_otp.verify_token(user, totp.persistent_id, code)
+        if device:
+            return device, "totp"
+    for static in RecoveryCodeDevice.objects.filter(user=user, confirmed=True):
+        device = django_otp.verify_token(user, static.persistent_id, code)
+        if device:
+            return device, "recovery_code"
+    return None, None
+
+
+def _fail_code(request, form, reason):
+    user = request.user
+    block = record_failure(request, user.username, user, reason)
+    if block:
+        logout(request)
+        messages.error(request, block.message)
+        return redirect("login")
+    form.add_error("code", BAD_CODE)
+    return None
+
+
+def _finish_login(request, device, factor: str):
+    user = request.user
+    django_otp.login(request, device)
+    throttle.register_success(user.username)
+    sessions.open_session(request, user)
+    for lab in _labs(user):
+        journal("LOGIN", lab=lab, user=user, object_type="accounts.User", object_id=user.pk,
+                detail={"factor": factor})
+
+
+@require_http_methods(["GET", "POST"])
+@login_step("otp_verify")
+@sensitive_post_parameters("code")
+@never_cache
+@transaction.non_atomic_requests
+def otp_verify(request):
+    user = request.user
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        block = _refuse_locked(request, user.username, user)
+        if block:
+            logout(request)
+            messages.error(request, block.message)
+            return redirect("login")
+        device, factor = _verify_code(user, form.cleaned_data["code"])
+        if device:
+            _finish_login(request, device, factor)
+            if factor == "recovery_code":
+                left = services.recovery_codes_left(user)
+                messages.warning(request, f"Code de secours utilisé : il vous en reste {left}.")
+            return continue_login(request)
+        refused = _fail_code(request, form, "otp")
+        if refused:
+            return refused
+    return render(request, "accounts/otp_verify.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@login_step("mfa_enrol")
+@sensitive_post_parameters("code")
+@never_cache
+@transaction.non_atomic_requests
+def mfa_enrol(request):
+    user = request.user
+    device = services.pending_totp(user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = services.confirm_totp(user, device, form.cleaned_data["code"])
+        if codes is not None:
+            device.refresh_from_db()
+            _finish_login(request, device, "totp_enrolment")
+            return render(request, "accounts/recovery_codes.html",
+                          {"codes": codes, "continue_url": _continue_url(request)})
+        refused = _fail_code(request, form, "enrolment")
+        if refused:
+            return refused
+    return render(request, "accounts/mfa_enrol.html", {
+        "form": form, "qr": qr_svg(device.config_url), "secret": grouped_secret(device),
+    })
+
+
+def _continue_url(request):
+    return continue_login(request).url
+
+
+@require_http_methods(["GET", "POST"])
+@login_step("password_first_change")
+@sensitive_post_parameters("new_password1", "new_password2")
+@never_cache
+def password_first_change(request):
+    user = request.user
+    form = NewPasswordForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        change_password_in_session(request, form.cleaned_data["new_password1"])
+        messages.success(request, "Mot de passe enregistré.")
+        return continue_login(request)
+    return render(request, "accounts/password_first_change.html", {
+        "form": form, "expired": not user.must_change_password,
+        "max_days": settings.ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS,
+    })
+
+
+def change_password_in_session(request, new_password: str) -> None:
+    """Change the password, keep this session (re-keyed), end every other one."""
+    user = request.user
+    old_key = request.session.session_key
+    services.change_password(user, new_password, keep_session=old_key)
+    update_session_auth_hash(request, user)
+    session_records.rekey(old_key, request.session.session_key)
+
+
+@require_POST
+@login_step(ANY_STEP)
+def logout_view(request):
+    user = request.user
+    if sessions.LOGIN_AT in request.session:
+        for lab in _labs(user):
+            journal("LOGOUT", lab=lab, user=user, object_type="accounts.User",
+                    object_id=user.pk, detail={"reason": "user"})
+    session_records.end_session(request.session.session_key)
+    logout(request)
+    return redirect("login")

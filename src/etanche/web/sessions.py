@@ -1,0 +1,104 @@
+"""Session life in the browser: login markers, idle and absolute expiry, sudo mode.
+
+Django's own session expiry (SESSION_COOKIE_AGE, saved on every request)
+already ends an idle session; the markers here add the absolute limit of one
+working day and make idle expiry independent of the session backend. The
+records behind them (live sessions, shared use) are etanche.accounts.sessions.
+"""
+
+import time
+
+from django.conf import settings
+from django.utils import timezone
+
+from etanche.accounts.models import SessionRecord
+from etanche.accounts.sessions import detect_shared_use
+
+LOGIN_AT = "accounts.login_at"
+LAST_SEEN = "accounts.last_seen"
+SUDO_AT = "accounts.sudo_at"
+# How often a live session's record is refreshed: often enough for shared-use
+# detection, rarely enough not to write on every request.
+TOUCH_EVERY_SECONDS = 60
+
+
+def client_address(request) -> str | None:
+    # Behind the TLS proxy SecurityMiddleware trusts X-Forwarded-Proto only;
+    # REMOTE_ADDR is what gunicorn sees. A proxy that sets it is configured there.
+    return request.META.get("REMOTE_ADDR") or None
+
+
+
+def client_agent(request) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:200]
+
+
+
+def open_session(request, user) -> SessionRecord:
+    """Mark the session as fully logged in (password + TOTP) and record it."""
+    now = timezone.now()
+    request.session[LOGIN_AT] = time.time()
+    request.session[LAST_SEEN] = time.time()
+    if request.session.session_key is None:
+        request.session.save()
+    record, _ = SessionRecord.objects.update_or_create(
+        session_key=request.session.session_key,
+        defaults={
+            "user": user, "address": client_address(request),
+            "user_agent": client_agent(request), "started_at": now, "last_seen_at": now,
+            "ended_at": None,
+        },
+    )
+    detect_shared_use(record)
+    return record
+
+
+
+def expired_reason(session) -> str | None:
+    """Why this session must end now ('idle' or 'max_age'), or None."""
+    now = time.time()
+    login_at = session.get(LOGIN_AT)
+    last_seen = session.get(LAST_SEEN)
+    if login_at is None or last_seen is None:
+        return "ended"
+    if now - last_seen > settings.SESSION_COOKIE_AGE:
+        return "idle"
+    if now - login_at > settings.ETANCHE_SESSION_MAX_HOURS * 3600:
+        return "max_age"
+    return None
+
+
+
+def touch(request) -> None:
+    now = time.time()
+    previous = request.session.get(LAST_SEEN, 0)
+    request.session[LAST_SEEN] = now
+    if now - previous < TOUCH_EVERY_SECONDS:
+        return
+    record = SessionRecord.objects.filter(
+        session_key=request.session.session_key, ended_at__isnull=True
+    ).first()
+    if record:
+        record.last_seen_at = timezone.now()
+        record.address = client_address(request)
+        record.save(update_fields=["last_seen_at", "address"])
+        detect_shared_use(record)
+
+
+
+def record_is_live(request) -> bool:
+    """A fully logged-in session whose record was ended elsewhere is dead."""
+    return SessionRecord.objects.filter(
+        session_key=request.session.session_key, ended_at__isnull=True
+    ).exists()
+
+
+
+def grant_sudo(session) -> None:
+    session[SUDO_AT] = time.time()
+
+
+
+def has_sudo(session) -> bool:
+    granted = session.get(SUDO_AT)
+    return granted is not None and time.time() - granted <= settings.ETANCHE_SUDO_MINUTES * 60

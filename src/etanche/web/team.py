@@ -1,0 +1,156 @@
+"""The lab admin's user management, and the shared-use flags (lab admin and DPO)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from etanche.accounts import services, throttle
+from etanche.accounts.models import SharedUseFlag
+from etanche.accounts.permissions import Perm
+from etanche.web.access import current_lab, get_membership_for_user
+from etanche.web.decorators import require_permission, sudo_required
+from etanche.web.forms.accounts import RoleForm, UserCreateForm
+
+
+def _error_text(exc: ValidationError) -> str:
+    return " ".join(exc.messages)
+
+
+def _flags_of_lab(lab):
+    return (SharedUseFlag.objects.filter(user__memberships__lab=lab)
+            .select_related("user").distinct()[:100])
+
+
+@require_GET
+@require_permission(Perm.USER_MANAGE)
+@never_cache
+def users(request):
+    lab = current_lab(request)
+    members = list(services.memberships_of_lab(lab))
+    for member in members:
+        member.locked = throttle.is_locked(member.user.username)
+    return render(request, "accounts/users.html",
+                  {"lab": lab, "members": members, "flags": _flags_of_lab(lab)})
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+@never_cache
+def user_create(request):
+    lab = current_lab(request)
+    form = UserCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            provisioned = services.create_user(
+                username=data["username"], first_name=data["first_name"],
+                last_name=data["last_name"], email=data["email"], lab=lab, role=data["role"],
+                actor=request.user, with_totp=False,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            return render(request, "accounts/user_created.html",
+                          {"created": provisioned.user, "password": provisioned.password})
+    return render(request, "accounts/user_create.html", {"form": form})
+
+
+@require_GET
+@require_permission(Perm.USER_MANAGE)
+@never_cache
+def member_detail(request, pk):
+    membership = get_membership_for_user(request, pk)
+    return render(request, "accounts/member_detail.html", {
+        "member": membership, "role_form": RoleForm(initial={"role": membership.role}),
+        "locked": throttle.is_locked(membership.user.username),
+    })
+
+
+def _apply(request, pk, action):
+    membership = get_membership_for_user(request, pk)
+    try:
+        message = action(membership)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, message)
+    return redirect("member_detail", pk=membership.pk)
+
+
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+def member_role(request, pk):
+    form = RoleForm(request.POST)
+
+    def action(membership):
+        if not form.is_valid():
+            raise ValidationError("Rôle inconnu.")
+        services.change_role(membership, form.cleaned_data["role"], actor=request.user)
+        return "Rôle modifié."
+
+    return _apply(request, pk, action)
+
+
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+def member_disable(request, pk):
+    def action(membership):
+        services.disable_membership(membership, actor=request.user)
+        return "Accès désactivé ; ses sessions ont été fermées."
+
+    return _apply(request, pk, action)
+
+
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+def member_unlock(request, pk):
+    def action(membership):
+        services.unlock(membership, actor=request.user)
+        return "Compte déverrouillé."
+
+    return _apply(request, pk, action)
+
+
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+@never_cache
+@sensitive_variables("password")
+def member_reset_password(request, pk):
+    """A new one-time password, shown once on this response and nowhere else."""
+    membership = get_membership_for_user(request, pk)
+    try:
+        password = services.reset_member_password(membership, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("member_detail", pk=membership.pk)
+    return render(request, "accounts/password_reset_done.html",
+                  {"member": membership, "password": password})
+
+
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+def member_reset_mfa(request, pk):
+    def action(membership):
+        services.reset_member_mfa(membership, actor=request.user)
+        return ("Double authentification réinitialisée ; ses sessions ont été fermées. "
+                "La personne enrôlera une nouvelle application à sa prochaine connexion.")
+
+    return _apply(request, pk, action)
+
+
+@require_GET
+@require_permission(Perm.SHARED_USE_READ)
+@never_cache
+def shared_use(request):
+    lab = current_lab(request)
+    return render(request, "accounts/shared_use.html", {"lab": lab, "flags": _flags_of_lab(lab)})

@@ -1,0 +1,69 @@
+"""Every URL of the web surface, in one table.
+
+URL names are unique across the project: tests/web/views.py keys its checklist
+on them, and a URL that no test classifies fails the build.
+"""
+
+from django.urls import path
+
+from etanche.web import account, exports, home, journal, login, orders, patients, team
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("healthz", home.healthz, name="healthz"),
+    # login steps
+    path("login/", login.login_view, name="login"),
+    path("logout/", login.logout_view, name="logout"),
+    path("connexion/code/", login.otp_verify, name="otp_verify"),
+    path("connexion/double-facteur/", login.mfa_enrol, name="mfa_enrol"),
+    path("connexion/mot-de-passe/", login.password_first_change, name="password_first_change"),
+    # one's own account
+    path("compte/", account.account, name="account"),
+    path("compte/mot-de-passe/", account.account_password, name="account_password"),
+    path("compte/codes-de-secours/", account.account_recovery, name="account_recovery"),
+    path("compte/double-facteur/", account.account_mfa, name="account_mfa"),
+    path("compte/deconnexion-partout/", account.account_logout_all, name="account_logout_all"),
+    path("compte/confirmation/", account.sudo, name="sudo"),
+    # the lab's team
+    path("equipe/", team.users, name="users"),
+    path("equipe/nouveau/", team.user_create, name="user_create"),
+    path("equipe/<int:pk>/", team.member_detail, name="member_detail"),
+    path("equipe/<int:pk>/role/", team.member_role, name="member_role"),
+    path("equipe/<int:pk>/desactivation/", team.member_disable, name="member_disable"),
+    path("equipe/<int:pk>/deverrouillage/", team.member_unlock, name="member_unlock"),
+    path("equipe/<int:pk>/mot-de-passe/", team.member_reset_password,
+         name="member_reset_password"),
+    path("equipe/<int:pk>/double-facteur/", team.member_reset_mfa, name="member_reset_mfa"),
+    path("equipe/usage-partage/", team.shared_use, name="shared_use"),
+    # journal
+    path("journal/", journal.journal, name="journal"),
+    path("journal/export/", journal.journal_export, name="journal_export"),
+    path("journal/patient/<int:patient_id>/", journal.access_history, name="access_history"),
+    # patients
+    path("patients/", patients.patient_search, name="patient_search"),
+    path("patients/nouveau/", patients.patient_create, name="patient_create"),
+    path("patients/<int:pk>/", patients.patient_detail, name="patient_detail"),
+    # requests and catalogue
+    path("patients/<int:patient_id>/demandes/nouvelle/", orders.order_create,
+         name="order_create"),
+    path("demandes/analyses/", orders.order_tests_preview, name="order_tests_preview"),
+    path("demandes/analyses/recherche/", orders.test_search, name="test_search"),
+    path("demandes/<int:pk>/", orders.order_detail, name="order_detail"),
+    path("demandes/<int:pk>/prelevement/", orders.order_sample, name="order_sample"),
+    path("demandes/<int:pk>/reception/", orders.order_receive, name="order_receive"),
+    path("demandes/<int:pk>/annulation/", orders.order_cancel, name="order_cancel"),
+    path("demandes/<int:pk>/non-conformite/", orders.order_reject, name="order_reject"),
+    path("demandes/<int:pk>/etiquettes.pdf", orders.order_labels, name="order_labels"),
+    path("catalogue/", orders.catalogue_list, name="catalogue"),
+    path("catalogue/nouvelle/", orders.catalogue_add, name="catalogue_add"),
+    path("catalogue/<int:pk>/", orders.catalogue_edit, name="catalogue_edit"),
+    path("catalogue/<int:pk>/activation/", orders.catalogue_toggle, name="catalogue_toggle"),
+    # exports
+    path("exports/", exports.export_list, name="export_list"),
+    path("exports/nouveau/", exports.export_create, name="export_create"),
+    path("exports/<int:pk>/", exports.export_detail, name="export_detail"),
+    path("exports/<int:pk>/approuver/", exports.export_approve, name="export_approve"),
+    path("exports/<int:pk>/refuser/", exports.export_refuse, name="export_refuse"),
+    path("exports/<int:pk>/telecharger/", exports.export_download, name="export_download"),
+    path("exports/<int:pk>/purger/", exports.export_purge, name="export_purge"),
+]
