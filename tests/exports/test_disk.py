@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from etanche.exports import parallel
-from etanche.exports import services as exports
+from etanche.exports import parallel, production
 from tests.exports.helpers import produced
 from tests.leakscan import find_leaks
 
@@ -33,7 +32,7 @@ def test_no_plaintext_reaches_the_data_directory_during_and_after(world, key, mo
         scans.append(find_leaks(_data_dir_bytes(), needles))
         return real_read(*args, **kwargs)
 
-    monkeypatch.setattr(exports, "BATCH", 1)
+    monkeypatch.setattr(production, "BATCH", 1)
     monkeypatch.setattr(parallel, "read_batch", read_and_scan)
     produced(world, key[1], fmt=fmt)
     assert len(scans) == len(world.patients)  # scanned with the file half written

@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from etanche.exports import crypto, parallel
-from etanche.exports import services as exports
+from etanche.exports import crypto, parallel, production
 from etanche.watch.models import Canary
 from tests.accounts.personas import build_world
 from tests.exports.helpers import age_key, decrypt, full_patients, produced
@@ -30,7 +29,7 @@ def test_workers_produce_the_same_rows_in_order_with_one_canary(
 ):
     world = committed_world
     identity, recipient = age_key()
-    monkeypatch.setattr(exports, "BATCH", 2)  # 4 batches for 7 patients
+    monkeypatch.setattr(production, "BATCH", 2)  # 4 batches for 7 patients
     settings.ETANCHE_EXPORT_PARALLEL_MIN = 1
     settings.ETANCHE_EXPORT_WORKERS = 2
     assert parallel.workers_for(7) == 2

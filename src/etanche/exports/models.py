@@ -16,6 +16,9 @@ from django.utils import timezone
 from etanche.lib.personal_data import Protection as P
 from etanche.vault.sealed import SealedModel
 
+# The journal's object type of an export's entries (their object id is the export's).
+OBJECT_TYPE = "export"
+
 
 class Status(models.TextChoices):
     REQUESTED = "requested", "en attente d'approbation"
@@ -43,6 +46,10 @@ class ExportQuerySet(models.QuerySet):
             raise ValueError("export queries need a lab")
         return self.filter(lab_id=lab_id)
 
+    def locked(self, export) -> "Export":
+        """The row again, locked for update until the caller's transaction ends."""
+        return self.select_for_update().get(pk=getattr(export, "pk", export))
+
 
 class Export(SealedModel):
     # Sealed dict: {"patient_ids": [int], "refusal_reason": str, "pseudonym_salt": hex | None}
@@ -66,6 +73,11 @@ class Export(SealedModel):
     size = models.PositiveBigIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    # Production by the worker: total is set when it starts (None: still queued), done grows
+    # per batch; error names the exception class of a failed run (never its message).
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    production_error = models.CharField(max_length=100, blank=True)
 
     objects = ExportQuerySet.as_manager()
 
@@ -76,7 +88,8 @@ class Export(SealedModel):
         "downloads_done": P.NONE, "status": P.NONE, "requested_by": P.STAFF_CLEAR,
         "requested_at": P.STAFF_CLEAR, "decided_by": P.STAFF_CLEAR,
         "decided_at": P.STAFF_CLEAR, "produced_at": P.NONE, "rows": P.NONE, "size": P.NONE,
-        "sha256": P.NONE, "ended_at": P.NONE,
+        "sha256": P.NONE, "ended_at": P.NONE, "progress_total": P.NONE,
+        "progress_done": P.NONE, "production_error": P.NONE,
     }
 
     class Meta:
@@ -103,3 +116,11 @@ class Export(SealedModel):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL
+
+    @property
+    def is_queued(self) -> bool:
+        return self.status == Status.APPROVED and self.progress_total is None
+
+    @property
+    def is_producing(self) -> bool:
+        return self.status == Status.APPROVED and self.progress_total is not None

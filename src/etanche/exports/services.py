@@ -4,6 +4,7 @@
     export = exports.request_export(lab, user, profile="transfer", fmt="ndjson",
                                     selection="list", patient_ids=[...], recipient="age1...")
     exports.approve_export(export, other_user)      # never the requester
+    # approval queues the production; `etanche worker` runs it (exports/tasks.py):
     exports.produce_export(export)                  # file under $ETANCHE_DATA_DIR/exports/
     handle = exports.open_for_download(export, user)
     exports.purge_due()                             # cron: expiry and used-up downloads
@@ -12,54 +13,35 @@ Every step is journaled in the same transaction as its change (object type
 "export", the export's id). `via="cli"` adds the OS user to the entry, next
 to the named user who confirmed with their TOTP code. Refusals raise
 ExportRefused (a ValidationError with French messages); a destroyed export
-raises ExportGone.
+raises ExportGone. Both live in exports/errors.py and production in
+exports/production.py; they are re-exported here, where callers find them.
 """
 
 import os
-import secrets
 from datetime import date, timedelta
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from etanche.accounts.models import Membership
 from etanche.accounts.permissions import Perm, has_permission
-from etanche.exports import crypto, parallel, profiles
-from etanche.exports.models import Export, Selection, Status
-from etanche.exports.records import patient_record, pseudonym, request_record
+from etanche.exports import crypto, profiles
+from etanche.exports.errors import ExportGone as ExportGone
+from etanche.exports.errors import ExportRefused as ExportRefused
+from etanche.exports.models import OBJECT_TYPE, Export, Selection, Status
+from etanche.exports.production import produce_export as produce_export
+from etanche.exports.tasks import produce_export_task
 from etanche.journal.actor import describe
 from etanche.journal.models import Action, Outcome
 from etanche.journal.services import record as journal
-from etanche.lib.mac import hmac_sha256
 from etanche.patients.models import Patient
-from etanche.vault import services as vault
 
-OBJECT_TYPE = "export"
 DEFAULT_EXPIRY = timedelta(days=7)
 MAX_EXPIRY = timedelta(days=30)
 MAX_DOWNLOADS = 10
 MAX_LIST = 100_000
-BATCH = 2000
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class ExportRefused(ValidationError):
-    """Bad input or a rule that says no; messages are French and hold no personal data."""
-
-
-class ExportGone(Exception):
-    """The export's file was destroyed (expired, downloads used up, purged)."""
-
-    def __init__(self, export: Export):
-        self.export = export
-        super().__init__(f"export {export.pk} is {export.status}: its file was destroyed")
-
-    @property
-    def message_fr(self) -> str:
-        return (f"L'export n° {self.export.pk} n'est plus disponible : son fichier a été "
-                f"détruit ({self.export.get_status_display()}). Demandez un nouvel export.")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -88,7 +70,7 @@ def _require(user, lab, perm: Perm, message: str) -> None:
 
 
 def _lock(export: Export) -> Export:
-    return Export.objects.select_for_update().get(pk=export.pk)
+    return Export.objects.locked(export)
 
 
 # --- request ----------------------------------------------------------------------------
@@ -188,7 +170,9 @@ def _journal_denied(export, user, via, reason: str) -> None:
             object_id=export.pk, outcome=Outcome.DENIED, detail={"refused": reason, **_who(via)})
 
 
-def approve_export(export: Export, user, *, via: str = "web") -> Export:
+def approve_export(export: Export, user, *, via: str = "web", queue: bool = True) -> Export:
+    """Approve (four eyes); with `queue`, the production task is queued in the same
+    transaction, so an approval is never left without it. The CLI produces in place."""
     try:
         with transaction.atomic():
             export = _decide(export, user, via, "approve")
@@ -199,6 +183,8 @@ def approve_export(export: Export, user, *, via: str = "web") -> Export:
                     object_type=OBJECT_TYPE, object_id=export.pk,
                     purpose=profiles.get(export.profile).label,
                     detail={"decision": "approved", **_who(via)})
+            if queue:
+                produce_export_task.enqueue(export.pk)
     except ExportRefused:
         # A refused attempt (four eyes, role) is itself worth supervising (F6).
         with transaction.atomic():
@@ -229,120 +215,6 @@ def refuse_export(export: Export, user, reason: str, *, via: str = "web") -> Exp
 
 def refusal_reason(export: Export) -> str:
     return export.get_sealed().get("refusal_reason") or ""
-
-
-# --- production -------------------------------------------------------------------------
-
-def _selection_query(export: Export):
-    rows = Patient.objects.for_lab(export.lab_id).live()
-    if export.selection == Selection.PERIOD:
-        since = export.since_datetime
-        rows = rows.filter(Q(created_at__gte=since) | Q(orders__created_at__gte=since))
-    return rows
-
-
-def _id_batches(export: Export, sealed: dict):
-    if export.selection == Selection.LIST:
-        ids = sealed["patient_ids"]
-        for start in range(0, len(ids), BATCH):
-            yield ids[start:start + BATCH]
-        return
-    query, last = _selection_query(export), 0
-    while True:
-        ids = list(query.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)
-                   .distinct()[:BATCH])
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
-
-
-def _count(export: Export, sealed: dict) -> int:
-    if export.selection == Selection.LIST:
-        return len(sealed["patient_ids"])
-    return _selection_query(export).values("pk").distinct().count()
-
-
-def _pseudonym_key(export: Export, salt_hex: str | None) -> bytes | None:
-    if not salt_hex:
-        return None
-    base = vault.derive_key(export.lab_id, f"export-pseudonym:{export.pk}")
-    return hmac_sha256(base, bytes.fromhex(salt_hex))
-
-
-def _canary_record(export, profile, canary, key) -> dict:
-    from etanche.watch.services import canary_record
-
-    stored = canary_record(canary)
-    requests = stored["requests"] if profile.reads_requests else []
-    return {"patient": patient_record(profile, canary.pk, stored["identity"], key),
-            "requests": [request_record(profile, r) for r in requests]}
-
-
-def _tasks(export, profile, sealed, key, canary_row, position):
-    """One task per batch of ids; the canary goes into the batch where `position` falls."""
-    seen = 0
-    since = export.since_datetime
-    for ids in _id_batches(export, sealed):
-        row, at = None, 0
-        if canary_row is not None and seen <= position <= seen + len(ids):
-            row, at, canary_row = canary_row, position - seen, None
-        yield (export.lab_id, profile.name, export.format, ids, since, key, row, at)
-        seen += len(ids)
-    if canary_row is not None:
-        yield (export.lab_id, profile.name, export.format, [], since, key, canary_row, 0)
-
-
-def _chunks(export, profile, writer, tasks, workers, counter):
-    yield writer.header()
-    for data, rows in parallel.formatted(tasks, workers):
-        counter["rows"] += rows
-        yield data
-    yield writer.footer()
-
-
-def produce_export(export: Export) -> Export:
-    """Write the encrypted file of an approved export (again, if a run was interrupted)."""
-    from etanche.watch.services import issue_canary_for_export
-
-    with transaction.atomic():
-        export = _lock(export)
-        if export.status != Status.APPROVED:
-            raise ExportRefused({"__all__": [f"Seul un export approuvé peut être produit (état : "
-                                             f"{export.get_status_display()})."]})
-        if export.expires_at <= timezone.now():
-            raise ExportRefused({"__all__": ["Cet export a expiré."]})
-        sealed = export.get_sealed()
-        profile = profiles.get(export.profile)
-        if profile.pseudonymised and not sealed.get("pseudonym_salt"):
-            sealed["pseudonym_salt"] = secrets.token_hex(32)
-            export.set_sealed(sealed)
-            export.save(update_fields=["sealed", "key_version"])
-    key = _pseudonym_key(export, sealed.get("pseudonym_salt"))
-    canary = issue_canary_for_export(
-        export, marker_for=(lambda cid: pseudonym(key, cid)) if key else None)
-    total = _count(export, sealed)
-    position = secrets.randbelow(total + 1)  # anywhere, first and last places included
-    writer = parallel.writer_for(export.format, profile)
-    counter = {"rows": 0}
-    tasks = _tasks(export, profile, sealed, key, _canary_record(export, profile, canary, key),
-                   position)
-    chunks = _chunks(export, profile, writer, tasks, parallel.workers_for(total), counter)
-    path = crypto.exports_dir() / export.file_name
-    digest, size = crypto.encrypt_to_file(chunks, export.recipient, path)
-    with transaction.atomic():
-        locked = _lock(export)
-        if locked.status != Status.APPROVED:  # purged or expired meanwhile: do not resurrect
-            crypto.destroy(path)
-            raise ExportGone(locked)
-        locked.status, locked.produced_at = Status.PRODUCED, timezone.now()
-        locked.rows, locked.size, locked.sha256 = counter["rows"], size, digest
-        locked.save(update_fields=["status", "produced_at", "rows", "size", "sha256"])
-        journal(lab=locked.lab, user=None, actor="export", action=Action.CREATE,
-                object_type=OBJECT_TYPE, object_id=locked.pk,
-                purpose=profile.label, detail={"patients": counter["rows"], "bytes": size,
-                                               "sha256": digest})
-    return locked
 
 
 # --- download and purge -----------------------------------------------------------------
