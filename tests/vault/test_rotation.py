@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from etanche.journal.models import Entry
+from etanche.ops import keys as journaled
 from etanche.vault import keyring, master
 from etanche.vault import services as vault
 from etanche.vault.models import LabKeyset, MasterKeyRecord, RotationJob
@@ -56,11 +57,35 @@ def test_it_makes_the_new_version_primary_and_moves_every_row(lab):
     note = Note(lab=lab)
     note.set_sealed(SYNTHETIC)
     note.save()
-    job, started, moved = rotate_lab(lab, batch_size=5)
+    calls = []
+
+    def on_started(lab_id, version):
+        calls.append((lab_id, version, connection.in_atomic_block))
+
+    job, started, moved = rotate_lab(lab, batch_size=5, on_started=on_started)
     assert started and moved == 13 and job.finished_at
     assert vault.token_key_version(vault.seal(lab, "sealedapp.person", 1, SYNTHETIC)) == 2
     _all_readable_on(lab, 2)
-    assert Entry.objects.filter(action="key-rotate").exists()
+    assert calls == [(lab.pk, 2, True)]
+
+
+def test_it_journals_a_data_key_rotation_through_ops(lab):
+    _people(lab, 3)
+    journaled.rotate_lab(lab)
+    entry = Entry.objects.get(action="key-rotate", lab_id=lab.pk)
+    assert entry.object_id == str(lab.pk) and '"version":2' in entry.detail
+
+
+def test_it_journals_a_master_rotation_through_ops(lab, tmp_path, settings):
+    settings.ETANCHE_MASTER_KEY = f"file://{tmp_path / 'master.key'}"
+    master.forget()
+    keyring.forget()
+    LabKeyset.objects.all().delete()
+    MasterKeyRecord.objects.all().delete()
+    vault.provision_lab(lab)
+    journaled.rotate_master()
+    entry = Entry.objects.get(action="key-rotate", lab_id=None)
+    assert '"kind":"master-key"' in entry.detail and '"keysets":2' in entry.detail
 
 
 def test_it_resumes_a_reseal_interrupted_between_batches(lab):
