@@ -4,11 +4,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from etanche.labs.models import Lab
+from etanche.ops.keys import rotate_master, start_lab_rotation
 from etanche.vault import indexes, master
 from etanche.vault.errors import VaultError
 from etanche.vault.models import LabKeyset, RotationJob, ShreddedLab, sealed_models
 from etanche.vault.progress import Progress
-from etanche.vault.rotation import reseal, rotate_master, start
+from etanche.vault.rotation import reseal
 
 
 class Command(BaseCommand):
@@ -98,7 +99,7 @@ class Command(BaseCommand):
             with_keys = LabKeyset.objects.values_list("lab_id", flat=True).distinct()
             labs = list(Lab.objects.filter(pk__in=with_keys).order_by("slug"))
         for lab in labs:
-            job, started = start(lab)
+            job, started = start_lab_rotation(lab)
             verb = "rotated to" if started else "resuming rotation to"
             self.stdout.write(f"lab {lab.slug}: {verb} data key v{job.target_version}")
             bar = Progress(0, f"re-sealing {lab.slug}", stream=self.stderr._out)

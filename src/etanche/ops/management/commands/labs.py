@@ -2,12 +2,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from etanche.labs.models import Lab
 from etanche.ops import labs
+from etanche.ops.keys import rotate_master
 from etanche.vault import master
 from etanche.vault import services as vault
 from etanche.vault.errors import VaultError
 from etanche.vault.providers import provider_from_uri
 from etanche.vault.providers.file import FileProvider
-from etanche.vault.rotation import rotate_master
 
 
 class Command(BaseCommand):
