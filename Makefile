@@ -30,8 +30,10 @@ test: $(VENV)/.test
 	bash scripts/test-system-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Ruff, then the layer contracts (.importlinter, docs/architecture.md).
 lint: $(VENV)/.test
 	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports --no-cache
 
 # Regenerate both lock files after changing pyproject.toml.
 lock: $(VENV)/.test

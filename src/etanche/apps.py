@@ -6,4 +6,5 @@ class EtancheConfig(AppConfig):
     verbose_name = "Étanche"
 
     def ready(self):
-        from etanche import checks  # noqa: F401  (registers the system checks)
+        # Django app loading: the checks module registers its checks once the registry is ready.
+        from etanche import checks  # noqa: F401, PLC0415

@@ -7,14 +7,13 @@ import stat
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 DENY_BY_DEFAULT = "django.contrib.auth.middleware.LoginRequiredMiddleware"
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def _denies_by_default(path: str) -> bool:
-    from django.utils.module_loading import import_string
-
     if path == DENY_BY_DEFAULT:
         return True
     try:

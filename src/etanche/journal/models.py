@@ -124,6 +124,4 @@ class Entry(models.Model):
 
     @property
     def at(self):
-        from etanche.journal.chain import from_micros
-
         return from_micros(self.at_us)

@@ -49,8 +49,6 @@ def read_secret_key(base: Path | None = None) -> str | None:
     except FileNotFoundError:
         return None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        from django.core.exceptions import ImproperlyConfigured
-
         raise ImproperlyConfigured(
             f"{path} is readable by group or others; run: chmod 600 {path}"
         )
