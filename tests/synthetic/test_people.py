@@ -5,9 +5,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from etanche.patients import nir, validators
-from etanche.synthetic import people as synthetic
 from etanche.patients.bloodgroups import FRANCE_PERCENT, normalize_blood_group
 from etanche.patients.names import check_name
+from etanche.synthetic import people as synthetic
 
 
 def assert_valid(person: synthetic.SyntheticIdentity) -> None:

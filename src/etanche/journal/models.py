@@ -7,6 +7,8 @@ of criteria. Integrity comes from a MAC chain per lab (see chain.py).
 
 from django.db import models
 
+from etanche.journal.chain import from_micros
+
 
 class Action(models.TextChoices):
     # accounts

@@ -9,6 +9,8 @@ import secrets
 import stat
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 SECRET_KEY_FILE = "secret_key"  # noqa: S105  (a file name)
 SQLITE_FILE = "etanche.sqlite3"
 

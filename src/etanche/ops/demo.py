@@ -16,10 +16,10 @@ from stdnum import luhn
 from etanche.accounts.services import create_user
 from etanche.labs.models import Lab
 from etanche.ops.labs import create_lab
-from etanche.synthetic.requests import create_demo_orders
 from etanche.patients.bulk import bulk_register
 from etanche.patients.models import Patient
 from etanche.synthetic.people import envelopes
+from etanche.synthetic.requests import create_demo_orders
 from etanche.vault import indexes
 
 DEMO_SLUG = "demo"
