@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from etanche.exports import services as exports
 from etanche.exports.models import Export, Status
+from etanche.ops import worker
 from tests.accounts.personas import sign_in
 from tests.exports.helpers import requested
 
@@ -79,15 +80,28 @@ def test_the_list_and_detail_show_status_and_history(world, key):
     assert "demande d&#x27;export" in detail and "approbation d&#x27;export" in detail
 
 
-def test_the_second_person_approves_on_the_web_and_the_file_is_ready(world, key):
+@pytest.mark.django_db(transaction=True)  # the worker commits, as it does in production
+def test_the_second_person_approves_on_the_web_and_the_worker_produces_the_file(world, key):
     export = requested(world, key[1])
     client = sign_in(Client(), world.biologist, sudo=True)
     page = client.get(reverse("export_detail", args=[export.pk])).content.decode()
     assert "Approuver et chiffrer" in page
     response = client.post(reverse("export_approve", args=[export.pk]), follow=True)
-    assert "Export approuvé et chiffré" in response.content.decode()
+    page = response.content.decode()
+    assert "le fichier chiffré est en préparation" in page and "En file d'attente" in page
+    assert '<meta http-equiv="refresh" content="2">' in page  # no script: the CSP allows none
     export.refresh_from_db()
-    assert export.status == Status.PRODUCED and export.decided_by == world.biologist
+    assert export.status == Status.APPROVED and export.decided_by == world.biologist
+    Export.objects.filter(pk=export.pk).update(progress_total=4, progress_done=2)
+    page = client.get(reverse("export_detail", args=[export.pk])).content.decode()
+    assert "Production en cours : 2 / 4 patients" in page
+
+    worker.run(interval=0.1, batch=True)
+
+    export.refresh_from_db()
+    assert export.status == Status.PRODUCED and export.rows == len(world.patients) + 1
+    page = client.get(reverse("export_detail", args=[export.pk])).content.decode()
+    assert "Télécharger le fichier chiffré" in page and "refresh" not in page
 
 
 def test_the_requester_is_not_offered_the_decision(world, key):

@@ -94,16 +94,13 @@ def _action(request, pk, perm):
 def export_approve(request, pk):
     export = _action(request, pk, Perm.EXPORT_APPROVE)
     try:
-        export = exports.approve_export(export, request.user)
-        export = exports.produce_export(export)
+        exports.approve_export(export, request.user)
     except exports.ExportRefused as exc:
         for message in _messages_of(exc):
             messages.error(request, message)
-    except exports.ExportGone as exc:
-        messages.error(request, exc.message_fr)
     else:
-        messages.success(request, f"Export approuvé et chiffré pour le destinataire "
-                                  f"({export.rows} dossiers).")
+        # Produced by `etanche worker`, off the request: the page follows its progress.
+        messages.success(request, "Export approuvé : le fichier chiffré est en préparation.")
     return redirect("export_detail", pk=pk)
 
 

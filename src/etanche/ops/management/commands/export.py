@@ -150,7 +150,8 @@ class Command(BaseCommand):
     def _approve(self, *, id, by, **_):
         export = self._export(id)
         user = self._named_user(by)
-        export = exports.approve_export(export, user, via="cli")
+        # This process is a producer already: no need to queue the work for a worker.
+        export = exports.approve_export(export, user, via="cli", queue=False)
         self._produce(id=export.pk)
 
     def _refuse(self, *, id, by, reason, **_):
