@@ -13,22 +13,19 @@ holds the master key.
 
 from etanche.vault.errors import MasterKeyError
 from etanche.vault.providers.base import KekProvider
+from etanche.vault.providers.file import FileProvider
+from etanche.vault.providers.kms import KmsProvider
+from etanche.vault.providers.pkcs11 import Pkcs11Provider
 
 
 def provider_from_uri(uri: str) -> KekProvider:
     if not uri:
         raise MasterKeyError("ETANCHE_MASTER_KEY is empty; set it to a key URI such as file:///path")
     if uri.startswith("file://"):
-        from etanche.vault.providers.file import FileProvider
-
         return FileProvider(uri)
     if uri.startswith("pkcs11:"):
-        from etanche.vault.providers.pkcs11 import Pkcs11Provider
-
         return Pkcs11Provider(uri)
     if "://" in uri:
-        from etanche.vault.providers.kms import KmsProvider
-
         return KmsProvider(uri)
     raise MasterKeyError(
         "ETANCHE_MASTER_KEY is not a key URI; use file://PATH, pkcs11:... or a KMS URI"

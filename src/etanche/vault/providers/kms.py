@@ -28,18 +28,19 @@ def _register_builtin(uri: str) -> None:
         )
     extra = _EXTRAS[prefix]
     credentials = os.environ.get("ETANCHE_KMS_CREDENTIALS") or None
+    # Imported here: each client is an optional extra of Tink (and hvac), absent by default.
     try:
         if extra == "awskms":
-            from tink.integration import awskms
+            from tink.integration import awskms  # noqa: PLC0415
 
             awskms.AwsKmsClient.register_client(uri, credentials)
         elif extra == "gcpkms":
-            from tink.integration import gcpkms
+            from tink.integration import gcpkms  # noqa: PLC0415
 
             gcpkms.GcpKmsClient.register_client(uri, credentials)
         else:
-            import hvac
-            from tink.integration import hcvault
+            import hvac  # noqa: PLC0415
+            from tink.integration import hcvault  # noqa: PLC0415
 
             aead = hcvault.new_aead(uri, hvac.Client())  # VAULT_ADDR, VAULT_TOKEN
             tink.register_kms_client(_FixedClient(uri, aead))

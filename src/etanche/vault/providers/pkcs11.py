@@ -18,6 +18,7 @@ from urllib.parse import unquote
 import tink
 from tink import aead
 
+from etanche.lib.env import env_secret
 from etanche.vault.errors import MasterKeyError, MasterKeyMissing, ProviderUnavailable
 from etanche.vault.providers.base import KekProvider
 
@@ -25,6 +26,17 @@ DEFAULT_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 _NONCE = 12
 _FORMAT = b"\x01"
 _SESSIONS: dict = {}
+
+
+def _pkcs11():
+    # Imported on first use, not at the top: python-pkcs11's native module takes
+    # about 60 ms to load, which installations with a file or KMS key never need.
+    try:
+        import pkcs11  # noqa: PLC0415
+        import pkcs11.mechanisms  # noqa: PLC0415
+    except ImportError:
+        raise ProviderUnavailable("PKCS#11 master keys need python-pkcs11") from None
+    return pkcs11
 
 
 def parse_uri(uri: str) -> tuple[dict[str, str], dict[str, str]]:
@@ -51,21 +63,17 @@ class _HsmAead(aead.Aead):
         self._key = key
 
     def encrypt(self, plaintext: bytes, associated_data: bytes) -> bytes:
-        from pkcs11 import Mechanism
-        from pkcs11.mechanisms import GCMParams
-
+        p11 = _pkcs11()
         nonce = os.urandom(_NONCE)
         body = self._key.encrypt(
             plaintext,
-            mechanism=Mechanism.AES_GCM,
-            mechanism_param=GCMParams(nonce, associated_data or None),
+            mechanism=p11.Mechanism.AES_GCM,
+            mechanism_param=p11.mechanisms.GCMParams(nonce, associated_data or None),
         )
         return _FORMAT + nonce + bytes(body)
 
     def decrypt(self, ciphertext: bytes, associated_data: bytes) -> bytes:
-        from pkcs11 import Mechanism, PKCS11Error
-        from pkcs11.mechanisms import GCMParams
-
+        p11 = _pkcs11()
         if len(ciphertext) < 1 + _NONCE + 16 or ciphertext[:1] != _FORMAT:
             raise tink.TinkError("not an HSM-wrapped value")
         nonce, body = ciphertext[1 : 1 + _NONCE], ciphertext[1 + _NONCE :]
@@ -73,11 +81,11 @@ class _HsmAead(aead.Aead):
             return bytes(
                 self._key.decrypt(
                     body,
-                    mechanism=Mechanism.AES_GCM,
-                    mechanism_param=GCMParams(nonce, associated_data or None),
+                    mechanism=p11.Mechanism.AES_GCM,
+                    mechanism_param=p11.mechanisms.GCMParams(nonce, associated_data or None),
                 )
             )
-        except PKCS11Error as exc:
+        except p11.PKCS11Error as exc:
             raise tink.TinkError("HSM decryption failed") from exc
 
 
@@ -114,8 +122,6 @@ class Pkcs11Provider(KekProvider):
                 raise ProviderUnavailable(
                     f"cannot read the PKCS#11 PIN file {source} ({exc.strerror})"
                 ) from None
-        from etanche.lib.env import env_secret
-
         pin = env_secret("ETANCHE_PKCS11_PIN")
         if not pin:
             raise ProviderUnavailable(
@@ -129,10 +135,7 @@ class Pkcs11Provider(KekProvider):
         cache_key = (os.getpid(), self.module, self.token_label)
         if cache_key in _SESSIONS:
             return _SESSIONS[cache_key]
-        try:
-            import pkcs11
-        except ImportError:
-            raise ProviderUnavailable("PKCS#11 master keys need python-pkcs11") from None
+        pkcs11 = _pkcs11()
         if not Path(self.module).exists():
             raise ProviderUnavailable(
                 f"PKCS#11 module {self.module} not found; install the HSM's library "
@@ -156,8 +159,7 @@ class Pkcs11Provider(KekProvider):
         return session
 
     def _key(self):
-        import pkcs11
-
+        pkcs11 = _pkcs11()
         try:
             return self._open().get_key(
                 object_class=pkcs11.ObjectClass.SECRET_KEY,
@@ -186,9 +188,7 @@ class Pkcs11Provider(KekProvider):
         return _HsmAead(self._key())
 
     def create(self) -> None:
-        import pkcs11
-        from pkcs11 import Attribute
-
+        pkcs11 = _pkcs11()
         if self.exists():
             raise MasterKeyError(f"token {self.token_label!r} already holds {self.object_label!r}")
         self._open().generate_key(
@@ -197,7 +197,7 @@ class Pkcs11Provider(KekProvider):
             label=self.object_label,
             store=True,
             capabilities=pkcs11.MechanismFlag.ENCRYPT | pkcs11.MechanismFlag.DECRYPT,
-            template={Attribute.SENSITIVE: True, Attribute.EXTRACTABLE: False},
+            template={pkcs11.Attribute.SENSITIVE: True, pkcs11.Attribute.EXTRACTABLE: False},
         )
 
     def destroy(self) -> None:
