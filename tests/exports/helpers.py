@@ -1,10 +1,13 @@
 """Synthetic patients with every field filled, age keys, and exports through the rules."""
 
+import os
 import shutil
 import subprocess
 from datetime import timedelta
 
 import pyrage
+from django.conf import settings
+from django.db import connection
 from pyrage import x25519
 
 from etanche.exports import services as exports
@@ -68,3 +71,17 @@ def produced(world, recipient, **kwargs):
     export = requested(world, recipient, **kwargs)
     exports.approve_export(export, world.biologist)
     return exports.produce_export(export)
+
+
+def child_env(**extra: str) -> dict:
+    """The environment of an `etanche` subprocess working on this test's database and data."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{db['NAME']}"
+    else:
+        url = (f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}"
+               f":{db['PORT'] or 5432}/{db['NAME']}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_SETTINGS")}
+    env.update(ETANCHE_DATA_DIR=str(settings.DATA_DIR), DATABASE_URL=url,
+               ETANCHE_SECRET_KEY=settings.SECRET_KEY, **extra)
+    return env

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from etanche.exports import crypto
 from etanche.exports import services as exports
@@ -17,23 +16,10 @@ from etanche.patients.bulk import bulk_register
 from etanche.synthetic.people import envelope_of, generate
 from tests.accounts.personas import build_world
 from tests.cli_helpers import ETANCHE
-from tests.exports.helpers import age_key, decrypt
+from tests.exports.helpers import age_key, child_env, decrypt
 from tests.leakscan import find_leaks
 
 PATIENTS = 10_000
-
-
-def _env() -> dict:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        url = (f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST'] or '127.0.0.1'}"
-               f":{db['PORT'] or 5432}/{db['NAME']}")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_SETTINGS")}
-    env.update(ETANCHE_DATA_DIR=str(settings.DATA_DIR), DATABASE_URL=url,
-               ETANCHE_SECRET_KEY=settings.SECRET_KEY)
-    return env
 
 
 @pytest.mark.django_db(transaction=True)
@@ -46,7 +32,7 @@ def test_a_killed_export_leaves_no_plaintext_and_can_be_retried():
                                     fmt="csv", selection="all", recipient=recipient)
     exports.approve_export(export, world.biologist)
     part = crypto.exports_dir() / (export.file_name + crypto.PART)
-    process = subprocess.Popen([ETANCHE, "export", "produce", str(export.pk)], env=_env(),
+    process = subprocess.Popen([ETANCHE, "export", "produce", str(export.pk)], env=child_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:

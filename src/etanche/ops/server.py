@@ -3,6 +3,7 @@
 from gunicorn.app.base import BaseApplication
 
 from etanche.ops import housekeeping
+from etanche.ops.worker_process import WorkerProcess
 from etanche.wsgi import application
 
 
@@ -21,9 +22,13 @@ class _Gunicorn(BaseApplication):
 
 def run_gunicorn(
     *, host: str, port: int, workers: int, threads: int, housekeeping_seconds: int = 0,
-    checkpoint_target: str | None = None,
+    checkpoint_target: str | None = None, with_worker: bool = True,
 ) -> None:
+    worker = WorkerProcess() if with_worker else None
+
     def when_ready(server):
+        if worker is not None:
+            worker.start()
         if housekeeping_seconds > 0:
 
             housekeeping.start(housekeeping_seconds, checkpoint_target)
@@ -44,5 +49,6 @@ def run_gunicorn(
             # The control socket would be one more unauthenticated door.
             "control_socket_disable": True,
             "when_ready": when_ready,
+            "on_exit": lambda server: worker.stop() if worker is not None else None,
         }
     ).run()

@@ -40,7 +40,8 @@ class Command(BaseCommand):
             raise CommandError("the database schema is not up to date: run `etanche init`")
 
 
-        self.stdout.write(f"Étanche on http://{host}:{port}/ ({workers} workers)")
+        self.stdout.write(f"Étanche on http://{host}:{port}/ ({workers} workers"
+                          f"{', and a task worker' if settings.ETANCHE_SERVE_WORKER else ''})")
         self.stdout.flush()
         run_gunicorn(
             host=host,
@@ -49,4 +50,5 @@ class Command(BaseCommand):
             threads=threads,
             housekeeping_seconds=settings.ETANCHE_HOUSEKEEPING_SECONDS,
             checkpoint_target=settings.ETANCHE_CHECKPOINT_TARGET,
+            with_worker=settings.ETANCHE_SERVE_WORKER,
         )
