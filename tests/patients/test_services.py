@@ -3,11 +3,8 @@
 from datetime import date
 
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
-from django.test import RequestFactory
+from django.core.exceptions import ValidationError
 
-from etanche.accounts.permissions import Perm
 from etanche.journal.models import Action, Entry
 from etanche.patients import intake
 from etanche.patients import services as patients
@@ -214,28 +211,3 @@ def test_it_keeps_the_record_unchanged_when_an_update_is_refused(world):
     assert _entries(world.lab_a, Action.UPDATE) == []
 
 
-# --- fetch helper for views --------------------------------------------------------------
-
-
-def _request(user, lab):
-    request = RequestFactory().get("/")
-    request.user = user
-    request.membership = user.memberships.get(lab=lab) if lab else None
-    return request
-
-
-def test_it_fetches_for_views_with_404_for_another_lab_and_403_without_authority(world):
-    created = patients.register_patient(world.lab_a, None, person())
-    with pytest.raises(Http404):
-        patients.get_patient_for_user(_request(world.outsider_admin, world.lab_b), created.id,
-                                      Perm.PATIENT_READ)
-    with pytest.raises(Http404):
-        patients.get_patient_for_user(_request(world.frontdesk, world.lab_a), 12345,
-                                      Perm.PATIENT_READ)
-    with pytest.raises(PermissionDenied):
-        patients.get_patient_for_user(_request(world.labadmin, world.lab_a), created.id,
-                                      Perm.PATIENT_READ)
-    record = patients.get_patient_for_user(_request(world.frontdesk, world.lab_a), created.id,
-                                           Perm.PATIENT_READ, purpose="accueil")
-    assert record.id == created.id
-    assert _entries(world.lab_a, Action.READ)[-1].actor == world.frontdesk.username

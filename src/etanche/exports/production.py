@@ -18,7 +18,6 @@ from etanche.exports.models import OBJECT_TYPE, Export, Selection, Status
 from etanche.exports.records import patient_record, pseudonym, request_record
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
-from etanche.lib.mac import hmac_sha256
 from etanche.patients.models import Patient
 from etanche.vault import services as vault
 from etanche.watch.services import canary_record, issue_canary_for_export
@@ -59,8 +58,8 @@ def _count(export: Export, sealed: dict) -> int:
 def _pseudonym_key(export: Export, salt_hex: str | None) -> bytes | None:
     if not salt_hex:
         return None
-    base = vault.derive_key(export.lab_id, f"export-pseudonym:{export.pk}")
-    return hmac_sha256(base, bytes.fromhex(salt_hex))
+    purpose = f"export-pseudonym:{export.pk}"
+    return vault.derive_salted_key(export.lab_id, purpose, bytes.fromhex(salt_hex))
 
 
 def _canary_record(export, profile, canary, key) -> dict:

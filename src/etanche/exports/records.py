@@ -13,7 +13,6 @@ from datetime import datetime
 from django.utils import timezone
 
 from etanche.exports.profiles import PATIENT, REQUEST, SPECIMEN, Profile
-from etanche.lib.mac import hmac_sha256
 from etanche.orders.models import Order, OrderTest, Specimen
 from etanche.patients.models import Patient
 from etanche.vault import services as vault
@@ -26,7 +25,7 @@ _ORDER_SEALED = {"prescriber_name": "prescriber_name", "prescriber_rpps": "presc
 
 def pseudonym(key: bytes, record_id) -> str:
     """Keyed, per export: the same patient twice in one export, unlinkable across exports."""
-    digest = hmac_sha256(key, str(record_id).encode())
+    digest = vault.keyed_digest(key, str(record_id).encode())
     return base64.b32encode(digest[:10]).decode().lower()
 
 

@@ -10,18 +10,16 @@
 Every write runs in one transaction with its journal entry; every read and
 search is journaled (object type "patient"), searches with the kinds of
 criteria only. Bad input raises a Django ValidationError whose message_dict
-maps fields to French messages. Authorisation is the caller's: views use
-`get_patient_for_user` and `require_permission`.
+maps fields to French messages. Authorisation is the caller's (web views:
+`require_permission` and etanche.web.access); a missing id raises PatientNotFound.
 """
 
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
-from django.http import Http404
 
-from etanche.accounts.permissions import has_permission
 from etanche.journal.actor import describe
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
@@ -280,6 +278,32 @@ def _resolve(lab, patient_id, *, for_update=False) -> tuple[Patient, int | None]
     raise PatientError(f"patient {first}: merge redirects loop")
 
 
+def resolve_patient(lab, patient_id) -> tuple[Patient, int | None]:
+    """The row of `patient_id`, merge redirects followed, and the id redirected from (or
+    None); nothing unsealed, nothing journaled. PatientNotFound if not in this lab.
+
+    For actions on a patient before (or without) showing it: the action's own journal
+    entry names the patient (a request's CREATE does); showing the record then goes
+    through `open_patient`, which journals the READ.
+    """
+    return _resolve(lab, patient_id)
+
+
+def patient_exists(lab, patient_id) -> bool:
+    """Whether `patient_id` names a record of this lab (merged or not); False for a bad id."""
+    try:
+        (patient_id,) = _ids(patient_id)
+    except PatientNotFound:
+        return False
+    return Patient.objects.for_lab(lab).filter(pk=patient_id).exists()
+
+
+def merged_into(lab, patient_id) -> list[int]:
+    """The ids of the records merged into `patient_id`."""
+    return list(Patient.objects.for_lab(lab).filter(merged_into=patient_id)
+                .order_by("pk").values_list("pk", flat=True))
+
+
 def get_patient(lab, user, patient_id, purpose: str = "") -> PatientRecord:
     """The unsealed record (following merge redirects), journaled READ."""
     with transaction.atomic():
@@ -289,12 +313,11 @@ def get_patient(lab, user, patient_id, purpose: str = "") -> PatientRecord:
 
 def open_patient(lab, user, patient: Patient, redirected: int | None = None,
                  purpose: str = "") -> PatientRecord:
-    """Unseal a row already fetched (e.g. by `resolve_patient_for_user`): journaled READ."""
+    """Unseal a row already fetched (e.g. by `resolve_patient`): journaled READ."""
     # No savepoint: inside get_patient's transaction it would cost two round trips per read.
     with transaction.atomic(savepoint=False):
         fields = patient.get_sealed()
-        merged = list(Patient.objects.for_lab(lab).filter(merged_into=patient)
-                      .order_by("pk").values_list("pk", flat=True))
+        merged = merged_into(lab, patient.pk)
         journal(lab=lab, user=user, action=Action.READ, object_type=OBJECT_TYPE,
                 object_id=patient.pk, purpose=purpose,
                 detail={"redirected_from": redirected} if redirected else None)
@@ -367,47 +390,3 @@ def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "") -> N
         journal(lab=lab, user=user, action=Action.MERGE, object_type=OBJECT_TYPE,
                 object_id=merged.pk, purpose=purpose,
                 detail={"role": "merged", "into": survivor.pk})
-
-
-# --- web helper -------------------------------------------------------------------------
-
-
-def _allowed_membership(request, pk, perm):
-    """The request's membership when it holds `perm`; 404 for no lab, 403 or 404 without
-    `perm` (403 only when the patient exists in the lab: a missing id stays a 404)."""
-
-    membership = getattr(request, "membership", None)
-    if membership is None:
-        raise Http404
-    if not has_permission(membership, perm):
-        try:
-            exists = Patient.objects.for_lab(membership.lab_id).filter(pk=int(pk)).exists()
-        except (ValueError, TypeError):
-            exists = False
-        raise PermissionDenied if exists else Http404
-    return membership
-
-
-def get_patient_for_user(request, pk, perm, *, purpose: str = "") -> PatientRecord:
-    """For views: 404 if the patient is not in the request's lab, 403 without `perm`,
-    else the record (journaled READ; `record.id` differs from `pk` after a merge)."""
-    membership = _allowed_membership(request, pk, perm)
-    # Allowed: the fetch itself tells a missing record (one query less per page).
-    try:
-        return get_patient(membership.lab, request.user, pk, purpose)
-    except PatientNotFound:
-        raise Http404 from None
-
-
-def resolve_patient_for_user(request, pk, perm) -> tuple[Patient, int | None]:
-    """For views that act on a patient before (or without) showing it: the row, merge
-    redirects followed, with the same 404/403 rules; nothing unsealed, nothing journaled.
-
-    The action's own journal entry names the patient (a request's CREATE does); a view
-    that then displays the record opens it with `open_patient`, which journals the READ.
-    """
-    membership = _allowed_membership(request, pk, perm)
-    try:
-        return _resolve(membership.lab, pk)
-    except PatientNotFound:
-        raise Http404 from None

@@ -1,14 +1,14 @@
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from etanche.accounts.permissions import Perm
 from etanche.journal import queries, services
 from etanche.journal.models import Action
-from etanche.patients.models import Patient
-from etanche.web.access import current_lab
+from etanche.patients import services as patients
+from etanche.web.access import check_patient_for_user, current_lab
 from etanche.web.decorators import require_permission
 from etanche.web.forms.journal import JournalExportForm, JournalFilterForm
 
@@ -57,14 +57,9 @@ def journal(request):
 @require_permission(Perm.ACCESS_HISTORY_READ)
 def access_history(request, patient_id: int):
     lab = current_lab(request)
-
-    # Existence in this lab only: the history is about the record, it does not
-    # open it (no unsealing, no READ entry).
-    patients = Patient.objects.for_lab(lab)
-    if not patients.filter(pk=patient_id).exists():
-        raise Http404
-    merged = patients.filter(merged_into=patient_id).values_list("pk", flat=True)
-    entries = queries.access_history(lab, patient_id, list(merged))
+    # Existence in this lab only: no unsealing, no READ entry.
+    patient_id = check_patient_for_user(request, patient_id, Perm.ACCESS_HISTORY_READ)
+    entries = queries.access_history(lab, patient_id, patients.merged_into(lab, patient_id))
     page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
     # Filed under the journal, not the patient: looking at who saw a record is
     # oversight, not an access to the record itself.

@@ -18,11 +18,16 @@ from etanche.accounts.models import Membership
 from etanche.accounts.permissions import Perm, has_permission, role_has
 from etanche.orders import catalogue, memo
 from etanche.orders import services as orders
-from etanche.orders.models import CatalogueTest, Status
+from etanche.orders.models import Status
 from etanche.orders.preanalytical import CONTAINERS, QUESTIONS, SPECIMEN_KINDS
 from etanche.patients import services as patients
 from etanche.patients.validators import check_rpps
-from etanche.web.access import current_lab, get_object_for_user
+from etanche.web.access import (
+    current_lab,
+    get_catalogue_test_for_user,
+    get_order_for_user,
+    resolve_patient_for_user,
+)
 from etanche.web.decorators import require_permission
 from etanche.web.forms.orders import (
     CancelForm,
@@ -65,8 +70,7 @@ def order_create(request, patient_id: int):
     lab = current_lab(request)
     # Registering the request journals a CREATE naming the patient; the record is opened
     # (a journaled READ) only when the page shows it: a form to fill or to correct.
-    patient, redirected = patients.resolve_patient_for_user(request, patient_id,
-                                                            Perm.ORDER_WRITE)
+    patient, redirected = resolve_patient_for_user(request, patient_id, Perm.ORDER_WRITE)
     last = memo.recall(request.session, lab, request.user)
     form = OrderForm(request.POST or None, initial={
         "prescriber_name": last.get("name", ""), "prescriber_rpps": last.get("rpps", ""),
@@ -146,7 +150,7 @@ def _collectors(lab):
 @never_cache
 def order_detail(request, pk: int):
     lab = current_lab(request)
-    order = orders.get_order_for_user(request, pk, Perm.ORDER_READ)
+    order = get_order_for_user(request, pk, Perm.ORDER_READ)
     details = orders.read_order(lab, request.user, order)
     record = patients.get_patient(lab, request.user, order.patient_id,
                                   purpose="consultation d'une demande")
@@ -172,7 +176,7 @@ def order_detail(request, pk: int):
 def _act(request, pk, perm, action, form=None):
     """Run a workflow action on the order and come back to its page with a French message."""
     lab = current_lab(request)
-    order = orders.get_order_for_user(request, pk, perm)
+    order = get_order_for_user(request, pk, perm)
     if form is not None and not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
@@ -241,7 +245,7 @@ def order_reject(request, pk: int):
 @require_permission(Perm.LABEL_PRINT)
 def order_labels(request, pk: int):
     lab = current_lab(request)
-    order = orders.get_order_for_user(request, pk, Perm.LABEL_PRINT)
+    order = get_order_for_user(request, pk, Perm.LABEL_PRINT)
     try:
         pdf = orders.label_pdf(lab, request.user, order)
     except ValidationError as exc:
@@ -276,7 +280,7 @@ def catalogue_list(request):
 @require_POST
 @require_permission(Perm.CATALOGUE_MANAGE)
 def catalogue_toggle(request, pk: int):
-    test = get_object_for_user(request, CatalogueTest, Perm.CATALOGUE_MANAGE, pk=pk)
+    test = get_catalogue_test_for_user(request, pk)
     catalogue.set_enabled(current_lab(request), request.user, test, not test.enabled)
     messages.success(request, f"{test.code} {'activée' if test.enabled else 'désactivée'}.")
     return redirect(f"{reverse('catalogue')}?q={test.code}")
@@ -286,7 +290,7 @@ def catalogue_toggle(request, pk: int):
 @require_permission(Perm.CATALOGUE_MANAGE)
 @never_cache
 def catalogue_edit(request, pk: int):
-    test = get_object_for_user(request, CatalogueTest, Perm.CATALOGUE_MANAGE, pk=pk)
+    test = get_catalogue_test_for_user(request, pk)
     form = CatalogueSettingsForm(request.POST or None, initial={
         "specimen": test.specimen, "questions": test.question_keys})
     if request.method == "POST" and form.is_valid():

@@ -14,9 +14,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.orders import services as orders
 from etanche.patients import services as patients
-from etanche.patients.models import Patient
 from etanche.patients.status import IdentityStatus, allowed_targets
-from etanche.web.access import current_lab
+from etanche.web.access import current_lab, get_patient_for_user
 from etanche.web.decorators import require_permission
 from etanche.web.forms.patients import PatientForm, PatientSearchForm
 
@@ -83,11 +82,11 @@ def _status_needs(current: str) -> list[tuple[str, str]]:
 @require_permission(Perm.PATIENT_READ)
 @never_cache
 def patient_detail(request, pk: int):
-    record = patients.get_patient_for_user(request, pk, Perm.PATIENT_READ, purpose="accueil")
+    record = get_patient_for_user(request, pk, Perm.PATIENT_READ, purpose="accueil")
     if record.redirected_from:
         return redirect("patient_detail", pk=record.id)
     lab = current_lab(request)
-    patient = Patient.objects.for_lab(lab).get(pk=record.id)
+    patient, _ = patients.resolve_patient(lab, record.id)
     fields = record.fields
     status = fields.get("identity_status") or IdentityStatus.PROV.value
     membership = request.membership
