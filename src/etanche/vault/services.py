@@ -20,7 +20,6 @@ import struct
 
 import tink
 
-from etanche.lib.mac import hmac_sha256
 from etanche.vault import indexes, keyring
 from etanche.vault.errors import (
     LabKeysCorrupt,
@@ -33,6 +32,7 @@ from etanche.vault.errors import (
     UnknownIndex,
     VaultError,
 )
+from etanche.vault.mac import hmac_sha256
 
 __all__ = [
     "LabKeysCorrupt",
@@ -47,7 +47,9 @@ __all__ = [
     "blind_index",
     "blind_indexes",
     "derive_key",
+    "derive_salted_key",
     "index_sizes",
+    "keyed_digest",
     "provision_lab",
     "seal",
     "seal_many",
@@ -193,3 +195,14 @@ def derive_key(lab, purpose: str) -> bytes:
     if not purpose:
         raise VaultError("derive_key needs a purpose label")
     return keyring.get(lab).derive(purpose)
+
+
+def derive_salted_key(lab, purpose: str, salt: bytes) -> bytes:
+    """`derive_key(lab, purpose)` re-keyed with a random salt kept elsewhere (an export's
+    pseudonyms: without the salt, which is sealed with the export, they cannot be recomputed)."""
+    return hmac_sha256(derive_key(lab, purpose), salt)
+
+
+def keyed_digest(key: bytes, message: bytes) -> bytes:
+    """HMAC-SHA256 of `message` under a key from `derive_key` / `derive_salted_key`."""
+    return hmac_sha256(key, message)
