@@ -1,6 +1,6 @@
-"""lib/mac.py: HMAC-SHA256 (RFC 4231 test vectors)."""
+"""vault/mac.py: HMAC-SHA256 (RFC 4231 test vectors)."""
 
-from etanche.lib.mac import hmac_sha256
+from etanche.vault.mac import hmac_sha256
 
 
 def test_rfc4231_case_2():
