@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from psycopg import sql as pgsql
 
 from bench.plain.models import PlainOrder, PlainOrderTest, PlainPatient, PlainSpecimen
 from etanche.orders import services as orders
@@ -59,22 +60,23 @@ COLUMNS = ["lab_id", "created_at", *ROW_FIELDS]
 
 
 def bulk_insert(lab_id: int, envelopes: list[dict]) -> None:
-    """Same strategy as patients/bulk.py: COPY on PostgreSQL, executemany on SQLite."""
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    """Same strategy as patients/bulk.py: COPY on PostgreSQL, bulk_create on SQLite."""
+    now = timezone.now()
     rows = []
     for env in envelopes:
         row = row_of(env)
         rows.append((lab_id, now, *(row[c] for c in ROW_FIELDS)))
-    table = connection.ops.quote_name(PlainPatient._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
-    with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+    with transaction.atomic():
+        if connection.vendor != "postgresql":
+            PlainPatient.objects.bulk_create(
+                [PlainPatient(**dict(zip(COLUMNS, row, strict=True))) for row in rows])
+            return
+        names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in COLUMNS)
+        query = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
+            pgsql.Identifier(PlainPatient._meta.db_table), names)
+        with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 # --- register -------------------------------------------------------------------------------

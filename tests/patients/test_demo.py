@@ -12,7 +12,7 @@ from etanche.patients import bulk, intake
 from etanche.patients import services as patients
 from etanche.patients.models import Patient, PatientIndex
 from etanche.synthetic.people import envelope_of, generate
-from tests.accounts.personas import make_lab
+from tests.personas import make_lab
 
 
 def _envelopes(lab) -> list[dict]:
@@ -54,7 +54,11 @@ def test_it_journals_one_entry_per_batch_and_runs_no_query_per_row():
         bulk.bulk_register(lab, map(envelope_of, generate(100, seed=1)), batch=100)
     with CaptureQueriesContext(connection) as large:
         bulk.bulk_register(lab, map(envelope_of, generate(1000, seed=2)), batch=1000)
-    assert len(large.captured_queries) <= len(small.captured_queries) + 2
+    # Ten times the rows: a constant number of statements more on PostgreSQL (COPY), a few
+    # on SQLite, whose bulk_create splits at 999 parameters (80 patients or 250 side-index
+    # rows a statement): far from one per row either way.
+    more = len(large.captured_queries) - len(small.captured_queries)
+    assert more <= (2 if connection.vendor == "postgresql" else 1000 // 20)
     entries = Entry.objects.filter(lab_id=lab.pk, action=Action.CREATE, object_type="patient")
     assert [json.loads(e.detail) for e in entries.order_by("seq")] == [
         {"count": 100, "source": "demo"}, {"count": 1000, "source": "demo"}]

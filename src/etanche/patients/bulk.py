@@ -1,8 +1,7 @@
 """The bulk path: many already checked patient envelopes, fast (demo data, imports).
 
 Per batch: one `vault.seal_many`, one `vault.blind_indexes` per index, two
-inserts (COPY on PostgreSQL, executemany on SQLite: Django's bulk_create spent
-more time compiling values than the database spent storing them), one journal
+inserts (COPY on PostgreSQL, bulk_create on SQLite), one journal
 entry (CREATE, {"count": n, "source": ...}), in one transaction. No query per
 row. Duplicate detection is skipped: the synthetic generator hands out unique
 NIRs, and an import checks its rows before coming here.
@@ -12,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg import sql as pgsql
 
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
@@ -24,20 +24,21 @@ BATCH = 5000
 
 
 def _write(model, columns: list[str], rows: list[tuple]) -> None:
-    """Insert rows without the ORM's per-value compilation: COPY on PostgreSQL, else
-    one executemany. Values are already database-ready (ints, bytes, datetimes)."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            # Table and column names come from the model, quoted; values are parameters.
-            sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-            cursor.executemany(sql, rows)
+    """Insert rows of database-ready values (ints, bytes, aware datetimes).
+
+    PostgreSQL: COPY, psycopg's own API on the cursor Django opened (Django has no
+    COPY; its bulk_create spent more time compiling values than the database spent
+    storing them), the names composed by psycopg. Elsewhere (small SQLite demos):
+    bulk_create."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
+        return
+    names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
+    query = pgsql.SQL("COPY {} ({}) FROM STDIN").format(pgsql.Identifier(model._meta.db_table),
+                                                         names)
+    with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 PATIENT_COLUMNS = ["id", "lab_id", "sealed", "key_version", "created_at", "updated_at",
@@ -51,7 +52,7 @@ def _insert(lab, user, envelopes: list[dict], source: str) -> list[int]:
     tokens = vault.seal_many(lab_id, Patient.record_type(), list(zip(ids, envelopes, strict=True)))
     key_version = vault.token_key_version(tokens[0])
     columns, sides = indexing.compute(lab_id, envelopes)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = timezone.now()
     patients = [
         (pid, lab_id, token, key_version, now, now, *(cols[name] for name in indexing.COLUMNS))
         for pid, token, cols in zip(ids, tokens, columns, strict=True)
