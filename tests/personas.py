@@ -1,28 +1,41 @@
-"""Named personas for accounts tests (healthchecks' BaseTestCase, as plain helpers).
+"""The one persona base of the suite (healthchecks' BaseTestCase, as plain helpers).
 
-Two labs, one person per role in lab A, a lab admin in lab B. Personas get an
-unusable password (Argon2id is slow on purpose); tests of the login page give
-a real password to the one account they log in with.
+Two labs, A and B, with one person per role in each, and an outsider who
+belongs to no lab. Personas get an unusable password (Argon2id is slow on
+purpose); tests of the login page give a real password to the one account
+they log in with. The names are synthetic: common French first and last names.
 """
 
+import base64
+import hashlib
+import hmac
 import itertools
+import struct
 import time
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth import SESSION_KEY
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
+from stdnum import luhn
 
 from etanche.accounts.models import Membership, Role, SealedTOTPDevice, SessionRecord, User
+from etanche.journal.models import Entry
 from etanche.ops.labs import create_lab
 from etanche.web import sessions
+
+ROLES = (Role.FRONTDESK, Role.BIOLOGIST, Role.LABADMIN, Role.DPO, Role.AUDITOR)
+NAMES_A = dict(zip(ROLES, ("julien.martin", "sophie.bernard", "claire.dubois",
+                           "nathalie.petit", "thomas.robert"), strict=True))
+NAMES_B = dict(zip(ROLES, ("luc.girard", "emma.leroy", "paul.durand",
+                           "hugo.moreau", "lea.fournier"), strict=True))
 
 _finess = itertools.count(1)
 
 
 def _luhn_finess(serial: int) -> str:
-    from stdnum import luhn
-
     body = f"99{serial:06d}"
     return body + luhn.calc_check_digit(body)
 
@@ -67,8 +80,6 @@ def sign_in(client, user: User, *, sudo: bool = False, address="127.0.0.1", agen
     if sudo:
         session[sessions.SUDO_AT] = now
     session.save()
-    from django.utils import timezone
-
     SessionRecord.objects.update_or_create(
         session_key=session.session_key,
         defaults={"user": user, "address": address, "user_agent": agent,
@@ -87,7 +98,20 @@ class World:
     labadmin: User
     dpo: User
     auditor: User
-    outsider_admin: User
+    in_lab_b: dict  # role -> the person holding it in lab B
+    outsider: User  # a confirmed account that belongs to no lab
+
+    @property
+    def in_lab_a(self) -> dict:
+        return {role: getattr(self, role) for role in ROLES}
+
+    @property
+    def outsider_admin(self) -> User:
+        return self.in_lab_b[Role.LABADMIN]
+
+    @property
+    def other_frontdesk(self) -> User:
+        return self.in_lab_b[Role.FRONTDESK]
 
     def membership(self, user, lab=None):
         return Membership.objects.get(user=user, lab=lab or self.lab_a)
@@ -95,25 +119,16 @@ class World:
 
 def build_world() -> World:
     lab_a, lab_b = make_lab("lab-a"), make_lab("lab-b")
+    in_lab_a = {str(role): make_user(NAMES_A[role], lab_a, role) for role in ROLES}
     return World(
-        lab_a=lab_a, lab_b=lab_b,
-        frontdesk=make_user("julien.martin", lab_a, Role.FRONTDESK),
-        biologist=make_user("sophie.bernard", lab_a, Role.BIOLOGIST),
-        labadmin=make_user("claire.dubois", lab_a, Role.LABADMIN),
-        dpo=make_user("nathalie.petit", lab_a, Role.DPO),
-        auditor=make_user("thomas.robert", lab_a, Role.AUDITOR),
-        outsider_admin=make_user("paul.durand", lab_b, Role.LABADMIN),
+        lab_a=lab_a, lab_b=lab_b, **in_lab_a,
+        in_lab_b={role: make_user(NAMES_B[role], lab_b, role) for role in ROLES},
+        outsider=make_user("louis.simon"),
     )
 
 
 def code_from_uri(uri: str, offset_steps: int = 0) -> str:
     """RFC 6238 computed from an otpauth:// URI, independently of django-otp."""
-    import base64
-    import hashlib
-    import hmac
-    import struct
-    from urllib.parse import parse_qs, urlsplit
-
     params = parse_qs(urlsplit(uri).query)
     secret = params["secret"][0]
     key = base64.b32decode(secret + "=" * (-len(secret) % 8))
@@ -126,7 +141,5 @@ def code_from_uri(uri: str, offset_steps: int = 0) -> str:
 
 
 def journal_actions(lab=None) -> list[str]:
-    from etanche.journal.models import Entry
-
     entries = Entry.objects.filter(lab_id=getattr(lab, "pk", None)).order_by("chain_id", "seq")
     return [e.action for e in entries]

@@ -9,16 +9,9 @@ from etanche.accounts.permissions import Perm
 from etanche.journal.models import Action, Entry
 from etanche.patients import services as patients
 from etanche.web import access
-from tests.accounts.personas import build_world
-from tests.orders.helpers import make_order, make_patient
+from tests.orders.helpers import make_patient
 
-
-@pytest.fixture
-def world(db):
-    world = build_world()
-    world.patient = make_patient(world.lab_a, world.frontdesk)
-    world.order = make_order(world.lab_a, world.frontdesk, world.patient)
-    return world
+pytestmark = pytest.mark.usefixtures("front_office")
 
 
 def _request(user, lab):

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from stdnum import luhn
 
-from tests.accounts.personas import code_from_uri
 from tests.browser import chromium_page
 from tests.cli_helpers import run_etanche
 from tests.db_helpers import fresh_instance
+from tests.personas import code_from_uri
 from tests.servers import running_server
 
 pytestmark = pytest.mark.browser

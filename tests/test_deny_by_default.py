@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from etanche.accounts.models import Role
 from etanche.accounts.permissions import role_has
-from tests.accounts.personas import build_world, make_user, sign_in
+from tests.personas import build_world, make_user, sign_in
 from tests.urlwalk import all_urls
 
 API_PREFIX = "/fhir/"

@@ -4,7 +4,7 @@ import pytest
 
 from etanche.accounts import throttle
 from etanche.accounts.models import FailureCounter
-from tests.accounts.personas import journal_actions, make_user, sign_in
+from tests.personas import journal_actions, make_user, sign_in
 
 PASSWORD = "Cinq-fruits-et-legumes-9"
 

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from etanche.accounts.models import User
-from tests.accounts.personas import code_from_uri, journal_actions, make_lab
+from tests.personas import code_from_uri, journal_actions, make_lab
 
 NEW_PASSWORD = "Trois-petits-chats-2024!"
 

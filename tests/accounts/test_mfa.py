@@ -8,7 +8,7 @@ from django.test import Client
 from etanche.accounts import services
 from etanche.accounts.models import RecoveryCode, SealedTOTPDevice
 from etanche.vault import instance
-from tests.accounts.personas import journal_actions, sign_in, totp_now
+from tests.personas import journal_actions, sign_in, totp_now
 
 NEW_PASSWORD = "Une-Tasse-de-the-vert-7"
 

@@ -7,8 +7,8 @@ from django.test import Client
 from django.utils import timezone
 
 from etanche.accounts import services
-from tests.accounts.personas import sign_in, totp_now
 from tests.cli_helpers import clean_env, run_etanche
+from tests.personas import sign_in, totp_now
 
 OLD = "Un-vieux-mot-de-passe-1"
 NEW = "Trois-petits-chats-2024!"

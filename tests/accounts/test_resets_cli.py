@@ -11,7 +11,7 @@ from django.test import Client
 from etanche.accounts import services
 from etanche.journal import actor as journal_actor
 from etanche.journal.models import Entry
-from tests.accounts.personas import sign_in, totp_now
+from tests.personas import sign_in, totp_now
 
 
 @pytest.fixture

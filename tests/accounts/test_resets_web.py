@@ -8,7 +8,7 @@ from django.test import Client
 from etanche.accounts import services
 from etanche.accounts.models import Membership, Role
 from etanche.journal.models import Entry
-from tests.accounts.personas import make_user, sign_in
+from tests.personas import make_user, sign_in
 
 RESET_PASSWORD = "/equipe/{pk}/mot-de-passe/"
 RESET_MFA = "/equipe/{pk}/double-facteur/"

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from etanche.accounts import services
 from etanche.accounts.models import RecoveryCodeDevice, SealedTOTPDevice, User
 from etanche.vault import instance
-from tests.accounts.personas import code_from_uri, make_lab, make_user, totp_now
 from tests.leakscan import find_leaks, raw_database_bytes
+from tests.personas import code_from_uri, make_lab, make_user, totp_now
 
 PASSWORD = "Une-Tasse-de-the-vert-7"
 _migration = __import__(

@@ -6,7 +6,7 @@ from django.test import Client
 
 from etanche.accounts.models import SessionRecord
 from etanche.web import sessions
-from tests.accounts.personas import journal_actions, sign_in
+from tests.personas import journal_actions, sign_in
 
 
 def _age(client, key, seconds):

@@ -4,7 +4,7 @@ from django.test import Client
 
 from etanche.accounts.models import SealedTOTPDevice, SessionRecord, SharedUseFlag
 from etanche.web import sessions
-from tests.accounts.personas import journal_actions, sign_in, totp_now
+from tests.personas import journal_actions, sign_in, totp_now
 
 
 def _login_from(user, address, agent):

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from etanche.accounts.models import Membership, Role, User
-from tests.accounts.personas import journal_actions, sign_in
+from tests.personas import journal_actions, sign_in
 
 
 @pytest.fixture

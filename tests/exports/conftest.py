@@ -1,14 +1,13 @@
 import pytest
 
-from tests.accounts.personas import build_world
 from tests.exports.helpers import age_key, full_patients
 
 
 @pytest.fixture
-def world(db):
-    w = build_world()
-    w.patients = full_patients(w.lab_a, w.frontdesk)
-    return w
+def with_patients(world):
+    """The shared world with three fully filled patients of lab A, each with a request."""
+    world.patients = full_patients(world.lab_a, world.frontdesk)
+    return world
 
 
 @pytest.fixture

@@ -11,8 +11,10 @@ from etanche.accounts.models import SealedTOTPDevice
 from etanche.exports import crypto
 from etanche.exports.models import Export, Status
 from etanche.journal.models import Action, Entry
-from tests.accounts.personas import totp_now
 from tests.exports.helpers import decrypt
+from tests.personas import totp_now
+
+pytestmark = pytest.mark.usefixtures("with_patients")
 
 
 def _code(user, step=0) -> str:

@@ -3,6 +3,7 @@
 import csv
 import io
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ def test_no_neutralised_cell_starts_with_a_formula_character(text):
     assert out.removeprefix("'") == text if text.startswith(DANGEROUS_START) else out == text
 
 
+@pytest.mark.usefixtures("with_patients")
 def test_it_neutralises_formulas_in_a_real_export(world, key):
     identity, recipient = key
     patient = world.patients[0]

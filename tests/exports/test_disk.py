@@ -9,6 +9,8 @@ from etanche.exports import parallel, production
 from tests.exports.helpers import produced
 from tests.leakscan import find_leaks
 
+pytestmark = pytest.mark.usefixtures("with_patients")
+
 
 def _needles(world) -> list[str]:
     out = []

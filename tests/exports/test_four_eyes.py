@@ -8,8 +8,10 @@ from etanche.exports import crypto
 from etanche.exports import services as exports
 from etanche.exports.models import Status
 from etanche.journal.models import Action, Entry
-from tests.accounts.personas import sign_in
 from tests.exports.helpers import requested
+from tests.personas import sign_in
+
+pytestmark = pytest.mark.usefixtures("with_patients")
 
 
 def test_the_requester_can_never_approve_their_own_request(world, key):

@@ -14,10 +14,10 @@ from etanche.exports import services as exports
 from etanche.exports.models import Status
 from etanche.patients.bulk import bulk_register
 from etanche.synthetic.people import envelope_of, generate
-from tests.accounts.personas import build_world
 from tests.cli_helpers import ETANCHE
 from tests.exports.helpers import age_key, child_env, decrypt
 from tests.leakscan import find_leaks
+from tests.personas import build_world
 
 PATIENTS = 10_000
 

@@ -11,8 +11,10 @@ from etanche.exports import crypto
 from etanche.exports import services as exports
 from etanche.exports.models import Status
 from etanche.journal.models import Action, Entry
-from tests.accounts.personas import sign_in
 from tests.exports.helpers import decrypt, produced
+from tests.personas import sign_in
+
+pytestmark = pytest.mark.usefixtures("with_patients")
 
 
 def _read(export, user):

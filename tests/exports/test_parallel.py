@@ -6,8 +6,8 @@ import pytest
 
 from etanche.exports import crypto, parallel, production
 from etanche.watch.models import Canary
-from tests.accounts.personas import build_world
 from tests.exports.helpers import age_key, decrypt, full_patients, produced
+from tests.personas import build_world
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from tests.conftest import require_system
 from tests.exports.fhir_fields import fields_of
 from tests.exports.helpers import decrypt, decrypt_with_age_binary, produced
 
+pytestmark = pytest.mark.usefixtures("with_patients")
+
 
 def construct_fhir_element(resource_type: str, data: dict):
     """Validate with the R4B models (identical to R4 for the five resources we write)."""

@@ -7,8 +7,10 @@ from django.urls import reverse
 from etanche.exports import services as exports
 from etanche.exports.models import Export, Status
 from etanche.ops import worker
-from tests.accounts.personas import sign_in
 from tests.exports.helpers import requested
+from tests.personas import sign_in
+
+pytestmark = pytest.mark.usefixtures("with_patients")
 
 GET_VIEWS = ["export_list", "export_create", "export_detail"]
 POST_VIEWS = ["export_approve", "export_refuse", "export_download", "export_purge"]

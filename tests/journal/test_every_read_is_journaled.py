@@ -13,7 +13,7 @@ from django.urls import reverse
 from etanche.accounts.models import Role
 from etanche.accounts.permissions import role_has
 from etanche.journal.models import Entry
-from tests.accounts.personas import build_world, make_user, sign_in
+from tests.personas import build_world, make_user, sign_in
 from tests.test_deny_by_default import LAB_VIEWS, _front_office, _views
 
 # make_patient registers "Kergoat"; every page writes it in capitals or as typed.

@@ -8,12 +8,7 @@ import pytest
 from etanche.journal import queries, services
 from etanche.journal.models import Action, Entry
 from etanche.vault import signing
-from tests.accounts.personas import build_world, sign_in
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
+from tests.personas import sign_in
 
 
 def _read(world, lab, patient_id, user):

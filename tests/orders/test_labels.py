@@ -12,6 +12,8 @@ from etanche.orders import services
 from tests.conftest import require_system
 from tests.orders.helpers import make_patient
 
+pytestmark = pytest.mark.usefixtures("front_office")
+
 
 @pytest.fixture
 def printed(world):

@@ -12,11 +12,12 @@ from etanche.journal.models import Entry
 from etanche.orders import services
 from etanche.orders.models import Order, OrderCounter, OrderTest, Specimen, Status
 from etanche.synthetic import requests as synthetic_requests
-from tests.accounts.personas import build_world
 from tests.leakscan import find_leaks, raw_database_bytes
 from tests.orders.helpers import make_order, make_patient
+from tests.personas import build_world
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_numbers_requests_per_lab_and_year(world):
     second = make_order(world.lab_a, world.frontdesk, world.patient, tests=["1104"])
     other_lab_patient = make_patient(world.lab_b, world.outsider_admin)
@@ -29,6 +30,7 @@ def test_it_numbers_requests_per_lab_and_year(world):
     assert services.next_number(world.lab_a, year + 1) == f"{year + 1}-000001"
 
 
+@pytest.mark.usefixtures("front_office")
 def test_request_entry_locks_the_journal_last(world):
     """The counter's row is locked (its UPDATE) before the journal's chain, and the
     journal's lock comes after every write of the request: the journal is locked last."""
@@ -50,6 +52,7 @@ def test_request_entry_locks_the_journal_last(world):
     assert json.loads(created.detail) == {"order": order.pk, "tests": 1}
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_derives_one_specimen_per_container_with_barcodes(world):
     specimens = list(world.order.specimens.order_by("barcode"))
     digits = world.order.number.replace("-", "")
@@ -59,6 +62,7 @@ def test_it_derives_one_specimen_per_container_with_barcodes(world):
     assert sorted(t.code for t in world.order.tests.all()) == ["0127", "1104", "1208"]
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_seals_prescription_answers_and_notes(world):
     order = make_order(world.lab_a, world.frontdesk, world.patient, clinical_info="Suivi AVK",
                        notes="Patient anxieux", prescriber_rpps="10003456789")
@@ -71,6 +75,7 @@ def test_it_seals_prescription_answers_and_notes(world):
     assert b"AVK" not in bytes(row.sealed) and b"Lefebvre" not in bytes(row.sealed)
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_journals_creation_and_reads_under_the_patient(world):
     services.read_order(world.lab_a, world.frontdesk, world.order)
     entries = Entry.objects.filter(lab_id=world.lab_a.pk, object_type="patient",
@@ -81,6 +86,7 @@ def test_it_journals_creation_and_reads_under_the_patient(world):
     assert ("read", world.order.pk) in actions
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_refuses_a_request_without_tests_or_prescriber_and_saves_nothing(world):
     before = (Order.objects.count(), OrderTest.objects.count(), Specimen.objects.count())
     with pytest.raises(ValidationError) as caught:
@@ -96,6 +102,7 @@ def test_it_refuses_a_request_without_tests_or_prescriber_and_saves_nothing(worl
     assert OrderCounter.objects.get(lab=world.lab_a).last == 1
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_requires_the_answers_the_chosen_tests_need(world):
     with pytest.raises(ValidationError) as caught:
         make_order(world.lab_a, world.frontdesk, world.patient, tests=["0127", "1420"],
@@ -109,6 +116,7 @@ def test_it_requires_the_answers_the_chosen_tests_need(world):
     assert details.fasting is True
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_refuses_a_disabled_test(world):
     from etanche.orders import catalogue
 
@@ -119,6 +127,7 @@ def test_it_refuses_a_disabled_test(world):
     assert "désactivée" in caught.value.message_dict["tests"][0]
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_refuses_another_labs_patient(world):
     other = make_patient(world.lab_b, world.outsider_admin)
     with pytest.raises(ValidationError):
@@ -127,6 +136,7 @@ def test_it_refuses_another_labs_patient(world):
 
 # --- workflow ---------------------------------------------------------------------------
 
+@pytest.mark.usefixtures("front_office")
 def test_it_walks_registered_sampled_received(world):
     at = timezone.now() - timedelta(minutes=3)
     order = services.record_sampling(world.lab_a, world.frontdesk, world.order, sampled_at=at,
@@ -147,6 +157,7 @@ def test_it_walks_registered_sampled_received(world):
     (["sample", "receive", "cancel"], "cancel"),      # received: reject, not cancel
     (["sample", "reject", "receive"], "receive"),     # rejected is final
 ])
+@pytest.mark.usefixtures("front_office")
 def test_it_refuses_transitions_outside_the_workflow(world, steps, refused):
     order = world.order
     actions = {
@@ -166,6 +177,7 @@ def test_it_refuses_transitions_outside_the_workflow(world, steps, refused):
     assert Order.objects.get(pk=order.pk).status == status
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_needs_a_reason_to_cancel_or_reject(world):
     with pytest.raises(ValidationError):
         services.cancel(world.lab_a, world.frontdesk, world.order, "  ")
@@ -177,6 +189,7 @@ def test_it_needs_a_reason_to_cancel_or_reject(world):
     assert services.read_order(world.lab_a, world.frontdesk, order).reject_comment == "tube 2"
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_refuses_a_sampling_time_in_the_future(world):
     with pytest.raises(ValidationError):
         services.record_sampling(world.lab_a, world.frontdesk, world.order,
@@ -184,6 +197,7 @@ def test_it_refuses_a_sampling_time_in_the_future(world):
     assert Order.objects.get(pk=world.order.pk).status == Status.REGISTERED
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_lists_the_day_and_the_patients_requests(world):
     assert [o.pk for o in services.orders_of_day(world.lab_a)] == [world.order.pk]
     assert list(services.orders_of_day(world.lab_b)) == []
@@ -192,12 +206,14 @@ def test_it_lists_the_day_and_the_patients_requests(world):
         world.order.pk]
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_moves_requests_on_merge(world):
     twin = make_patient(world.lab_a, world.frontdesk, birth_name="Kergoet")
     assert services.move_orders(world.lab_a, world.patient, twin) == 1
     assert Order.objects.get(pk=world.order.pk).patient_id == twin.pk
 
 
+@pytest.mark.usefixtures("front_office")
 def test_it_creates_demo_requests_in_bulk(world):
     people = [make_patient(world.lab_a, world.frontdesk, birth_name=f"Demo{n}")
               for n in ("Alpha", "Beta", "Gamma")]

@@ -31,7 +31,8 @@ IDS = [v[0] for v in VIEWS]
 
 
 @pytest.fixture
-def w(world):
+def w(front_office):
+    world = front_office
     world.test = CatalogueTest.objects.for_lab(world.lab_a).get(code="1104")
     return world
 

@@ -12,10 +12,10 @@ from django.core.management.base import CommandError
 from etanche.journal.models import Action, Entry
 from etanche.patients.models import Patient
 from etanche.synthetic.people import generate
-from tests.accounts.personas import make_lab
 from tests.cli_helpers import ETANCHE, run_etanche
 from tests.db_helpers import fresh_instance
 from tests.patients.people import person
+from tests.personas import make_lab
 
 
 @pytest.fixture

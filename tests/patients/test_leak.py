@@ -13,10 +13,10 @@ from django.db import connection
 from etanche.patients import bulk
 from etanche.patients import services as patients
 from etanche.synthetic.people import envelope_of, generate
-from tests.accounts.personas import make_lab
 from tests.conftest import require_system
 from tests.leakscan import find_leaks, raw_database_bytes, variants
 from tests.patients.people import person
+from tests.personas import make_lab
 
 # Shorter names ("ROUX", "NOEL") could match 4 random ciphertext bytes by chance.
 MIN_NAME = 6

@@ -8,13 +8,7 @@ import pytest
 from etanche.journal.models import Action, Entry
 from etanche.patients import services as patients
 from etanche.patients.models import PatientIndex
-from tests.accounts.personas import build_world
 from tests.patients.people import person
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from etanche.patients.models import Patient, PatientIndex
 from etanche.vault import rotation
 from etanche.vault import services as vault
 from etanche.vault.models import sealed_models
-from tests.accounts.personas import make_lab
 from tests.patients.people import person
+from tests.personas import make_lab
 
 
 @pytest.fixture

@@ -11,13 +11,7 @@ from etanche.patients import services as patients
 from etanche.patients.models import Patient
 from etanche.patients.nir import INS_OID_NIR, INS_OID_TEST
 from etanche.vault import services as vault
-from tests.accounts.personas import build_world
 from tests.patients.people import person
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 @pytest.fixture

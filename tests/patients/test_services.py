@@ -9,13 +9,7 @@ from etanche.journal.models import Action, Entry
 from etanche.patients import intake
 from etanche.patients import services as patients
 from etanche.patients.models import Patient, PatientIndex
-from tests.accounts.personas import build_world
 from tests.patients.people import person
-
-
-@pytest.fixture
-def world(db):
-    return build_world()
 
 
 def _errors(call) -> dict:

@@ -7,14 +7,12 @@ from django.urls import reverse
 from etanche.accounts.models import Role
 from etanche.journal.models import Entry
 from etanche.patients.models import Patient
-from tests.accounts.personas import build_world, make_user, sign_in
 from tests.orders.helpers import make_order, make_patient
+from tests.personas import build_world, make_user, sign_in
 
 
 @pytest.fixture
-def w_plain(db):
-    world = build_world()
-    world.other_frontdesk = make_user("luc.girard", world.lab_b, Role.FRONTDESK)
+def w_plain(world):
     world.patient = make_patient(world.lab_a, world.frontdesk, phone="0639980012")
     return world
 
