@@ -1,8 +1,12 @@
 """What each role may do: the one place where authority is declared.
 
-Views check a permission with `etanche.web.decorators.require_permission`;
-objects are fetched with `get_object_for_user` (404 for another lab, 403 for
-too little authority). Other apps add their permissions here, not in views.
+Each permission is checked once per entry point: web views by
+`etanche.web.decorators.require_permission` (objects then fetched through
+etanche.web.access: 404 for another lab, 403 for too little authority), CLI
+commands acting as a named member by `etanche.ops.authority.acting_member`.
+Services below trust the membership their caller checked. Every permission
+here is used by some entry point (tests/accounts/test_permissions.py): a
+feature adds its permission with the view or command that checks it.
 """
 
 from enum import StrEnum
@@ -15,30 +19,23 @@ class Perm(StrEnum):
     PATIENT_SEARCH = "patient.search"
     PATIENT_READ = "patient.read"
     PATIENT_WRITE = "patient.write"
-    PATIENT_MERGE = "patient.merge"
     ORDER_READ = "order.read"
     ORDER_WRITE = "order.write"
     SPECIMEN_WRITE = "specimen.write"
     LABEL_PRINT = "label.print"
     # clinical
     CLINICAL_READ = "clinical.read"
-    # exports (four eyes: the approver cannot be the requester, checked by exports)
+    # exports (four eyes: exports.services.check_four_eyes, the one place it is written)
     EXPORT_REQUEST = "export.request"
     EXPORT_APPROVE = "export.approve"
     EXPORT_DOWNLOAD = "export.download"
-    IMPORT_RUN = "import.run"
     # administration
     USER_MANAGE = "user.manage"
-    LAB_SETTINGS = "lab.settings"
     CATALOGUE_MANAGE = "catalogue.manage"
-    KEYS_MANAGE = "keys.manage"
     # oversight
     SHARED_USE_READ = "shared_use.read"
     JOURNAL_READ = "journal.read"
     ACCESS_HISTORY_READ = "access_history.read"
-    ALERT_READ = "alert.read"
-    BREACH_MANAGE = "breach.manage"
-    SUBJECT_REQUEST = "subject_request.manage"
 
 
 _FRONT_OFFICE = {
@@ -50,25 +47,22 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.FRONTDESK: frozenset(_FRONT_OFFICE),
     Role.BIOLOGIST: frozenset(
         _FRONT_OFFICE
-        | {Perm.PATIENT_MERGE, Perm.CLINICAL_READ, Perm.EXPORT_REQUEST,
-           Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD}
+        | {Perm.CLINICAL_READ, Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD}
     ),
     # The lab admin runs the lab but reads no patient record: separation of duties.
     Role.LABADMIN: frozenset(
-        {Perm.USER_MANAGE, Perm.LAB_SETTINGS, Perm.CATALOGUE_MANAGE, Perm.KEYS_MANAGE,
-         Perm.SHARED_USE_READ, Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.IMPORT_RUN,
-         Perm.ALERT_READ}
+        {Perm.USER_MANAGE, Perm.CATALOGUE_MANAGE, Perm.SHARED_USE_READ, Perm.EXPORT_REQUEST,
+         Perm.EXPORT_APPROVE}
     ),
     # The DPO answers data-subject requests and investigates accesses, so finds and
     # reads patient records (each read journaled like anyone's); writes nothing.
     Role.DPO: frozenset(
         {Perm.PATIENT_SEARCH, Perm.PATIENT_READ,
-         Perm.SHARED_USE_READ, Perm.JOURNAL_READ, Perm.ACCESS_HISTORY_READ, Perm.ALERT_READ,
-         Perm.BREACH_MANAGE, Perm.SUBJECT_REQUEST, Perm.EXPORT_REQUEST,
-         Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD}
+         Perm.SHARED_USE_READ, Perm.JOURNAL_READ, Perm.ACCESS_HISTORY_READ,
+         Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD}
     ),
     # Read-only oversight (an inspector, a certification auditor): no personal data.
-    Role.AUDITOR: frozenset({Perm.JOURNAL_READ, Perm.ALERT_READ}),
+    Role.AUDITOR: frozenset({Perm.JOURNAL_READ}),
 }
 
 

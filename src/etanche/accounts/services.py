@@ -319,6 +319,14 @@ def memberships_of_lab(lab):
     return Membership.objects.filter(lab=lab).select_related("user").order_by("user__username")
 
 
+def membership_in(user, lab) -> Membership | None:
+    """The active membership of an active `user` in `lab` (a Lab or its id), or None."""
+    if user is None or not user.is_active:
+        return None
+    return (Membership.objects.active().filter(user=user, lab_id=getattr(lab, "pk", lab))
+            .select_related("lab").first())
+
+
 def primary_membership(user) -> Membership | None:
     """The membership a request acts under (the first active one by lab slug)."""
     if not user.is_authenticated:

@@ -65,11 +65,11 @@ class CsvWriter:
         writer.writerows(rows)
         return buffer.getvalue()
 
-    def _row(self, patient: dict, request: dict | None) -> list[str]:
+    def _row(self, patient: dict, order: dict | None) -> list[str]:
         values = {name: patient.get(name) for name in self.patient}
-        if request is not None:
-            values.update({name: request.get(name) for name in self.request})
-            specimens = request.get("specimens") or []
+        if order is not None:
+            values.update({name: order.get(name) for name in self.request})
+            specimens = order.get("specimens") or []
             for name in self.specimen:
                 values[name] = [s.get(name) or "" for s in specimens] or None
         return [_cell(values.get(name)) for name in self.profile.fields]
@@ -78,8 +78,8 @@ class CsvWriter:
         rows = []
         for record in records:
             requests = record["requests"] if (self.request or self.specimen) else []
-            for request in requests or [None]:
-                rows.append(self._row(record["patient"], request))
+            for order in requests or [None]:
+                rows.append(self._row(record["patient"], order))
         return self._lines(rows).encode("utf-8")
 
     def footer(self) -> bytes:

@@ -30,8 +30,13 @@ def login_step(step: str):
     return decorate
 
 
-def require_permission(perm: Perm):
-    """403 unless the request's membership grants `perm` (declared in permissions.py)."""
+def require_permission(perm: Perm, *, reveals: tuple[Perm, ...] = ()):
+    """403 unless the request's membership grants `perm` (declared in permissions.py).
+
+    `reveals` declares the permissions no view requires but this one consults itself,
+    with `has_permission`, to show a part of its page (clinical information): the
+    permissions test counts them as used.
+    """
 
     def decorate(view):
         @wraps(view)
@@ -41,6 +46,7 @@ def require_permission(perm: Perm):
             return view(request, *args, **kwargs)
 
         wrapper.required_permission = perm
+        wrapper.reveals_permissions = frozenset(reveals)
         return wrapper
 
     return decorate

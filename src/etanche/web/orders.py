@@ -146,7 +146,7 @@ def _collectors(lab):
 
 
 @require_GET
-@require_permission(Perm.ORDER_READ)
+@require_permission(Perm.ORDER_READ, reveals=(Perm.CLINICAL_READ,))
 @never_cache
 def order_detail(request, pk: int):
     lab = current_lab(request)
