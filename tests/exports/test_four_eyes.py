@@ -46,11 +46,6 @@ def test_a_second_person_approves_and_the_file_is_produced(world, key, approver)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == export.sha256
 
 
-def test_front_office_cannot_request(world, key):
-    with pytest.raises(exports.ExportRefused):
-        requested(world, key[1], by=world.frontdesk)
-
-
 def test_a_refusal_needs_a_reason_and_ends_the_request(world, key):
     export = requested(world, key[1])
     with pytest.raises(exports.ExportRefused):

@@ -48,15 +48,6 @@ def test_the_downloaded_bytes_decrypt_for_the_recipient(world, key, tmp_path):
     assert decrypt(target, identity).count(b'"resourceType":"Patient"') == len(world.patients) + 1
 
 
-def test_only_holders_of_the_download_permission_download(world, key):
-    export = produced(world, key[1])
-    for user in (world.labadmin, world.frontdesk, world.auditor, world.outsider_admin):
-        with pytest.raises(exports.ExportRefused):
-            _read(export, user)
-    export.refresh_from_db()
-    assert export.downloads_done == 0
-
-
 def test_purge_destroys_expired_exports_and_their_salt(world, key):
     export = produced(world, key[1], profile="research", expires=timedelta(seconds=90))
     path = crypto.exports_dir() / export.file_name

@@ -15,6 +15,9 @@ to the named user who confirmed with their TOTP code. Refusals raise
 ExportRefused (a ValidationError with French messages); a destroyed export
 raises ExportGone. Both live in exports/errors.py and production in
 exports/production.py; they are re-exported here, where callers find them.
+Authority is the caller's (the web's `require_permission`, the CLI's
+`acting_member`), checked once; the one rule applied here whoever calls is
+four eyes (`check_four_eyes`).
 """
 
 import os
@@ -24,8 +27,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from etanche.accounts.models import Membership
 from etanche.accounts.permissions import Perm, has_permission
+from etanche.accounts.services import membership_in
 from etanche.exports import crypto, profiles
 from etanche.exports.errors import ExportGone as ExportGone
 from etanche.exports.errors import ExportRefused as ExportRefused
@@ -55,18 +58,6 @@ def parse_duration(text: str) -> timedelta:
 
 def _who(via: str) -> dict:
     return {"via": via, "os_user": describe(None)} if via == "cli" else {"via": via}
-
-
-def _membership(user, lab) -> Membership | None:
-    if user is None or not user.is_active:
-        return None
-    return Membership.objects.filter(user=user, lab_id=getattr(lab, "pk", lab),
-                                     is_active=True).select_related("lab").first()
-
-
-def _require(user, lab, perm: Perm, message: str) -> None:
-    if not has_permission(_membership(user, lab), perm):
-        raise ExportRefused({"__all__": [message]})
 
 
 def _lock(export: Export) -> Export:
@@ -112,7 +103,6 @@ def request_export(lab, user, *, profile: str, fmt: str = "ndjson", selection: s
                    patient_ids=None, since: date | None = None, recipient: str,
                    expires_in: timedelta = DEFAULT_EXPIRY, downloads: int = 1,
                    via: str = "web") -> Export:
-    _require(user, lab, Perm.EXPORT_REQUEST, "Vous n'avez pas le droit de demander un export.")
     errors: dict[str, list[str]] = {}
     chosen = profiles.PROFILES.get(profile)
     if chosen is None:
@@ -148,15 +138,36 @@ def request_export(lab, user, *, profile: str, fmt: str = "ndjson", selection: s
 
 # --- decision ---------------------------------------------------------------------------
 
-def _decide(export: Export, user, via: str, decision: str) -> Export:
-    """Shared checks of approve and refuse; returns the locked row. Caller holds a transaction."""
-    export = _lock(export)
-    if not has_permission(_membership(user, export.lab_id), Perm.EXPORT_APPROVE):
+def check_four_eyes(export: Export, user) -> None:
+    """The four-eyes rule, written only here: whoever approves or refuses an export holds
+    the approve permission in its lab and is not the person who asked. ExportRefused if not.
+
+    A business rule, not an entry point's check: approve and refuse apply it whoever calls
+    them, and pages ask `may_decide` before offering the buttons.
+    """
+    if not has_permission(membership_in(user, export.lab_id), Perm.EXPORT_APPROVE):
         raise ExportRefused({"__all__": ["Seuls un biologiste ou le DPO du laboratoire "
                                          "peuvent approuver ou refuser un export."]})
     if user.pk == export.requested_by_id:
         raise ExportRefused({"__all__": ["Le demandeur ne peut pas approuver ni refuser sa "
                                          "propre demande : il faut une seconde personne."]})
+
+
+def may_decide(export: Export, user) -> bool:
+    """Whether `user` may approve or refuse `export` now (four eyes, still a request)."""
+    if export.status != Status.REQUESTED:
+        return False
+    try:
+        check_four_eyes(export, user)
+    except ExportRefused:
+        return False
+    return True
+
+
+def _decide(export: Export, user, via: str, decision: str) -> Export:
+    """Shared checks of approve and refuse; returns the locked row. Caller holds a transaction."""
+    export = _lock(export)
+    check_four_eyes(export, user)
     if export.status != Status.REQUESTED:
         raise ExportRefused({"__all__": [f"Cet export est déjà "
                                          f"{export.get_status_display()}."]})
@@ -241,9 +252,6 @@ def open_for_download(export: Export, user, *, via: str = "web"):
     """
     with transaction.atomic():
         export = _lock(export)
-        if not has_permission(_membership(user, export.lab_id), Perm.EXPORT_DOWNLOAD):
-            raise ExportRefused({"__all__": ["Vous n'avez pas le droit de télécharger un "
-                                             "export."]})
         if export.status == Status.PRODUCED and export.expires_at <= timezone.now():
             _end(export, Status.EXPIRED, reason="expired")
         if export.is_final:
@@ -278,9 +286,6 @@ def purge_export(export: Export, user, *, via: str = "web") -> Export:
     """Destroy an export's file now (an approver changed their mind, the recipient has it)."""
     with transaction.atomic():
         export = _lock(export)
-        if not has_permission(_membership(user, export.lab_id), Perm.EXPORT_APPROVE):
-            raise ExportRefused({"__all__": ["Seuls un biologiste ou le DPO peuvent purger un "
-                                             "export."]})
         if export.is_final:
             raise ExportGone(export)
         _end(export, Status.PURGED, user=user, via=via, reason="purged on request")

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.exports import profiles
 from etanche.exports import services as exports
-from etanche.exports.models import Export, Status
-from etanche.web.access import current_lab, get_object_for_user
+from etanche.exports.models import Status
+from etanche.web.access import current_lab, get_export_for_user
 from etanche.web.decorators import require_permission, sudo_required
 from etanche.web.forms.exports import ExportRequestForm, RefuseForm
 
@@ -65,12 +65,9 @@ def export_create(request):
 @require_permission(Perm.EXPORT_REQUEST)
 @never_cache
 def export_detail(request, pk):
-    export = get_object_for_user(request, Export.objects.select_related(
-        "requested_by", "decided_by"), Perm.EXPORT_REQUEST, pk=pk)
+    export = get_export_for_user(request, pk, Perm.EXPORT_REQUEST)
     membership = request.membership
-    can_decide = (has_permission(membership, Perm.EXPORT_APPROVE)
-                  and export.status == Status.REQUESTED
-                  and export.requested_by_id != request.user.pk)
+    can_decide = exports.may_decide(export, request.user)
     return render(request, "exports/detail.html", {
         "export": export, "profile": profiles.get(export.profile),
         "history": exports.history(export),
@@ -84,15 +81,11 @@ def export_detail(request, pk):
     })
 
 
-def _action(request, pk, perm):
-    return get_object_for_user(request, Export, perm, pk=pk)
-
-
 @require_POST
 @require_permission(Perm.EXPORT_APPROVE)
 @sudo_required
 def export_approve(request, pk):
-    export = _action(request, pk, Perm.EXPORT_APPROVE)
+    export = get_export_for_user(request, pk, Perm.EXPORT_APPROVE)
     try:
         exports.approve_export(export, request.user)
     except exports.ExportRefused as exc:
@@ -108,7 +101,7 @@ def export_approve(request, pk):
 @require_permission(Perm.EXPORT_APPROVE)
 @sudo_required
 def export_refuse(request, pk):
-    export = _action(request, pk, Perm.EXPORT_APPROVE)
+    export = get_export_for_user(request, pk, Perm.EXPORT_APPROVE)
     form = RefuseForm(request.POST)
     try:
         if not form.is_valid():
@@ -126,7 +119,7 @@ def export_refuse(request, pk):
 @require_permission(Perm.EXPORT_APPROVE)
 @sudo_required
 def export_purge(request, pk):
-    export = _action(request, pk, Perm.EXPORT_APPROVE)
+    export = get_export_for_user(request, pk, Perm.EXPORT_APPROVE)
     try:
         exports.purge_export(export, request.user)
     except exports.ExportGone as exc:
@@ -140,7 +133,7 @@ def export_purge(request, pk):
 @require_permission(Perm.EXPORT_DOWNLOAD)
 @never_cache
 def export_download(request, pk):
-    export = _action(request, pk, Perm.EXPORT_DOWNLOAD)
+    export = get_export_for_user(request, pk, Perm.EXPORT_DOWNLOAD)
     try:
         handle = exports.open_for_download(export, request.user)
     except exports.ExportGone as exc:

@@ -8,11 +8,13 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from etanche.accounts.models import User
+from etanche.accounts.permissions import Perm
 from etanche.accounts.services import confirmed_totp
 from etanche.exports import crypto, profiles
 from etanche.exports import services as exports
 from etanche.exports.models import Export
 from etanche.labs.models import Lab
+from etanche.ops.authority import acting_member
 
 
 def _one_line(exc: ValidationError) -> str:
@@ -32,6 +34,9 @@ class Command(BaseCommand):
         "(--requested-by, --by) reads that user's current TOTP code on standard input and "
         "refuses without it; entries are journaled under that user and the OS user."
     )
+    # Checked once per action by acting_member; approve and refuse apply four eyes
+    # (exports.check_four_eyes, which includes the approve permission) in the service.
+    permissions = frozenset({Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD})
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="action", required=True,
@@ -138,6 +143,7 @@ class Command(BaseCommand):
                 raise CommandError("--since takes a date YYYY-MM-DD") from None
         expires_in = exports.parse_duration(expires)
         user = self._named_user(requested_by)
+        acting_member(self, user, lab, Perm.EXPORT_REQUEST)
         export = exports.request_export(
             lab, user, profile=profile, fmt=format, selection=selection, patient_ids=ids,
             since=start, recipient=recipient, expires_in=expires_in, downloads=downloads,
@@ -167,6 +173,7 @@ class Command(BaseCommand):
     def _fetch(self, *, id, by, out, **_):
         export = self._export(id)
         user = self._named_user(by)
+        acting_member(self, user, export.lab, Perm.EXPORT_DOWNLOAD)
         try:
             target = open(out, "xb")  # noqa: SIM115 - closed below
         except OSError as exc:
@@ -185,7 +192,9 @@ class Command(BaseCommand):
         if id is not None:
             if not by:
                 raise CommandError("purging one export needs --by USER (and their TOTP code)")
-            export = exports.purge_export(self._export(id), self._named_user(by), via="cli")
+            export, user = self._export(id), self._named_user(by)
+            acting_member(self, user, export.lab, Perm.EXPORT_APPROVE)
+            export = exports.purge_export(export, user, via="cli")
             self.stdout.write(f"export {export.pk} purged")
             return
         for pk, status in exports.purge_due():
