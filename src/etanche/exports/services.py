@@ -36,7 +36,7 @@ from etanche.exports.models import OBJECT_TYPE, Export, Selection, Status
 from etanche.exports.production import produce_export as produce_export
 from etanche.exports.tasks import produce_export_task
 from etanche.journal.actor import describe
-from etanche.journal.models import Action, Outcome
+from etanche.journal.models import Action, Entry, Outcome
 from etanche.journal.services import record as journal
 from etanche.patients.models import Patient
 
@@ -146,8 +146,9 @@ def check_four_eyes(export: Export, user) -> None:
     them, and pages ask `may_decide` before offering the buttons.
     """
     if not has_permission(membership_in(user, export.lab_id), Perm.EXPORT_APPROVE):
-        raise ExportRefused({"__all__": ["Seuls un biologiste ou le DPO du laboratoire "
-                                         "peuvent approuver ou refuser un export."]})
+        raise ExportRefused({"__all__": ["Seuls un biologiste, l'administrateur ou le DPO du "
+                                         "laboratoire peuvent approuver ou refuser un "
+                                         "export."]})
     if user.pk == export.requested_by_id:
         raise ExportRefused({"__all__": ["Le demandeur ne peut pas approuver ni refuser sa "
                                          "propre demande : il faut une seconde personne."]})
@@ -330,8 +331,6 @@ def _sweep() -> None:
 
 def history(export: Export):
     """The journal entries of this export, oldest first (who asked, decided, fetched...)."""
-    from etanche.journal.models import Entry
-
     return (Entry.objects.filter(lab_id=export.lab_id, object_type=OBJECT_TYPE,
                                  object_id=str(export.pk)).order_by("seq"))
 
