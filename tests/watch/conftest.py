@@ -1,1 +1,1 @@
-from tests.exports.conftest import key, world  # noqa: F401  (same fixtures)
+from tests.exports.conftest import key, with_patients  # noqa: F401  (same fixtures)

@@ -4,6 +4,8 @@ import csv
 import io
 import json
 
+import pytest
+
 from etanche.exports import crypto
 from etanche.exports import services as exports
 from etanche.patients import services as patients
@@ -11,6 +13,8 @@ from etanche.patients.models import Patient
 from etanche.watch import services as watch
 from etanche.watch.models import Canary
 from tests.exports.helpers import decrypt, produced
+
+pytestmark = pytest.mark.usefixtures("with_patients")
 
 
 def _rows(export, identity):
