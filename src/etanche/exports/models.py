@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from etanche.labs.models import LabQuerySet
 from etanche.lib.personal_data import Protection as P
 from etanche.vault.sealed import SealedModel
 
@@ -39,13 +40,7 @@ class Selection(models.TextChoices):
     PERIOD = "period", "les patients d'une période"
 
 
-class ExportQuerySet(models.QuerySet):
-    def for_lab(self, lab):
-        lab_id = getattr(lab, "pk", lab)
-        if lab_id is None:
-            raise ValueError("export queries need a lab")
-        return self.filter(lab_id=lab_id)
-
+class ExportQuerySet(LabQuerySet):
     def locked(self, export) -> "Export":
         """The row again, locked for update until the caller's transaction ends."""
         return self.select_for_update().get(pk=getattr(export, "pk", export))

@@ -10,18 +10,10 @@ fasting, notes, cancellation reasons) is in the sealed envelope.
 from django.conf import settings
 from django.db import models
 
+from etanche.labs.models import LabQuerySet
 from etanche.lib.personal_data import Protection as P
 from etanche.orders.preanalytical import REJECT_REASONS, SPECIMEN_KINDS
 from etanche.vault.sealed import SealedModel
-
-
-class LabQuerySet(models.QuerySet):
-    def for_lab(self, lab):
-        """Every query starts here: no query crosses labs."""
-        lab_id = getattr(lab, "pk", lab)
-        if lab_id is None:
-            raise ValueError("orders queries need a lab")
-        return self.filter(lab_id=lab_id)
 
 
 class CatalogueTest(models.Model):

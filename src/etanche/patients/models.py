@@ -13,6 +13,7 @@ The identity status is sealed too: in clear it would be a per-patient fact
 
 from django.db import models
 
+from etanche.labs.models import LabQuerySet
 from etanche.lib.personal_data import Protection as P
 from etanche.vault.sealed import SealedModel
 
@@ -20,14 +21,7 @@ from etanche.vault.sealed import SealedModel
 COLUMN_INDEXES = ("nir", "ins", "birth_name_dob", "used_name_dob", "phonetic_dob", "email")
 
 
-class PatientQuerySet(models.QuerySet):
-    def for_lab(self, lab):
-        """Every patient query starts here: no query crosses labs."""
-        lab_id = getattr(lab, "pk", lab)
-        if lab_id is None:
-            raise ValueError("patient queries need a lab")
-        return self.filter(lab_id=lab_id)
-
+class PatientQuerySet(LabQuerySet):
     def live(self):
         """Records that were not merged into another one."""
         return self.filter(merged_into__isnull=True)

@@ -9,19 +9,12 @@ a leaked row can find the canary without unsealing every patient, and its
 
 from django.db import models
 
+from etanche.labs.models import LabQuerySet
 from etanche.lib.personal_data import Protection as P
 from etanche.vault.sealed import SealedModel
 
 # The patients app's index names (vault/indexes.py), one column each.
 CANARY_INDEXES = ("nir", "birth_name_dob", "phonetic_dob", "email", "phone")
-
-
-class CanaryQuerySet(models.QuerySet):
-    def for_lab(self, lab):
-        lab_id = getattr(lab, "pk", lab)
-        if lab_id is None:
-            raise ValueError("canary queries need a lab")
-        return self.filter(lab_id=lab_id)
 
 
 class Canary(SealedModel):
@@ -42,7 +35,7 @@ class Canary(SealedModel):
     email_index = models.IntegerField(null=True)
     phone_index = models.IntegerField(null=True)
 
-    objects = CanaryQuerySet.as_manager()
+    objects = LabQuerySet.as_manager()
 
     PERSONAL_DATA = {
         # Synthetic people: sealed all the same, so a canary looks like a patient at rest too.
