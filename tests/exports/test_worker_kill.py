@@ -83,7 +83,8 @@ def test_a_worker_killed_mid_export_loses_nothing():
     assert done.progress_done == done.progress_total == PATIENTS + 1
     task.refresh_from_db()
     assert task.status == TaskResultStatus.SUCCESSFUL and len(task.worker_ids) == 2
-    files = sorted(p.name for p in crypto.exports_dir().iterdir())
+    files = [p.name for p in crypto.exports_dir().iterdir()
+             if p.name.startswith(f"export-{done.pk}.")]
     assert files == [done.file_name]  # no partial file left, and never a clear one
     assert list((Path(settings.DATA_DIR) / "workers").iterdir()) == []
     text = decrypt(crypto.exports_dir() / done.file_name, identity).decode("utf-8-sig")
