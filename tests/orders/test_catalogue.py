@@ -10,8 +10,9 @@ from etanche.orders.models import CatalogueTest
 from etanche.orders.preanalytical import QUESTIONS, SPECIMEN_KINDS
 
 DATA = Path(catalogue.__file__).parent / "data"
-# The project's reference file, beside the repository (never read by the product).
-SHARED_NABM = Path(__file__).resolve().parents[3] / "shared" / "data" / "nabm.csv"
+# The full NABM reference file, copied into the repository (tests/data/SOURCES.md);
+# the product ships only its subset and never reads this one.
+REFERENCE_NABM = Path(__file__).resolve().parents[1] / "data" / "nabm.csv"
 
 
 def _rows(name):
@@ -32,9 +33,7 @@ def test_it_ships_at_least_150_distinct_nabm_acts_with_default_settings():
 
 
 def test_it_copies_codes_labels_and_coefficients_verbatim_from_the_reference():
-    if not SHARED_NABM.exists():
-        pytest.skip("the project's shared/data/nabm.csv is not beside this checkout")
-    with open(SHARED_NABM, encoding="utf-8", newline="") as fh:
+    with open(REFERENCE_NABM, encoding="utf-8", newline="") as fh:
         source = {r["code"]: r for r in csv.DictReader(fh)}
     for row in _rows("nabm_subset.csv"):
         ref = source[row["code"]]
