@@ -6,7 +6,7 @@ BENCH_FINESS = "990000002"  # fictitious: department 99 holds no establishment
 
 
 def make_lab(slug: str = "bench", expected_patients: int | None = None):
-    """The bench lab, its blind indexes sized for the population it will hold (DESIGN §6)."""
+    """The bench lab, its blind indexes sized for the population it will hold (docs/security.md)."""
     from etanche.ops.labs import create_lab
     from etanche.orders import catalogue
     from etanche.vault import indexes

@@ -1,5 +1,5 @@
 """Every field of every model of the project says whether it is personal data and how it is
-protected (STYLE.md, job-server): a new column fails here until someone classifies it.
+protected (job-server's rule): a new column fails here until someone classifies it.
 
 Models declare `PERSONAL_DATA = {field: Protection}` (etanche.lib.personal_data). Models
 written before that rule are classified below, until their owners move the table onto

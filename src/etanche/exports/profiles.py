@@ -1,6 +1,6 @@
 """Export profiles: the ONE place that says which fields may leave, and for what purpose.
 
-An export carries the fields of its profile and nothing else (DESIGN §1, F1:
+An export carries the fields of its profile and nothing else (docs/exports.md, F1:
 the 2021 migration extracted far more than asked). Readers (records.py) only
 unseal what a profile names; formats (csv_layout.py, fhir_ndjson.py) only
 write what the record holds. docs/exports.md tabulates every profile.

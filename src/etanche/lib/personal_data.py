@@ -3,7 +3,7 @@
 Every model of the project declares `PERSONAL_DATA = {field name: Protection}`
 covering each of its concrete fields; tests/test_data_classification.py walks
 all models and fails on a field nobody classified, so a new column cannot slip
-in unexamined (job-server's rule, STYLE.md).
+in unexamined (a rule borrowed from OpenSAFELY's job-server).
 """
 
 from enum import StrEnum

@@ -1,7 +1,7 @@
 """Periodic jobs run by the `etanche serve` master process.
 
-Expired exports must disappear even if nobody set up cron (DESIGN §9, finding
-F3 of the 2021 leak: migration files were never deleted). The master runs each
+Expired exports must disappear even if nobody set up cron (docs/exports.md,
+finding F3 of the 2021 leak: migration files were never deleted). The master runs each
 job as a separate `etanche` process, so a failing job never takes the web
 server down and holds no database connection across the workers' fork.
 """

@@ -1,6 +1,6 @@
 """Requests for analyses (orders), their tests and specimens, and each lab's test catalogue.
 
-Operational data stay in clear and pseudonymous (DESIGN §4): the request
+Operational data stay in clear and pseudonymous (docs/catalogue.md): the request
 number, the patient's random id, statuses, timestamps, test codes, the urgency
 flag, containers and barcodes. Everything a person said or a prescriber wrote
 (prescriber, prescription date, clinical information, pre-analytical answers,

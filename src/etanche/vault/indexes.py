@@ -3,7 +3,7 @@
 Each index has its own key, derived from the lab's PRF keyset with the index
 name as label, and keeps the first B bits of HMAC-SHA256(key, value).
 
-Sizing (CipherSweet's rule, DESIGN §6): with R records and B bits the
+Sizing (CipherSweet's rule, docs/security.md): with R records and B bits the
 expected number of unrelated records sharing a value is C = R / 2^B; a safe
 size keeps 2 <= C < sqrt(R). One B cannot serve every lab (a fixed 12 bits
 made a search unseal ~245 candidates at 10^6 patients, bench/RESULTS.md), so
