@@ -18,6 +18,7 @@ SHADOWED = {
     "createsuperuser": "etanche users create",
     "loaddata": "etanche users create",
     "flush": "etanche users disable",
+    "db_worker": "etanche worker",
 }
 # Inherited and kept: they write no account. `shell` and `dbshell` give the OS
 # account that runs Étanche what it already has (the data directory and its
@@ -28,6 +29,8 @@ KEPT = {
     "makemigrations", "migrate", "optimizemigration", "remove_stale_contenttypes",
     "runserver", "sendtestemail", "shell", "showmigrations", "sqlflush", "sqlmigrate",
     "sqlsequencereset", "squashmigrations", "startapp", "startproject", "test", "testserver",
+    # django-tasks-db: deletes finished task rows (no personal data in them), nothing else.
+    "prune_db_task_results",
 }
 
 

@@ -2,7 +2,7 @@
 
 Django and django-otp ship commands that write accounts directly: no journal
 entry, no one-time password, no forced change at next login. Étanche shadows
-them (the accounts app is first in INSTALLED_APPS, so its commands win) with a
+them (the ops app is first in INSTALLED_APPS, so its commands win) with a
 refusal that names the command to use instead.
 """
 
