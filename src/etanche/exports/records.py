@@ -4,7 +4,7 @@ A record is {"patient": {field: value}, "requests": [{field: value, "specimens":
 with empty values left out. Real patients and canaries go through the same
 `patient_record` / `request_record`, so a canary has the form of a real row.
 Requests are read (and their envelopes unsealed) only when the profile names
-a request field, and only the sealed keys it names.
+a request field. Rows are read through the patients and orders services.
 """
 
 import base64
@@ -13,8 +13,8 @@ from datetime import datetime
 from django.utils import timezone
 
 from etanche.exports.profiles import PATIENT, REQUEST, SPECIMEN, Profile
-from etanche.orders.models import Order, OrderTest, Specimen
-from etanche.patients.models import Patient
+from etanche.orders.services import requests_of_patients
+from etanche.patients.services import live_envelopes
 from etanche.vault import services as vault
 
 # Order envelope keys behind request fields (the others are clear operational columns).
@@ -96,53 +96,14 @@ def request_record(profile: Profile, order: dict) -> dict:
     return out
 
 
-def _orders_of(lab, profile: Profile, patient_ids: list[int], since) -> dict[int, list[dict]]:
-    rows = Order.objects.for_lab(lab).filter(patient_id__in=patient_ids)
-    if since is not None:
-        rows = rows.filter(created_at__gte=since)
-    rows = list(rows.order_by("created_at", "pk").values_list(
-        "pk", "patient_id", "number", "status", "urgent", "created_at", "sealed"))
-    ids = [r[0] for r in rows]
-    tests: dict[int, list] = {}
-    for order_id, code, label in (OrderTest.objects.for_lab(lab).filter(order_id__in=ids)
-                                  .order_by("code").values_list("order_id", "code", "label")):
-        tests.setdefault(order_id, []).append((code, label))
-    specimens: dict[int, list] = {}
-    if profile.at(SPECIMEN):
-        for order_id, *values in (Specimen.objects.for_lab(lab).filter(order_id__in=ids)
-                                  .order_by("barcode").values_list(
-                                      "order_id", "barcode", "container", "sampled_at",
-                                      "received_at")):
-            specimens.setdefault(order_id, []).append(
-                dict(zip(("barcode", "container", "sampled_at", "received_at"), values,
-                         strict=True)))
-    unseal = any(profile.has(f) for f in _ORDER_SEALED)
-    found: dict[int, list[dict]] = {}
-    for pk, patient_id, number, status, urgent, created_at, token in rows:
-        sealed = {}
-        if unseal:
-            token = bytes(token)
-            sealed = vault.unseal(lab, Order.record_type(), pk, token,
-                                  vault.token_schema_version(token))
-        found.setdefault(patient_id, []).append({
-            "pk": pk, "number": number, "status": status, "urgent": urgent,
-            "created_at": created_at, "sealed": sealed, "tests": tests.get(pk, []),
-            "specimens": specimens.get(pk, []),
-        })
-    return found
-
-
 def read_batch(lab, profile: Profile, patient_ids: list[int], *, since=None,
                pseudonym_key: bytes | None = None) -> list[dict]:
     """The records of `patient_ids` (same lab), in id order; merged records never appear."""
-    rows = (Patient.objects.for_lab(lab).live().filter(pk__in=patient_ids).order_by("pk")
-            .values_list("pk", "sealed"))
-    orders = _orders_of(lab, profile, list(patient_ids), since) if profile.reads_requests else {}
-    record_type = Patient.record_type()
-    out = []
-    for pk, token in rows:
-        token = bytes(token)
-        env = vault.unseal(lab, record_type, pk, token, vault.token_schema_version(token))
-        out.append({"patient": patient_record(profile, pk, env, pseudonym_key),
-                    "requests": [request_record(profile, o) for o in orders.get(pk, [])]})
-    return out
+    orders = {}
+    if profile.reads_requests:
+        orders = requests_of_patients(
+            lab, patient_ids, since=since, sealed=any(profile.has(f) for f in _ORDER_SEALED),
+            specimens=bool(profile.at(SPECIMEN)))
+    return [{"patient": patient_record(profile, pk, env, pseudonym_key),
+             "requests": [request_record(profile, o) for o in orders.get(pk, [])]}
+            for pk, env in live_envelopes(lab, patient_ids)]

@@ -284,6 +284,41 @@ def orders_for_patient(lab, patient):
             .prefetch_related("tests").order_by("-created_at"))
 
 
+def requests_of_patients(lab, patient_ids, *, since=None, sealed: bool = False,
+                         specimens: bool = False) -> dict[int, list[dict]]:
+    """The requests of many patients at once, oldest first, as plain dicts: pk, number,
+    status, urgent, created_at, sealed (the envelope when `sealed`, else {}), tests
+    [(code, label)], specimens [{barcode, container, sampled_at, received_at}] when asked.
+    The bulk read of an export, which journals the export as a whole."""
+    rows = Order.objects.for_lab(lab).filter(patient_id__in=list(patient_ids))
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    rows = list(rows.order_by("created_at", "pk"))
+    ids = [order.pk for order in rows]
+    tests: dict[int, list] = {}
+    for order_id, code, label in (OrderTest.objects.for_lab(lab).filter(order_id__in=ids)
+                                  .order_by("code").values_list("order_id", "code", "label")):
+        tests.setdefault(order_id, []).append((code, label))
+    tubes: dict[int, list] = {}
+    if specimens:
+        for order_id, *values in (Specimen.objects.for_lab(lab).filter(order_id__in=ids)
+                                  .order_by("barcode").values_list(
+                                      "order_id", "barcode", "container", "sampled_at",
+                                      "received_at")):
+            tubes.setdefault(order_id, []).append(
+                dict(zip(("barcode", "container", "sampled_at", "received_at"), values,
+                         strict=True)))
+    found: dict[int, list[dict]] = {}
+    for order in rows:
+        found.setdefault(order.patient_id, []).append({
+            "pk": order.pk, "number": order.number, "status": order.status,
+            "urgent": order.urgent, "created_at": order.created_at,
+            "sealed": order.get_sealed() if sealed else {}, "tests": tests.get(order.pk, []),
+            "specimens": tubes.get(order.pk, []),
+        })
+    return found
+
+
 # --- workflow -----------------------------------------------------------------------
 
 def _move(order: Order, target: str) -> None:

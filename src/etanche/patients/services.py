@@ -390,3 +390,11 @@ def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "") -> N
         journal(lab=lab, user=user, action=Action.MERGE, object_type=OBJECT_TYPE,
                 object_id=merged.pk, purpose=purpose,
                 detail={"role": "merged", "into": survivor.pk})
+
+
+def live_envelopes(lab, patient_ids) -> list[tuple[int, dict]]:
+    """(id, envelope) of the live patients among `patient_ids`, in id order; merged records
+    never appear. The bulk read of an export, which journals the export as a whole."""
+    rows = (Patient.objects.for_lab(lab).live().filter(pk__in=list(patient_ids)).order_by("pk")
+            .values_list("pk", "lab_id", "sealed"))
+    return open_values(rows)
