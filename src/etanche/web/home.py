@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.orders.services import orders_of_day
+from etanche.web.decorators import any_member
 
 
 @require_GET
@@ -17,6 +18,7 @@ def healthz(request):
 
 
 @require_GET
+@any_member
 @never_cache
 def home(request):
     """Every member's landing page; the front office sees today's requests of their lab.
