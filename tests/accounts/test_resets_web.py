@@ -8,7 +8,7 @@ from django.test import Client
 from etanche.accounts import services
 from etanche.accounts.models import Membership, Role
 from etanche.journal.models import Entry
-from tests.personas import make_user, sign_in
+from tests.personas import sign_in
 
 RESET_PASSWORD = "/equipe/{pk}/mot-de-passe/"
 RESET_MFA = "/equipe/{pk}/double-facteur/"
@@ -95,41 +95,3 @@ def test_it_refuses_oneself_and_accounts_of_another_lab_too(admin, world, view):
     assert world.frontdesk.password == before
     assert services.confirmed_totp(world.frontdesk) is not None
     assert not Entry.objects.filter(action__in=["password-change", "mfa-reset"]).exists()
-
-
-# --- the checklist -------------------------------------------------------------
-
-def test_it_checklist_works(admin, world):
-    assert admin.post(_url(world, RESET_PASSWORD)).status_code == 200
-    assert admin.post(_url(world, RESET_MFA)).status_code == 302
-
-
-@pytest.mark.parametrize("view", VIEWS)
-def test_it_checklist_other_lab_is_404(world, view):
-    outsider = sign_in(Client(), world.outsider_admin, sudo=True)
-    assert outsider.post(_url(world, view)).status_code == 404
-
-
-@pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize("role", [Role.FRONTDESK, Role.BIOLOGIST, Role.DPO, Role.AUDITOR])
-def test_it_checklist_wrong_role_is_403(world, view, role):
-    someone = make_user(f"someone.{role}", world.lab_a, role)
-    client = sign_in(Client(), someone, sudo=True)
-    assert client.post(_url(world, view)).status_code == 403
-
-
-@pytest.mark.parametrize("view", VIEWS)
-def test_it_checklist_anonymous_goes_to_login(world, view):
-    response = Client().post(_url(world, view))
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
-
-
-@pytest.mark.parametrize("view", VIEWS)
-@pytest.mark.parametrize("method", ["get", "put", "delete"])
-def test_it_checklist_wrong_method_is_405(admin, world, view, method):
-    assert getattr(admin, method)(_url(world, view)).status_code == 405
-
-
-@pytest.mark.parametrize("view", VIEWS)
-def test_it_checklist_bad_id_is_404(admin, view):
-    assert admin.post(view.format(pk=987654)).status_code == 404

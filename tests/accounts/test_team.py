@@ -1,4 +1,4 @@
-"""The lab admin's user management views, each with the view checklist."""
+"""The lab admin's user management views (their checklist is tests/web/test_views.py)."""
 
 import pytest
 from django.test import Client
@@ -78,51 +78,3 @@ def test_it_refuses_to_remove_the_last_lab_admin_or_oneself(admin, world):
     with pytest.raises(Exception, match="dernier administrateur"):
         services.change_role(Membership.objects.get(user=other_admin), Role.DPO,
                              actor=world.frontdesk)
-
-
-# --- the checklist, for every view of the team --------------------------------
-
-GET_VIEWS = ["/equipe/", "/equipe/nouveau/", "/equipe/{pk}/", "/equipe/usage-partage/"]
-POST_VIEWS = ["/equipe/{pk}/role/", "/equipe/{pk}/desactivation/", "/equipe/{pk}/deverrouillage/"]
-
-
-def _urls(world, views):
-    pk = world.membership(world.frontdesk).pk
-    return [v.format(pk=pk) for v in views]
-
-
-def test_checklist_works(admin, world):
-    for url in _urls(world, GET_VIEWS):
-        assert admin.get(url).status_code == 200, url
-    for url in _urls(world, POST_VIEWS):
-        assert admin.post(url, {"role": "frontdesk"}).status_code == 302, url
-
-
-def test_checklist_wrong_method_is_405(admin, world):
-    for url in _urls(world, GET_VIEWS):
-        assert admin.delete(url).status_code == 405, url
-    for url in _urls(world, POST_VIEWS):
-        assert admin.get(url).status_code == 405, url
-
-
-def test_checklist_bad_id_is_404(admin, world):
-    for view in ("/equipe/{pk}/",):
-        assert admin.get(view.format(pk=987654)).status_code == 404
-    for view in POST_VIEWS:
-        assert admin.post(view.format(pk=987654)).status_code == 404
-
-
-def test_checklist_other_lab_is_404_wrong_role_403_anonymous_to_login(world):
-    outsider = sign_in(Client(), world.outsider_admin, sudo=True)
-    frontdesk = sign_in(Client(), world.frontdesk, sudo=True)
-    anonymous = Client()
-    for url in _urls(world, ["/equipe/{pk}/"]):
-        assert outsider.get(url).status_code == 404
-    for url in _urls(world, POST_VIEWS):
-        assert outsider.post(url).status_code == 404, url
-    for url in _urls(world, GET_VIEWS):
-        assert frontdesk.get(url).status_code == 403, url
-        assert anonymous.get(url)["Location"].startswith("/login/?next=")
-    for url in _urls(world, POST_VIEWS):
-        assert frontdesk.post(url).status_code == 403, url
-        assert anonymous.post(url)["Location"].startswith("/login/")

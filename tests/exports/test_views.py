@@ -1,4 +1,4 @@
-"""Export pages: the view checklist (anonymous, role, other lab) and what each page does."""
+"""Export pages: what each page does (the checklist of each view is tests/web/test_views.py)."""
 
 import pytest
 from django.test import Client
@@ -11,32 +11,6 @@ from tests.exports.helpers import requested
 from tests.personas import sign_in
 
 pytestmark = pytest.mark.usefixtures("with_patients")
-
-GET_VIEWS = ["export_list", "export_create", "export_detail"]
-POST_VIEWS = ["export_approve", "export_refuse", "export_download", "export_purge"]
-
-
-def _url(name, export):
-    return reverse(name, args=[export.pk]) if name not in ("export_list", "export_create") \
-        else reverse(name)
-
-
-@pytest.mark.parametrize("name", GET_VIEWS + POST_VIEWS)
-def test_checklist_anonymous_wrong_role_and_other_lab(world, key, name):
-    export = requested(world, key[1])
-    url = _url(name, export)
-    method = "get" if name in GET_VIEWS else "post"
-    response = getattr(Client(), method)(url)
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
-    for user in (world.frontdesk, world.auditor):
-        assert getattr(sign_in(Client(), user, sudo=True), method)(url).status_code == 403
-    if name not in ("export_list", "export_create"):
-        other = sign_in(Client(), world.outsider_admin, sudo=True)
-        status = getattr(other, method)(url).status_code
-        assert status in (403, 404)  # 404 when that role would have the permission
-    if name in POST_VIEWS:
-        assert sign_in(Client(), world.dpo, sudo=True).get(url).status_code == 405
-
 
 def test_the_request_form_shows_what_each_profile_carries(world):
     page = sign_in(Client(), world.labadmin).get(reverse("export_create")).content.decode()

@@ -1,4 +1,7 @@
-"""DPO and auditor views of the journal: the standard checklist for each view."""
+"""DPO and auditor views of the journal: what they show and journal.
+
+The checklist of each view (roles, labs, methods, ids) is tests/web/test_views.py.
+"""
 
 import json
 from datetime import date
@@ -36,11 +39,6 @@ def test_it_lists_the_lab_entries_for_the_dpo(client, world):
     assert "paul.durand" not in html  # another lab's journal never shows
 
 
-def test_the_auditor_may_read_the_journal(client, world):
-    sign_in(client, world.auditor)
-    assert client.get("/journal/").status_code == 200
-
-
 def test_it_filters_by_user_action_patient_and_date(client, world):
     _read(world, world.lab_a, 7, world.frontdesk)
     _read(world, world.lab_a, 9, world.biologist)
@@ -66,22 +64,6 @@ def test_reading_the_journal_is_journaled(client, world):
     entry = Entry.objects.filter(action=Action.JOURNAL_VIEW).get()
     assert (entry.user_id, entry.lab_id) == (world.dpo.pk, world.lab_a.pk)
     assert entry.detail == '{"filters":["action"]}'
-
-
-def test_frontdesk_may_not_read_the_journal(client, world):
-    sign_in(client, world.frontdesk)
-    assert client.get("/journal/").status_code == 403
-
-
-def test_anonymous_is_sent_to_login(client, world):
-    response = client.get("/journal/")
-    assert response.status_code == 302
-    assert response["Location"].startswith("/login/")
-
-
-def test_journal_refuses_post(client, world):
-    sign_in(client, world.dpo)
-    assert client.post("/journal/").status_code == 405
 
 
 # --- /journal/patient/<id>/
@@ -114,12 +96,6 @@ def test_it_shows_who_saw_a_patient(client, patients):
     assert {e.object_id for e in page} == {str(w.p1.pk)}
 
 
-def test_history_of_another_labs_patient_is_404(client, patients):
-    sign_in(client, patients.dpo)
-    assert client.get(_history(patients.p_b.pk)).status_code == 404
-    assert client.get(_history(987654)).status_code == 404
-
-
 def test_history_is_one_query(patients, django_assert_num_queries):
     w = patients
     for patient in (w.p1, w.p1, w.p2):
@@ -137,19 +113,6 @@ def test_history_follows_records_merged_into_the_patient(client, patients):
     sign_in(client, w.dpo)
     page = list(client.get(_history(w.p1.pk)).context["page"])
     assert {str(w.p1.pk), str(w.p2.pk)} <= {e.object_id for e in page}
-
-
-def test_the_auditor_may_not_read_a_patient_history(client, patients):
-    sign_in(client, patients.auditor)
-    assert client.get(_history(patients.p1.pk)).status_code == 403
-
-
-def test_history_anonymous_wrong_method_bad_id(client, patients):
-    url = _history(patients.p1.pk)
-    assert client.get(url)["Location"].startswith("/login/")
-    sign_in(client, patients.dpo)
-    assert client.post(url).status_code == 405
-    assert client.get("/journal/patient/abc/").status_code == 404
 
 
 # --- /journal/export/
@@ -181,21 +144,10 @@ def test_export_needs_a_valid_period(client, world):
     assert "Saisissez une date valide." in response.content.decode()
 
 
-def test_export_is_journaled_and_refused_to_frontdesk(client, world):
-    sign_in(client, world.frontdesk)
-    assert (
-        client.get("/journal/export/", {"start": "2026-01-01", "end": "2026-01-02"}).status_code
-        == 403
-    )
+def test_export_is_journaled(client, world):
     sign_in(client, world.dpo)
     client.get("/journal/export/", {"start": "2026-01-01", "end": "2026-01-02"})
     assert Entry.objects.filter(action=Action.JOURNAL_EXPORT, user_id=world.dpo.pk).count() == 1
-
-
-def test_export_refuses_post_and_anonymous(client, world):
-    assert client.get("/journal/export/")["Location"].startswith("/login/")
-    sign_in(client, world.dpo)
-    assert client.post("/journal/export/").status_code == 405
 
 
 def test_the_dpo_reaches_a_patients_access_history_from_the_patient_page(client, world):

@@ -1,9 +1,8 @@
-"""Request, label and catalogue pages: the checklist for each view, then what they do."""
+"""Request, label and catalogue pages: what they do (the checklist is tests/web/test_views.py)."""
 
 import json
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from etanche.journal.models import Entry
@@ -11,76 +10,12 @@ from etanche.orders import memo
 from etanche.orders.models import CatalogueTest, Order, Status
 from tests.orders.helpers import make_order
 
-# name, url kwargs (from the world), method, a role allowed, a role refused
-VIEWS = [
-    ("order_create", lambda w: {"patient_id": w.patient.pk}, "get", "frontdesk", "labadmin"),
-    ("order_tests_preview", None, "post", "frontdesk", "dpo"),
-    ("test_search", None, "get", "biologist", "auditor"),
-    ("order_detail", lambda w: {"pk": w.order.pk}, "get", "frontdesk", "labadmin"),
-    ("order_sample", lambda w: {"pk": w.order.pk}, "post", "frontdesk", "dpo"),
-    ("order_receive", lambda w: {"pk": w.order.pk}, "post", "biologist", "auditor"),
-    ("order_cancel", lambda w: {"pk": w.order.pk}, "post", "frontdesk", "labadmin"),
-    ("order_reject", lambda w: {"pk": w.order.pk}, "post", "biologist", "labadmin"),
-    ("order_labels", lambda w: {"pk": w.order.pk}, "get", "frontdesk", "dpo"),
-    ("catalogue", None, "get", "labadmin", "frontdesk"),
-    ("catalogue_add", None, "get", "labadmin", "biologist"),
-    ("catalogue_edit", lambda w: {"pk": w.test.pk}, "get", "labadmin", "frontdesk"),
-    ("catalogue_toggle", lambda w: {"pk": w.test.pk}, "post", "labadmin", "frontdesk"),
-]
-IDS = [v[0] for v in VIEWS]
-
 
 @pytest.fixture
 def w(front_office):
     world = front_office
     world.test = CatalogueTest.objects.for_lab(world.lab_a).get(code="1104")
     return world
-
-
-def _url(w, name, kwargs):
-    return reverse(name, kwargs=kwargs(w) if kwargs else None)
-
-
-@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
-def test_it_works_for_an_allowed_role(w, as_user, name, kwargs, method, allowed, refused):
-    response = getattr(as_user(getattr(w, allowed)), method)(_url(w, name, kwargs))
-    assert response.status_code in (200, 302)
-    if response.status_code == 302:
-        assert not response["Location"].startswith("/login/")
-
-
-@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
-def test_it_refuses_a_role_without_the_permission(w, as_user, name, kwargs, method, allowed,
-                                                  refused):
-    assert getattr(as_user(getattr(w, refused)), method)(
-        _url(w, name, kwargs)).status_code == 403
-
-
-@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
-def test_it_sends_anonymous_users_to_login(w, name, kwargs, method, allowed, refused):
-    response = getattr(Client(), method)(_url(w, name, kwargs))
-    assert response.status_code == 302 and response["Location"].startswith("/login/")
-
-
-@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
-def test_it_refuses_the_wrong_method(w, as_user, name, kwargs, method, allowed, refused):
-    wrong = "put" if method == "get" else "get"
-    assert getattr(as_user(getattr(w, allowed)), wrong)(
-        _url(w, name, kwargs)).status_code == 405
-
-
-@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"),
-                         [v for v in VIEWS if v[1]], ids=[v[0] for v in VIEWS if v[1]])
-def test_it_hides_other_labs_objects_and_unknown_ids(w, as_user, name, kwargs, method,
-                                                     allowed, refused):
-    outsider = w.outsider_admin if allowed == "labadmin" else w.other_frontdesk
-    if allowed == "biologist":
-        outsider = w.other_frontdesk
-    url = _url(w, name, kwargs)
-    assert getattr(as_user(outsider), method)(url).status_code == 404
-    bad = {key: 987654 for key in kwargs(w)}
-    assert getattr(as_user(getattr(w, allowed)), method)(
-        reverse(name, kwargs=bad)).status_code == 404
 
 
 # --- request entry ----------------------------------------------------------------------

@@ -1,14 +1,16 @@
-"""Patient pages: search, registration with duplicates, the patient's page."""
+"""Patient pages: search, registration with duplicates, the patient's page.
+
+The checklist of each view (roles, labs, methods, ids) is tests/web/test_views.py.
+"""
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from etanche.accounts.models import Role
 from etanche.journal.models import Entry
 from etanche.patients.models import Patient
 from tests.orders.helpers import make_order, make_patient
-from tests.personas import build_world, make_user, sign_in
+from tests.personas import sign_in
 
 
 @pytest.fixture
@@ -19,33 +21,6 @@ def w_plain(world):
 
 def _as(user):
     return sign_in(Client(), user)
-
-
-VIEWS = [
-    ("patient_search", None, "get", "frontdesk", "labadmin"),
-    ("patient_create", None, "get", "frontdesk", "dpo"),
-    ("patient_detail", lambda w: {"pk": w.patient.pk}, "get", "biologist", "auditor"),
-]
-IDS = [v[0] for v in VIEWS]
-
-
-def _url(w, name, kwargs):
-    return reverse(name, kwargs=kwargs(w) if kwargs else None)
-
-
-@pytest.mark.parametrize(("name", "kwargs", "method", "allowed", "refused"), VIEWS, ids=IDS)
-def test_the_view_checklist(w_plain, name, kwargs, method, allowed, refused):
-    w = w_plain
-    url = _url(w, name, kwargs)
-    assert getattr(_as(getattr(w, allowed)), method)(url).status_code == 200
-    assert getattr(_as(getattr(w, refused)), method)(url).status_code == 403
-    anonymous = getattr(Client(), method)(url)
-    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
-    assert _as(getattr(w, allowed)).delete(url).status_code == 405
-    if kwargs:
-        assert _as(w.other_frontdesk).get(url).status_code == 404
-        assert _as(getattr(w, allowed)).get(
-            reverse(name, kwargs={"pk": 987654})).status_code == 404
 
 
 def test_it_searches_by_full_name_and_explains_why_not_partial(w_plain):
