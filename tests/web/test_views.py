@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from etanche.accounts.permissions import role_has
-from etanche.web.decorators import STEP_ATTR
+from etanche.web.decorators import ANY_STEP, STEP_ATTR
 from tests.web.views import (
     API_PREFIX,
     LAB,
@@ -170,6 +170,19 @@ def test_an_unknown_id_is_404(world, spec):
 
 
 # --- between password and TOTP, and static files ---------------------------------------------
+
+STEP_VIEWS = [spec for spec in where(LOGIN_STEP)
+              if getattr(_callbacks()[spec.name], STEP_ATTR) != ANY_STEP]
+
+
+@_each(STEP_VIEWS)
+def test_a_full_session_is_sent_home_from_a_login_step(world, spec):
+    # A stolen cookie must not reach a page that sets credentials (issue 16, item 1).
+    client = member_client(world.frontdesk)
+    for method in sorted(spec.allowed):
+        response = call(client, method, url(spec), spec.data)
+        assert (response.status_code, response["Location"]) == (302, "/"), method
+
 
 def test_a_user_without_the_totp_step_reaches_only_the_login_steps(world):
     client = STEP_CLIENTS["otp_verify"](world)

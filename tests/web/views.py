@@ -30,7 +30,8 @@ UNKNOWN_ID = 987654
 
 # Kinds of view. The kinds after LAB name the object the URL points at.
 PUBLIC = "public"  # reachable without login
-LOGIN_STEP = "login_step"  # between password and TOTP; anonymous users still go to login
+LOGIN_STEP = "login_step"  # only in its own half-logged-in state: anonymous users go to login,
+#                             a full session home (issue 16), another step's state to that step
 SELF_SERVICE = "self_service"  # any fully logged-in account, on itself only
 LAB = "lab"  # a lab's data, no object in the URL
 PATIENT, ORDER, EXPORT, MEMBER, CATALOGUE_TEST = (

@@ -21,7 +21,7 @@ from etanche.accounts.devices import RecoveryCodeDevice
 from etanche.accounts.models import User
 from etanche.web import sessions
 from etanche.web.decorators import ANY_STEP, login_step
-from etanche.web.forms.accounts import CodeForm, LoginForm, NewPasswordForm
+from etanche.web.forms.accounts import ChangePasswordForm, CodeForm, LoginForm, NewPasswordForm
 from etanche.web.login_steps import (
     NEXT_KEY,
     continue_login,
@@ -29,7 +29,7 @@ from etanche.web.login_steps import (
     qr_svg,
     safe_next,
 )
-from etanche.web.middleware import PASSWORD_AT, next_step
+from etanche.web.middleware import PASSWORD_AT, PENDING_LOGIN_SECONDS, next_step
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 BAD_CODE = "Code incorrect ou déjà utilisé."
@@ -194,15 +194,27 @@ def _continue_url(request):
 @never_cache
 def password_first_change(request):
     user = request.user
-    form = NewPasswordForm(user, request.POST or None)
+    form_class = NewPasswordForm if _password_just_typed(request) else ChangePasswordForm
+    form = form_class(user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         change_password_in_session(request, form.cleaned_data["new_password1"])
+        request.session.pop(PASSWORD_AT, None)
         messages.success(request, "Mot de passe enregistré.")
         return continue_login(request)
     return render(request, "accounts/password_first_change.html", {
         "form": form, "expired": not user.must_change_password,
         "max_days": settings.ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS,
     })
+
+
+def _password_just_typed(request) -> bool:
+    """The password typed at this login counts as the current one, for a few minutes only.
+
+    Later in the session (a privileged password expiring mid-day) the page asks
+    for it again: a stolen cookie alone must never set a password.
+    """
+    typed = request.session.get(PASSWORD_AT)
+    return typed is not None and 0 <= time.time() - typed <= PENDING_LOGIN_SECONDS
 
 
 def change_password_in_session(request, new_password: str) -> None:

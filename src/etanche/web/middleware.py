@@ -4,7 +4,8 @@ A subclass of Django's LoginRequiredMiddleware (the system check
 etanche.E001 accepts it): views still opt out with @login_not_required only.
 An authenticated user is not yet let in: until the TOTP step is passed (or the
 first TOTP device enrolled) and the one-time password changed, only the view
-of the pending step answers; any other URL redirects there.
+of the pending step answers; any other URL redirects there. Once fully in, the
+step views answer no more (they redirect home).
 """
 
 import time
@@ -66,11 +67,16 @@ class AccessMiddleware(LoginRequiredMiddleware):
             return self._end(request, user, reason)
 
         step = next_step(user)
+        view_step = getattr(view_func, STEP_ATTR, None)
         if step is None:
+            if view_step not in (None, ANY_STEP):
+                # A login step belongs to the half-logged-in session it is pending for:
+                # served to a full session it would let a stolen cookie reset credentials.
+                return redirect("home")
             sessions.touch(request)
             request.membership = services.primary_membership(user)
             return None
-        if getattr(view_func, STEP_ATTR, None) in (step, ANY_STEP):
+        if view_step in (step, ANY_STEP):
             return None
         return redirect(step)
 
