@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from etanche.accounts import sessions, throttle
+from etanche.accounts import notices, sessions, throttle
 from etanche.accounts.audit import journal
 from etanche.accounts.devices import (
     RecoveryCode,
@@ -181,6 +181,7 @@ def change_password(user: User, new_password: str, *, keep_session: str | None =
         user.save(update_fields=["password", "must_change_password", "password_changed_at"])
         sessions.end_all_sessions(user, keep=keep_session)
         _journal_for_user("PASSWORD_CHANGE", user, actor=user)
+        notices.notify(user, notices.PASSWORD)
 
 
 PRIVILEGED_ROLES = frozenset({Role.LABADMIN, Role.DPO})
@@ -292,6 +293,7 @@ def confirm_totp(user: User, device: SealedTOTPDevice, token: str) -> list[str] 
         codes = _new_recovery_codes(user)
         _journal_for_user("MFA_RESET" if replacing else "MFA_ENROL", user, actor=user,
                           detail={"device": "totp"})
+        notices.notify(user, notices.FACTOR_REPLACED if replacing else notices.FACTOR_ENROLLED)
     return codes
 
 
@@ -308,6 +310,7 @@ def regenerate_recovery_codes(user: User) -> list[str]:
     with transaction.atomic():
         codes = _new_recovery_codes(user)
         _journal_for_user("MFA_RESET", user, actor=user, detail={"device": "recovery_codes"})
+        notices.notify(user, notices.RECOVERY_CODES)
     return codes
 
 
