@@ -1,4 +1,4 @@
-"""record(entries=...): several entries under one chain lock, taken last, the journal's rows only."""
+"""record(entries=...): several entries under one chain lock, taken last; journal rows only."""
 
 import pytest
 from django.db import connection, transaction
