@@ -14,6 +14,7 @@ from django.core import mail
 from django.test import Client
 
 from etanche.accounts.models import SealedTOTPDevice
+from etanche.journal.models import Action, Entry
 from tests.personas import journal_actions, sign_in, totp_now
 
 OWN_PASSWORD = "Cheval-agrafe-batterie-7!"  # noqa: S105
@@ -91,3 +92,30 @@ def test_new_recovery_codes_are_told_to_the_person_without_the_codes(
     codes = page.context["codes"]
     notice = _only_notice(person, "codes de secours")
     assert not any(code in notice.body for code in codes)
+
+
+def test_wrong_current_passwords_are_journaled_and_throttled(person, settings):
+    # Issue 16, item 10: a session thief must not test passwords here for free, or unseen.
+    client = sign_in(Client(), person)
+    lab = person.memberships.get().lab
+    failed = Entry.objects.filter(lab_id=lab.pk, action=Action.PASSWORD_CHANGE,
+                                  outcome="failed")
+    for attempt in range(settings.ETANCHE_THROTTLE_ACCOUNT_FAILURES + 1):
+        response = _change(client, f"Pas-le-bon-{attempt}-mot-de-passe")
+        if response.status_code == 302:
+            break
+        assert "Mot de passe actuel incorrect" in response.content.decode()
+        assert failed.count() == attempt + 1
+    else:
+        pytest.fail("wrong current passwords are never throttled")
+    assert response["Location"] == "/login/"
+    assert attempt >= 1  # some free failures: a typo is no lock
+    assert {entry.object_id for entry in failed} == {str(person.pk)}
+
+    # The throttle holds the account: a new session's right password is not even tried.
+    client = sign_in(Client(), person)
+    refused = _change(client, OWN_PASSWORD)
+    assert (refused.status_code, refused["Location"]) == (302, "/login/")
+    person.refresh_from_db()
+    assert person.check_password(OWN_PASSWORD)
+    assert client.get("/compte/")["Location"].startswith("/login/")

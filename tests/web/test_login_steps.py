@@ -9,9 +9,10 @@ sent home from a full session: tests/web/test_views.py, from the table.
 import time
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
-from etanche.accounts.models import Role, SealedTOTPDevice
+from etanche.accounts.models import Role, SealedTOTPDevice, SessionRecord
 from etanche.web.middleware import PASSWORD_AT, PENDING_LOGIN_SECONDS
 from tests.personas import make_user, sign_in, totp_now
 from tests.web.views import STEP_CLIENTS
@@ -98,3 +99,29 @@ def test_the_password_just_typed_at_login_counts_as_the_current_one(world):
     assert b'name="old_password"' not in page.content
     done = client.post(PATHS["password_first_change"], _new_password(STOLEN_PASSWORD))
     assert done["Location"] == "/"
+
+
+def _cookie(client) -> str:
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def _with_cookie(key: str) -> Client:
+    client = Client()
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+    return client
+
+
+def test_a_session_key_fixed_before_the_totp_step_is_dead_after_it(world):
+    # Issue 16, item 11: whoever learnt the half-logged-in key must not ride the full session.
+    user = make_user("odile.garnier", world.lab_a, Role.FRONTDESK, password=OWN_PASSWORD)
+    victim = Client()
+    victim.post("/login/", {"username": user.username, "password": OWN_PASSWORD})
+    fixed = _cookie(victim)
+    device = SealedTOTPDevice.objects.get(user=user)
+    assert victim.post(PATHS["otp_verify"], {"code": totp_now(device)})["Location"] == "/"
+    assert _cookie(victim) != fixed
+    assert victim.get("/compte/").status_code == 200
+    response = _with_cookie(fixed).get("/compte/")
+    assert (response.status_code, response["Location"]) == (302, "/login/?next=/compte/")
+    assert SessionRecord.objects.filter(user=user, ended_at__isnull=True).count() == 1
+    assert victim.get("/compte/").status_code == 200

@@ -21,6 +21,7 @@ from etanche.web.login import (
     _refuse_locked,
     _verify_code,
     change_password_in_session,
+    guard_current_password,
     record_failure,
 )
 from etanche.web.login_steps import grouped_secret, qr_svg, safe_next
@@ -43,8 +44,11 @@ def account(request):
 @any_member
 @sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
+@transaction.non_atomic_requests
 def account_password(request):
     form = ChangePasswordForm(request.user, request.POST or None)
+    if request.method == "POST" and (refused := guard_current_password(request, form)):
+        return refused
     if request.method == "POST" and form.is_valid():
         change_password_in_session(request, form.cleaned_data["new_password1"])
         messages.success(request, "Mot de passe modifié ; vos autres sessions ont été fermées.")

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -21,7 +22,13 @@ from etanche.accounts.devices import RecoveryCodeDevice
 from etanche.accounts.models import User
 from etanche.web import sessions
 from etanche.web.decorators import ANY_STEP, login_step
-from etanche.web.forms.accounts import ChangePasswordForm, CodeForm, LoginForm, NewPasswordForm
+from etanche.web.forms.accounts import (
+    WRONG_PASSWORD,
+    ChangePasswordForm,
+    CodeForm,
+    LoginForm,
+    NewPasswordForm,
+)
 from etanche.web.login_steps import (
     NEXT_KEY,
     continue_login,
@@ -41,7 +48,8 @@ def _labs(user):
     return [m.lab for m in user.memberships.select_related("lab")] or [None]
 
 
-def record_failure(request, username: str, user, reason: str) -> throttle.Block | None:
+def record_failure(request, username: str, user, reason: str,
+                   action: str = "LOGIN_FAILED") -> throttle.Block | None:
     """Count and journal a failed attempt; return the lock it started, if any.
 
     Runs outside any transaction of the request so the entry survives whatever
@@ -51,7 +59,7 @@ def record_failure(request, username: str, user, reason: str) -> throttle.Block 
     started = throttle.register_failure(username, address)
     target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
     for lab in _labs(user):
-        journal_failure("LOGIN_FAILED", lab=lab, user=None, detail={"reason": reason}, **target)
+        journal_failure(action, lab=lab, user=None, detail={"reason": reason}, **target)
         for kind in started:
             journal_failure("LOCKOUT", outcome="ok", lab=lab, user=None, detail={"kind": kind},
                             **target)
@@ -126,6 +134,10 @@ def _fail_code(request, form, reason):
 def _finish_login(request, device, factor: str):
     user = request.user
     django_otp.login(request, device)
+    # A new key for the full session: a key learnt before the second factor opens nothing.
+    old_key = request.session.session_key
+    request.session.cycle_key()
+    session_records.rekey(old_key, request.session.session_key)
     throttle.register_success(user.username)
     sessions.open_session(request, user)
     for lab in _labs(user):
@@ -190,12 +202,15 @@ def _continue_url(request):
 
 @require_http_methods(["GET", "POST"])
 @login_step("password_first_change")
-@sensitive_post_parameters("new_password1", "new_password2")
+@sensitive_post_parameters("old_password", "new_password1", "new_password2")
 @never_cache
+@transaction.non_atomic_requests
 def password_first_change(request):
     user = request.user
     form_class = NewPasswordForm if _password_just_typed(request) else ChangePasswordForm
     form = form_class(user, request.POST or None)
+    if request.method == "POST" and (refused := guard_current_password(request, form)):
+        return refused
     if request.method == "POST" and form.is_valid():
         change_password_in_session(request, form.cleaned_data["new_password1"])
         request.session.pop(PASSWORD_AT, None)
@@ -215,6 +230,30 @@ def _password_just_typed(request) -> bool:
     """
     typed = request.session.get(PASSWORD_AT)
     return typed is not None and 0 <= time.time() - typed <= PENDING_LOGIN_SECONDS
+
+
+def _throttled_out(request, wait):
+    session_records.end_session(request.session.session_key)
+    logout(request)
+    messages.error(request, wait.message)
+    return redirect("login")
+
+
+def guard_current_password(request, form) -> HttpResponse | None:
+    """Count a wrong current password like a failed login, journaled as a failed change.
+
+    Returns the response that ends the session when the throttle holds the
+    account (checked before the password is), else None: the form shows its errors.
+    """
+    user = request.user
+    wait = _refuse_locked(request, user.username, user)
+    if wait:
+        return _throttled_out(request, wait)
+    if form.is_valid() or not form.has_error("old_password", WRONG_PASSWORD):
+        return None
+    wait = record_failure(request, user.username, user, "current_password",
+                          action="PASSWORD_CHANGE")
+    return _throttled_out(request, wait) if wait else None
 
 
 def change_password_in_session(request, new_password: str) -> None:

@@ -65,6 +65,9 @@ class NewPasswordForm(forms.Form):
         return cleaned
 
 
+WRONG_PASSWORD = "wrong_password"  # noqa: S105  (an error code, counted by the throttle)
+
+
 class ChangePasswordForm(NewPasswordForm):
     old_password = forms.CharField(
         label="Mot de passe actuel", strip=False,
@@ -75,7 +78,7 @@ class ChangePasswordForm(NewPasswordForm):
     def clean_old_password(self):
         old = self.cleaned_data["old_password"]
         if not self.user.check_password(old):
-            raise forms.ValidationError("Mot de passe actuel incorrect.")
+            raise forms.ValidationError("Mot de passe actuel incorrect.", code=WRONG_PASSWORD)
         return old
 
 
