@@ -164,6 +164,23 @@ ETANCHE_SHARED_USE_WINDOW_MINUTES = env_int("ETANCHE_SHARED_USE_WINDOW_MINUTES",
 ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS = env_int("ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS", 365)
 if ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS < 1:
     raise ImproperlyConfigured("ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS must be at least 1")
+# Security notices (accounts/notices.py): a mail to the person whose password or second
+# factor changed. Without a mail server (a trial, development) they go to the console.
+EMAIL_HOST = env_str("ETANCHE_EMAIL_HOST", "")
+EMAIL_BACKEND = env_str(
+    "ETANCHE_EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = env_int("ETANCHE_EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("ETANCHE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_secret("ETANCHE_EMAIL_PASSWORD") or ""
+EMAIL_USE_TLS = env_bool("ETANCHE_EMAIL_STARTTLS", True)
+EMAIL_USE_SSL = env_bool("ETANCHE_EMAIL_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("set ETANCHE_EMAIL_STARTTLS=0 to use ETANCHE_EMAIL_SSL=1")
+EMAIL_TIMEOUT = env_int("ETANCHE_EMAIL_TIMEOUT_SECONDS", 10)
+DEFAULT_FROM_EMAIL = env_str("ETANCHE_EMAIL_FROM", "etanche@localhost")
 OTP_TOTP_ISSUER = "Étanche"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
