@@ -11,7 +11,7 @@ import secrets
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from etanche.lib.datadir import SQLITE_FILE, data_dir, read_secret_key
+from etanche.lib.datadir import SQLITE_FILE, checkpoint_path, data_dir, read_secret_key
 from etanche.lib.env import env_bool, env_int, env_list, env_secret, env_str
 
 DATA_DIR = data_dir()
@@ -239,8 +239,10 @@ ETANCHE_SERVE_WORKER = env_bool("ETANCHE_SERVE_WORKER", True)
 # --- housekeeping run by `etanche serve` (0 turns it off; cron can do it instead)
 ETANCHE_HOUSEKEEPING_SECONDS = env_int("ETANCHE_HOUSEKEEPING_SECONDS", 900)
 # Where `etanche serve` ships signed journal checkpoints at each round, e.g.
-# syslog:logs.lab.example:514 or file:/mnt/other-system/etanche-checkpoints.jsonl.
-ETANCHE_CHECKPOINT_TARGET = env_str("ETANCHE_CHECKPOINT_TARGET") or None
+# syslog:logs.lab.example:514 or file:/mnt/other-system/etanche-checkpoints.jsonl;
+# by default a file beside the data directory (docs/journal.md), "off" for none.
+_CHECKPOINTS = env_str("ETANCHE_CHECKPOINT_TARGET") or f"file:{checkpoint_path(DATA_DIR)}"
+ETANCHE_CHECKPOINT_TARGET = None if _CHECKPOINTS == "off" else _CHECKPOINTS
 
 # --- vault (etanche.vault; see docs/security.md) ---
 # The master key (KEK) as a URI: file://PATH (default, created by `etanche init`,

@@ -30,3 +30,11 @@ def chain_lab(request, db):
     if request.param == "system":
         return None
     return request.getfixturevalue("make_lab")()
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_target(settings, tmp_path):
+    """Checkpoints go to this test's own file: the default one outlives each test's database."""
+    target = tmp_path / "outside-the-data-dir" / "journal-checkpoints.jsonl"
+    settings.ETANCHE_CHECKPOINT_TARGET = f"file:{target}"
+    return target

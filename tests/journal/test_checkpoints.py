@@ -1,7 +1,12 @@
 import json
 
+from django.conf import settings
+
 from etanche.journal import checkpoints, services
-from etanche.journal.models import Action, Chain, Entry
+from etanche.journal.models import Action, Chain, Entry, Registry
+from etanche.lib.datadir import checkpoint_path
+from etanche.ops import housekeeping
+from tests.cli_helpers import clean_env, run_etanche
 
 
 def _write(lab, n=3):
@@ -23,14 +28,17 @@ def test_a_rolled_back_database_contradicts_a_shipped_checkpoint(chain_lab):
     chain = Chain.objects.get(name=services.chain_name(chain_lab))
     old_state = bytes(chain.state)
     old_head = Entry.objects.filter(chain=chain).order_by("-seq").first().seq
+    old_registry = Registry.objects.values("body", "mac").get()
     lines = [json.dumps(s) for s in checkpoints.make_checkpoints(chain_lab)]
     _write(chain_lab, 2)
 
-    # Roll back the whole journal to its earlier, self-consistent state.
+    # Roll back the whole journal, registry of chains included, to its earlier,
+    # self-consistent state.
     Entry.objects.filter(chain=chain, seq__gt=old_head).delete()
     Chain.objects.filter(pk=chain.pk).update(state=old_state)
+    Registry.objects.update(**old_registry)
 
-    assert services.verify(chain_lab)[0].problem is None  # the chain alone cannot tell
+    assert services.verify(chain_lab)[0].problem is None  # the database alone cannot tell
     [problem] = checkpoints.check_statements(lines)
     assert "is gone (database rolled back or truncated)" in problem
 
@@ -69,3 +77,31 @@ def test_checkpoints_go_to_syslog_over_udp(chain_lab):
         receiver.close()
     assert "etanche-checkpoint" in message
     assert checkpoints.check_statements([message.split("etanche-checkpoint ", 1)[1]]) == []
+
+
+def test_checkpoints_go_by_default_to_a_file_beside_the_data_directory(tmp_path):
+    """No configuration: `etanche journal checkpoint` (and `etanche serve`'s housekeeping,
+    which runs it with the same target) writes outside the data directory, and
+    `etanche journal verify` reads that file without being told."""
+    data_dir = tmp_path / "var"
+    env = clean_env(data_dir)
+    assert run_etanche("init", env=env).returncode == 0
+    created = run_etanche("labs", "create", "cp", "--name", "Contrôle", "--finess", "990000002",
+                          env=env)
+    assert created.returncode == 0, created.stderr
+    shipped = run_etanche("journal", "checkpoint", env=env)
+    assert shipped.returncode == 0, shipped.stderr
+    target = tmp_path / "var-checkpoints" / "journal-checkpoints.jsonl"
+    assert f"shipped to file:{target}" in shipped.stdout
+    assert data_dir not in target.parents
+    assert oct(target.parent.stat().st_mode & 0o777) == "0o700"
+    verified = run_etanche("journal", "verify", env=env)
+    assert verified.returncode == 0, verified.stderr
+    assert f"ok   checkpoints of {target}" in verified.stdout
+
+
+def test_serve_plans_the_checkpoint_job_by_default():
+    target = f"file:{checkpoint_path(settings.DATA_DIR)}"
+    assert ("journal checkpoint", housekeeping._command("journal", "checkpoint", "--to", target)) \
+        in housekeeping.jobs(target)
+    assert settings.DATA_DIR not in checkpoint_path(settings.DATA_DIR).parents

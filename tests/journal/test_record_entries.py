@@ -31,10 +31,13 @@ def test_it_appends_several_entries_with_one_lock_one_insert_one_update(make_lab
     assert [(e.action, e.object_id) for e in made] == [(Action.SEARCH, ""), (Action.CREATE, "7")]
     assert made[1].seq == made[0].seq + 1
     journal = [s for s in _statements(sent) if "journal_" in s]
-    assert len(journal) == 3  # chain lock, entries' insert, chain state
-    assert journal[0].startswith("SELECT") and "journal_chain" in journal[0]
+    # registry lock, chain lock, entries' insert, chain state, registry
+    assert len(journal) == 5
+    assert journal[0].startswith("SELECT") and "journal_registry" in journal[0]
+    assert journal[1].startswith("SELECT") and "journal_chain" in journal[1]
+    assert journal[4].startswith("UPDATE") and "journal_registry" in journal[4]
     if connection.features.has_select_for_update:
-        assert "FOR UPDATE" in journal[0]
+        assert "FOR UPDATE" in journal[0] and "FOR UPDATE" in journal[1]
     # The caller's write came first: the journal is locked last.
     statements = _statements(sent)
     assert statements.index(journal[0]) > next(
@@ -50,14 +53,16 @@ def test_no_entries_write_nothing(make_lab):
     assert _statements(sent) == []
 
 
-def test_it_starts_a_chain_that_does_not_exist_yet(make_lab):
+def test_a_chain_started_again_under_a_registered_name_stays_reported(make_lab):
+    """A missing chain is started again (the lab keeps working), and the restart is said."""
     lab = make_lab()
     Entry.objects.filter(lab_id=lab.pk).delete()
     Chain.objects.filter(lab_id=lab.pk).delete()
     with transaction.atomic():
         services.record(lab=lab, user=None, entries=[{"action": Action.SEARCH}])
     [report] = services.verify(lab)
-    assert (report.problem, report.entries) == (None, 2)
+    assert report.entries == 2
+    assert report.problem.reason.startswith("restarted: the chain registered under this name")
 
 
 def test_a_closed_chain_is_refused_and_the_callers_writes_roll_back(make_lab):

@@ -127,3 +127,20 @@ class Entry(models.Model):
     @property
     def at(self):
         return from_micros(self.at_us)
+
+
+class Registry(models.Model):
+    """The one row listing every chain and its head, MACed by the vault (journal/registry.py).
+
+    Updated in the transaction of every append, so that a chain deleted, restarted or
+    written back to an older head contradicts it; nothing in it is secret.
+    """
+
+    body = models.TextField()
+    mac = models.BinaryField()
+
+    class Meta:
+        db_table = "journal_registry"
+
+    def __str__(self):
+        return "registry"

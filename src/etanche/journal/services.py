@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from etanche.journal import actor as actors
 from etanche.journal import chain as ch
+from etanche.journal import registry
 from etanche.journal.models import Action, Chain, Entry, Kind, Outcome
 from etanche.labs.models import Lab
 
@@ -45,8 +46,8 @@ def _lab_of(chain: Chain):
     return Lab.objects.get(pk=chain.lab_id)
 
 
-def _start_chain(lab) -> Chain:
-    """Create a chain with its start entry. Caller holds a transaction."""
+def _start_chain(lab, book: registry.Book) -> Chain:
+    """Create a chain with its start entry, and register it. Caller holds a transaction."""
     sealer = sealer_for(lab)
     now = ch.micros(timezone.now())
     new = Chain.objects.create(
@@ -70,10 +71,11 @@ def _start_chain(lab) -> Chain:
     )
     new.state = ch.seal_state(sealer, new.pk, key=ch.evolve(key), seq=0, mac=mac, first=0)
     new.save(update_fields=["state"])
+    book.started(new, now, mac)
     return new
 
 
-def _locked_chain(lab) -> Chain:
+def _locked_chain(lab, book: registry.Book) -> Chain:
     """The lab's chain row, locked until the caller's transaction ends (SQLite runs one
     writer at a time and has no FOR UPDATE: Django skips it there)."""
     name = chain_name(lab)
@@ -82,7 +84,7 @@ def _locked_chain(lab) -> Chain:
         return chain
     try:
         with transaction.atomic():
-            return _start_chain(lab)
+            return _start_chain(lab, book)
     except IntegrityError:
         # Another process started it between our read and our insert.
         return Chain.objects.select_for_update().get(name=name)
@@ -113,9 +115,10 @@ def record(*, lab, user, action: str | None = None, entries: list[dict] | None =
     keywords; returns the Entries, in order. One chain lock, one insert, one state update.
 
     Call it last in the transaction, after every other lock the transaction takes: the
-    chain stays locked from here to the commit, and locks taken in one order everywhere
-    cannot deadlock. A closed chain (after its end marker) is refused with JournalError,
-    raised outside the append so the caller's transaction stays usable.
+    registry of chains, then the chain, stay locked from here to the commit, and locks
+    taken in one order everywhere cannot deadlock. A closed chain (after its end marker)
+    is refused with JournalError, raised outside the append so the caller's transaction
+    stays usable.
     """
     if entries is None:
         if action is None:
@@ -130,9 +133,13 @@ def record(*, lab, user, action: str | None = None, entries: list[dict] | None =
     if not items:
         return []
     with transaction.atomic(savepoint=False):
-        chain = _locked_chain(lab)
-        if not chain.closed:
-            made = _append(chain, lab, user, items)
+        book = registry.lock()
+        chain = _locked_chain(lab, book)
+        made = None if chain.closed else _append(chain, lab, user, items)
+        if made:
+            book.moved(chain, made[-1].seq, made[-1].mac)
+        book.save()
+        if made is not None:
             return made if entries is not None else made[0]
     raise JournalError(f"journal chain {chain.name} is closed")
 
@@ -221,6 +228,8 @@ class Problem:
     reason: str
 
     def __str__(self):
+        if self.chain == REGISTRY:
+            return f"journal registry: {self.reason}"
         where = f"entry {self.seq}" if self.seq is not None else "chain"
         lab = "system" if self.lab_id is None else f"lab {self.lab_id}"
         return f"journal {self.chain} ({lab}): {where}: {self.reason}"
@@ -341,10 +350,65 @@ def verify_chain(chain: Chain) -> Report:
 
 
 def verify(lab=None) -> list[Report]:
+    """One report per chain (or the lab's), then what the registry of chains contradicts:
+    a chain missing, restarted, not registered, or whose head is not the registered one."""
     chains = Chain.objects.order_by("name")
     if lab is not None:
         chains = chains.filter(lab_id=lab.pk)
-    return [verify_chain(c) for c in chains]
+    reports = {c.name: verify_chain(c) for c in chains}
+    return _cross_check({c.name: c for c in chains}, reports, None if lab is None else lab.pk)
+
+
+REGISTRY = "registry"
+
+
+def _flag(reports: dict, extra: list, name: str, lab_id, reason: str) -> None:
+    """Give the chain's report this problem, or add one if it has a problem already."""
+    report = reports.get(name)
+    problem = Problem(name, lab_id, None, reason)
+    if report is not None and report.problem is None:
+        report.problem = problem
+    else:
+        extra.append(Report(name, lab_id, 0, problem))
+
+
+def _cross_check(chains: dict, reports: dict, lab_id) -> list[Report]:
+    extra: list[Report] = []
+    data, wrong = registry.read()
+    if wrong == "missing" and Chain.objects.exists():
+        _flag({}, extra, REGISTRY, None, "the registry of chains is missing (deleted?)")
+    elif wrong == "altered":
+        _flag({}, extra, REGISTRY, None, "the registry of chains altered (its MAC does not match)")
+    if data is None:
+        return [*reports.values(), *extra]
+
+    def concerned(registered_lab) -> bool:
+        return lab_id is None or registered_lab == lab_id
+
+    for event in data["events"]:
+        if "chain" not in event:
+            _flag({}, extra, REGISTRY, None, registry.describe(event))
+        elif concerned(event["lab"]):
+            _flag(reports, extra, event["chain"], event["lab"], registry.describe(event))
+    for name, registered in sorted(data["chains"].items()):
+        if not concerned(registered["lab"]):
+            continue
+        chain = chains.get(name)
+        if chain is None:
+            _flag(reports, extra, name, registered["lab"],
+                  f"missing: the registry has it with its head at entry {registered['seq']}; "
+                  "its entries and its row were deleted")
+            continue
+        if reports[name].problem is not None:
+            continue
+        last = (Entry.objects.filter(chain=chain).order_by("-seq")
+                .values_list("seq", "mac").first())
+        reason = registry.head_problem(registered, chain, last)
+        if reason:
+            _flag(reports, extra, name, chain.lab_id, reason)
+    for name in sorted(set(chains) - set(data["chains"])):
+        _flag(reports, extra, name, chains[name].lab_id, "not in the registry of chains")
+    return [*reports.values(), *extra]
 
 
 # --- retention --------------------------------------------------------------

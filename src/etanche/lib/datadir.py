@@ -23,6 +23,13 @@ def secret_key_path(base: Path | None = None) -> Path:
     return (base or data_dir()) / SECRET_KEY_FILE
 
 
+def checkpoint_path(base: Path | None = None) -> Path:
+    """Where signed journal checkpoints go by default: beside the data directory, not in it,
+    so that what holds the database (or a copy of the data directory) does not hold them."""
+    base = base or data_dir()
+    return base.parent / f"{base.name}-checkpoints" / "journal-checkpoints.jsonl"
+
+
 def ensure_data_dir(base: Path | None = None) -> tuple[Path, bool]:
     """Create the data directory, readable by its owner only. Returns (path, created)."""
     base = base or data_dir()

@@ -38,11 +38,14 @@ TOTP_PURPOSE = b"etanche/accounts/totp-seed/v1"
 RECOVERY_PURPOSE = b"etanche/accounts/recovery-code/v1"
 SYSTEM_CHAIN_PURPOSE = b"etanche/journal/system-chain/v1"
 SYSTEM_SIGNING_PURPOSE = b"etanche/journal/system-checkpoint/v1"
+REGISTRY_PURPOSE = b"etanche/journal/chain-registry/v1"
 
 __all__ = [
     "InstanceSealError",
     "counter_digest",
     "recovery_code_digests",
+    "registry_mac",
+    "registry_mac_ok",
     "seal_system",
     "seal_totp_seed",
     "system_signing_seed",
@@ -143,3 +146,19 @@ def unseal_system(record_type: str, record_id: str, token: bytes) -> dict:
 def system_signing_seed() -> bytes:
     """The Ed25519 seed that signs the system chain's checkpoints (vault/signing.py)."""
     return _keys(None, SYSTEM_SIGNING_PURPOSE)[0]
+
+
+# --- the journal's registry of chains ------------------------------------------
+
+
+def registry_mac(body: bytes) -> bytes:
+    """The MAC of the journal's registry of chains (every chain and its head), under the
+    instance key: it covers labs and the system alike, so no lab's key can make it."""
+    return hmac.new(_keys(None, REGISTRY_PURPOSE)[0], body, hashlib.sha256).digest()
+
+
+def registry_mac_ok(body: bytes, mac: bytes) -> bool:
+    return any(
+        hmac.compare_digest(hmac.new(key, body, hashlib.sha256).digest(), bytes(mac))
+        for key in _keys(None, REGISTRY_PURPOSE)
+    )

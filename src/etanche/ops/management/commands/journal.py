@@ -1,5 +1,6 @@
 import json
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -18,6 +19,14 @@ def _lab(slug):
         raise CommandError(f"no lab with slug {slug!r}") from None
 
 
+def _default_checkpoints() -> str | None:
+    """The file `etanche serve` ships checkpoints to, if that is a file and it exists."""
+    target = settings.ETANCHE_CHECKPOINT_TARGET or ""
+    if target.startswith("file:") and Path(target[len("file:") :]).is_file():
+        return target[len("file:") :]
+    return None
+
+
 class Command(BaseCommand):
     help = (
         "Verify, checkpoint or purge the tamper-evident access journal. `verify` names "
@@ -32,15 +41,17 @@ class Command(BaseCommand):
             "--checkpoints",
             dest="checkpoint_file",
             metavar="FILE",
-            help="also check signed checkpoints shipped earlier (detects a database rollback)",
+            help="also check signed checkpoints shipped earlier (detects a database rollback); "
+            "default: the ETANCHE_CHECKPOINT_TARGET file, when it exists",
         )
         checkpoint = sub.add_parser("checkpoint", help="sign the chain heads and ship them")
         checkpoint.add_argument("--lab", help="lab slug")
         checkpoint.add_argument(
             "--to",
-            default="-",
+            default=settings.ETANCHE_CHECKPOINT_TARGET or "-",
             metavar="TARGET",
-            help="file:PATH (appended), syslog, syslog:HOST:PORT, or - for stdout (default)",
+            help="file:PATH (appended), syslog, syslog:HOST:PORT, or - for stdout "
+            "(default: ETANCHE_CHECKPOINT_TARGET, a file beside the data directory)",
         )
         purge = sub.add_parser("purge", help="delete entries past the retention period")
         purge.add_argument(
@@ -54,6 +65,7 @@ class Command(BaseCommand):
         return getattr(self, f"_{action}")(**options)
 
     def _verify(self, lab=None, checkpoint_file=None, **options):
+        checkpoint_file = checkpoint_file or _default_checkpoints()
         reports = services.verify(_lab(lab))
         failed = False
         for report in reports:
@@ -71,6 +83,8 @@ class Command(BaseCommand):
             for problem in problems:
                 failed = True
                 self.stderr.write(f"FAIL {problem}")
+            if not problems:
+                self.stdout.write(f"ok   checkpoints of {checkpoint_file}")
         if not reports:
             self.stdout.write("no journal chain yet")
         if failed:
