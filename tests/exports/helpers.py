@@ -61,10 +61,14 @@ def decrypt_with_age_binary(path, identity, tmp_path) -> bytes:
 
 
 def requested(world, recipient, *, profile="migration", fmt="ndjson", selection="all",
-              ids=None, since=None, expires=timedelta(days=7), downloads=1, by=None):
+              ids=None, since=None, expires=timedelta(days=7), downloads=1, by=None,
+              shared=True):
+    # Shared by default: the lab admin asks and may not download; the owner-only default
+    # is tests/exports/test_download_owner.py's.
     return exports.request_export(world.lab_a, by or world.labadmin, profile=profile, fmt=fmt,
                                   selection=selection, patient_ids=ids, since=since,
-                                  recipient=recipient, expires_in=expires, downloads=downloads)
+                                  recipient=recipient, expires_in=expires, downloads=downloads,
+                                  downloads_shared=shared)
 
 
 def produced(world, recipient, **kwargs):

@@ -39,7 +39,7 @@ def _create(monkeypatch, world, recipient, *extra, user=None):
 def test_it_creates_approves_and_fetches_with_named_users(world, key, monkeypatch, tmp_path):
     identity, recipient = key
     export = _create(monkeypatch, world, recipient, "--patients", "all", "--expires", "30m",
-                     "--downloads", "2", "--format", "csv")
+                     "--downloads", "2", "--format", "csv", "--shared-download")
     assert export.requested_by == world.labadmin and export.downloads_allowed == 2
     assert 29 * 60 < (export.expires_at - export.requested_at).total_seconds() <= 30 * 60
     _run(monkeypatch, "approve", str(export.pk), "--by", world.biologist.username,

@@ -56,6 +56,8 @@ class Export(SealedModel):
     expires_at = models.DateTimeField()
     downloads_allowed = models.PositiveSmallIntegerField(default=1)
     downloads_done = models.PositiveSmallIntegerField(default=0)
+    # Downloads belong to the requester; others with the permission only if they allowed it.
+    downloads_shared = models.BooleanField(default=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.REQUESTED)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
                                      related_name="+")
@@ -80,7 +82,8 @@ class Export(SealedModel):
         "id": P.PSEUDONYMOUS, "lab": P.PSEUDONYMOUS, "sealed": P.SEALED, "key_version": P.NONE,
         "profile": P.NONE, "format": P.NONE, "selection": P.NONE, "since": P.PSEUDONYMOUS,
         "recipient": P.NONE, "expires_at": P.NONE, "downloads_allowed": P.NONE,
-        "downloads_done": P.NONE, "status": P.NONE, "requested_by": P.STAFF_CLEAR,
+        "downloads_done": P.NONE, "downloads_shared": P.NONE, "status": P.NONE,
+        "requested_by": P.STAFF_CLEAR,
         "requested_at": P.STAFF_CLEAR, "decided_by": P.STAFF_CLEAR,
         "decided_at": P.STAFF_CLEAR, "produced_at": P.NONE, "rows": P.NONE, "size": P.NONE,
         "sha256": P.NONE, "ended_at": P.NONE, "progress_total": P.NONE,

@@ -102,7 +102,7 @@ def _selected_ids(lab, selection, patient_ids, since, profile) -> tuple[list[int
 def request_export(lab, user, *, profile: str, fmt: str = "ndjson", selection: str,
                    patient_ids=None, since: date | None = None, recipient: str,
                    expires_in: timedelta = DEFAULT_EXPIRY, downloads: int = 1,
-                   via: str = "web") -> Export:
+                   downloads_shared: bool = False, via: str = "web") -> Export:
     errors: dict[str, list[str]] = {}
     chosen = profiles.PROFILES.get(profile)
     if chosen is None:
@@ -126,13 +126,15 @@ def request_export(lab, user, *, profile: str, fmt: str = "ndjson", selection: s
         export = Export(lab_id=getattr(lab, "pk", lab), profile=profile, format=fmt,
                         selection=selection, since=since if selection == Selection.PERIOD
                         else None, recipient=recipient, expires_at=now + expires_in,
-                        downloads_allowed=downloads, requested_by=user, requested_at=now)
+                        downloads_allowed=downloads, downloads_shared=bool(downloads_shared),
+                        requested_by=user, requested_at=now)
         export.set_sealed({"patient_ids": ids, "refusal_reason": "", "pseudonym_salt": None})
         export.save(force_insert=True)
         journal(lab=export.lab, user=user, action=Action.EXPORT_REQUEST,
                 object_type=OBJECT_TYPE, object_id=export.pk, purpose=chosen.label,
                 detail={"profile": profile, "format": fmt, "selection": selection,
-                        "patients": len(ids) if ids else None, **_who(via)})
+                        "patients": len(ids) if ids else None,
+                        "downloads_shared": bool(downloads_shared), **_who(via)})
     return export
 
 
@@ -231,6 +233,19 @@ def refusal_reason(export: Export) -> str:
 
 # --- download and purge -----------------------------------------------------------------
 
+NOT_YOURS = ("Seul le demandeur peut télécharger cet export : il n'a pas autorisé d'autres "
+             "personnes à le faire.")
+
+
+def may_download(export: Export, user) -> bool:
+    """Whether `user` may spend a download of `export` (the permission is the caller's check).
+
+    A download is destructive (the last one destroys the file), so it belongs to the
+    requester unless they allowed others when asking.
+    """
+    return export.downloads_shared or user.pk == export.requested_by_id
+
+
 def _end(export: Export, status: str, *, user=None, via="system", reason: str) -> None:
     """Destroy the file and the per-export secret; caller holds the row locked."""
     crypto.destroy(crypto.exports_dir() / export.file_name)
@@ -256,12 +271,14 @@ def open_for_download(export: Export, user, *, via: str = "web"):
         if export.status == Status.PRODUCED and export.expires_at <= timezone.now():
             _end(export, Status.EXPIRED, reason="expired")
         if export.is_final:
-            gone = ExportGone(export)
+            refusal = ExportGone(export)
         elif export.status != Status.PRODUCED:
             raise ExportRefused({"__all__": ["Le fichier de cet export n'est pas encore "
                                              "prêt."]})
+        elif not may_download(export, user):
+            refusal = ExportRefused({"__all__": [NOT_YOURS]})
         else:
-            gone = None
+            refusal = None
             path = crypto.exports_dir() / export.file_name
             handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
             export.downloads_done += 1
@@ -273,13 +290,15 @@ def open_for_download(export: Export, user, *, via: str = "web"):
             if export.downloads_left == 0:
                 os.unlink(path)
                 _end(export, Status.DOWNLOADED, user=user, via=via, reason="downloads used up")
-    if gone is not None:
+    if refusal is not None:
         # Outside the transaction so the expiry above stays committed.
         with transaction.atomic():
             journal(lab=export.lab, user=user, action=Action.EXPORT_DOWNLOAD,
                     object_type=OBJECT_TYPE, object_id=export.pk, outcome=Outcome.DENIED,
-                    detail={"status": export.status, **_who(via)})
-        raise gone
+                    detail={"status": export.status, **_who(via),
+                            **({} if isinstance(refusal, ExportGone)
+                               else {"refused": "not the requester"})})
+        raise refusal
     return handle
 
 

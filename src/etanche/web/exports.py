@@ -48,7 +48,8 @@ def export_create(request):
                 current_lab(request), request.user, profile=data["profile"],
                 fmt=data["format"], selection=data["selection"], patient_ids=data["patients"],
                 since=data["since"], recipient=data["recipient"],
-                expires_in=timedelta(days=data["expires_days"]), downloads=data["downloads"])
+                expires_in=timedelta(days=data["expires_days"]), downloads=data["downloads"],
+                downloads_shared=data["downloads_shared"])
         except exports.ExportRefused as exc:
             for field, errors in exc.message_dict.items():
                 name = {"expires": "expires_days"}.get(field, field)
@@ -76,7 +77,7 @@ def export_detail(request, pk):
         "can_decide": can_decide, "refuse_form": RefuseForm(),
         "own_request": export.requested_by_id == request.user.pk,
         "can_download": has_permission(membership, Perm.EXPORT_DOWNLOAD)
-        and export.status == Status.PRODUCED,
+        and export.status == Status.PRODUCED and exports.may_download(export, request.user),
         "can_purge": has_permission(membership, Perm.EXPORT_APPROVE) and not export.is_final,
     })
 

@@ -23,6 +23,11 @@ class ExportRequestForm(forms.Form):
                                       max_value=30, initial=7)
     downloads = forms.IntegerField(label="Téléchargements autorisés", min_value=1,
                                    max_value=10, initial=1)
+    downloads_shared = forms.BooleanField(
+        label="Autoriser d'autres personnes du laboratoire (ayant le droit de télécharger) à "
+              "télécharger le fichier", required=False,
+        help_text="Sinon, vous seul pouvez le télécharger : un téléchargement en consomme un "
+                  "et le dernier détruit le fichier.")
 
     def clean_patients(self):
         text = self.cleaned_data.get("patients") or ""

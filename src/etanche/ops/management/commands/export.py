@@ -54,6 +54,9 @@ class Command(BaseCommand):
                                             "this date (YYYY-MM-DD)")
         create.add_argument("--expires", default="7d", help="90s, 30m, 12h, 7d (max 30d)")
         create.add_argument("--downloads", type=int, default=1)
+        create.add_argument("--shared-download", action="store_true",
+                            help="let others with the download permission fetch it (by "
+                                 "default only the requester may: a download is spent)")
         create.add_argument("--format", default="ndjson", choices=list(profiles.FORMATS))
         for name, text in (("approve", "approve (four eyes) and produce the file"),
                            ("refuse", "refuse a request, with a reason")):
@@ -122,7 +125,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  fields: {', '.join(profile.fields)}")
 
     def _create(self, *, lab, profile, recipient, requested_by, patients, since, expires,
-                downloads, format, **_):
+                downloads, format, shared_download, **_):
         lab = self._lab(lab)
         if bool(patients) == bool(since):
             raise CommandError("choose one selection: --patients all, --patients ID,ID or "
@@ -147,7 +150,7 @@ class Command(BaseCommand):
         export = exports.request_export(
             lab, user, profile=profile, fmt=format, selection=selection, patient_ids=ids,
             since=start, recipient=recipient, expires_in=expires_in, downloads=downloads,
-            via="cli")
+            downloads_shared=shared_download, via="cli")
         expiry = f"{export.expires_at:%Y-%m-%d %H:%M:%S %Z}"
         self.stdout.write(f"requested {profile} export, expires {expiry}; a second person "
                           f"approves it with `etanche export approve {export.pk} --by USER`")
