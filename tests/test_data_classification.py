@@ -26,12 +26,8 @@ NOT_YET_ON_MODEL: dict[str, dict[str, P]] = {
         **_STAFF_ID, "user": P.PSEUDONYMOUS, "lab": P.PSEUDONYMOUS, "role": P.STAFF_CLEAR,
         "is_active": P.NONE, "created_at": P.STAFF_CLEAR,
     },
-    "accounts.FailureCounter": {
-        "id": P.NONE, "kind": P.NONE, "key": P.HASHED, "failures": P.NONE,
-        "window_start": P.NONE, "locked_until": P.NONE,
-    },
     "accounts.SessionRecord": {
-        **_STAFF_ID, "user": P.PSEUDONYMOUS, "session_key": P.KEY_MATERIAL,
+        **_STAFF_ID, "user": P.PSEUDONYMOUS, "session_key": P.HASHED,
         "address": P.STAFF_CLEAR, "user_agent": P.STAFF_CLEAR, "started_at": P.STAFF_CLEAR,
         "last_seen_at": P.STAFF_CLEAR, "ended_at": P.STAFF_CLEAR,
     },

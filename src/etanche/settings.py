@@ -5,6 +5,7 @@ ETANCHE_SECRET_KEY, ETANCHE_SECRET_KEY_FILE or the key file `etanche init`
 writes in the data directory.
 """
 
+import ipaddress
 import os
 import secrets
 
@@ -151,14 +152,39 @@ WHITENOISE_ALLOW_ALL_ORIGINS = False
 
 # Sessions: server-side, expire after inactivity (the accounts app adds a
 # hard limit of one working day).
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Only a keyed hash of each session key is stored: a database copy opens no session.
+SESSION_ENGINE = "etanche.accounts.session_store"
 SESSION_COOKIE_AGE = env_int("ETANCHE_SESSION_IDLE_MINUTES", 15) * 60
 # Accounts (docs/accounts.md): absolute session limit, sudo mode, lockout, shared use.
 ETANCHE_SESSION_MAX_HOURS = env_int("ETANCHE_SESSION_MAX_HOURS", 10)
 ETANCHE_SUDO_MINUTES = env_int("ETANCHE_SUDO_MINUTES", 10)
-ETANCHE_LOCKOUT_FAILURES = env_int("ETANCHE_LOCKOUT_FAILURES", 5)
-ETANCHE_LOCKOUT_ADDRESS_FAILURES = env_int("ETANCHE_LOCKOUT_ADDRESS_FAILURES", 20)
-ETANCHE_LOCKOUT_MINUTES = env_int("ETANCHE_LOCKOUT_MINUTES", 15)
+# Failed logins buy growing waits, never a lock (issue 16): free failures per account
+# (and per account from one place), per address; the longest wait; when a quiet
+# counter is forgotten; bursts journaled for the watch rules.
+ETANCHE_THROTTLE_ACCOUNT_FAILURES = env_int("ETANCHE_THROTTLE_ACCOUNT_FAILURES", 5)
+ETANCHE_THROTTLE_ADDRESS_FAILURES = env_int("ETANCHE_THROTTLE_ADDRESS_FAILURES", 20)
+ETANCHE_THROTTLE_MAX_SECONDS = env_int("ETANCHE_THROTTLE_MAX_SECONDS", 900)
+ETANCHE_THROTTLE_FORGET_HOURS = env_int("ETANCHE_THROTTLE_FORGET_HOURS", 24)
+ETANCHE_LOGIN_BURST_FAILURES = env_int("ETANCHE_LOGIN_BURST_FAILURES", 20)
+ETANCHE_LOGIN_BURST_ALL_FAILURES = env_int("ETANCHE_LOGIN_BURST_ALL_FAILURES", 100)
+ETANCHE_LOGIN_BURST_MINUTES = env_int("ETANCHE_LOGIN_BURST_MINUTES", 10)
+# Proxies whose X-Forwarded-For is believed (addresses or networks). Behind TLS the
+# recommended proxy runs on this host; anything else must be listed.
+ETANCHE_TRUSTED_PROXIES = env_list("ETANCHE_TRUSTED_PROXIES",
+                                   ["127.0.0.1", "::1"] if BEHIND_TLS else [])
+for _proxy in ETANCHE_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ETANCHE_TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
+# Per account: searches and patient reads per minute and per hour (HTTP 429 beyond),
+# and how many records a search by name without birth date may list.
+ETANCHE_SEARCH_PER_MINUTE = env_int("ETANCHE_SEARCH_PER_MINUTE", 20)
+ETANCHE_SEARCH_PER_HOUR = env_int("ETANCHE_SEARCH_PER_HOUR", 200)
+ETANCHE_PATIENT_READS_PER_MINUTE = env_int("ETANCHE_PATIENT_READS_PER_MINUTE", 30)
+ETANCHE_PATIENT_READS_PER_HOUR = env_int("ETANCHE_PATIENT_READS_PER_HOUR", 300)
+ETANCHE_SEARCH_NAME_ONLY_MAX = env_int("ETANCHE_SEARCH_NAME_ONLY_MAX", 5)
 ETANCHE_SHARED_USE_WINDOW_MINUTES = env_int("ETANCHE_SHARED_USE_WINDOW_MINUTES", 5)
 # CNIL 2022-100: periodic renewal for privileged accounts (lab admin, DPO) only.
 ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS = env_int("ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS", 365)

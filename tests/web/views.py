@@ -92,6 +92,8 @@ VIEWS = [
           redirect="member_detail"),
     _spec("member_unlock", "POST", P.USER_MANAGE, MEMBER, status=302,
           redirect="member_detail"),
+    _spec("address_unlock", "POST", P.USER_MANAGE, LAB, data={"address": "192.0.2.10"},
+          status=302, redirect="users"),
     _spec("member_reset_password", "POST", P.USER_MANAGE, MEMBER),
     _spec("member_reset_mfa", "POST", P.USER_MANAGE, MEMBER, status=302,
           redirect="member_detail"),

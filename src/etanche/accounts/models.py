@@ -8,6 +8,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
+from etanche.lib.personal_data import Protection as P
+
 
 class NoSuperuserManager(UserManager):
     def create_superuser(self, *args, **kwargs):
@@ -69,20 +71,36 @@ class Membership(models.Model):
 
 
 class FailureCounter(models.Model):
-    """Failed logins per account or per client address, keyed by an HMAC.
+    """Failed logins of one scope, keyed by an HMAC (accounts/throttle.py).
 
     The key is a keyed hash so the table lists neither usernames nor addresses.
     """
 
     class Kind(models.TextChoices):
         ACCOUNT = "account"
+        PAIR = "pair"  # one account from one address, or from one known browser
         ADDRESS = "address"
+        ALL = "all"  # every attempt of the instance: counted for bursts, never waited on
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     key = models.CharField(max_length=64)
     failures = models.PositiveIntegerField(default=0)
     window_start = models.DateTimeField()
-    locked_until = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    # No attempt of this scope is heard before then (the password is not even checked).
+    wait_until = models.DateTimeField(null=True, blank=True)
+    burst_start = models.DateTimeField(null=True, blank=True)
+    burst_attempts = models.PositiveIntegerField(default=0)
+    # Refused attempts not yet journaled: one entry per scope and window, with a count.
+    unreported = models.PositiveIntegerField(default=0)
+    reported_at = models.DateTimeField(null=True, blank=True)
+
+    PERSONAL_DATA = {
+        "id": P.NONE, "kind": P.NONE, "key": P.HASHED, "failures": P.NONE,
+        "window_start": P.NONE, "last_failure_at": P.NONE, "wait_until": P.NONE,
+        "burst_start": P.NONE, "burst_attempts": P.NONE, "unreported": P.NONE,
+        "reported_at": P.NONE,
+    }
 
     class Meta:
         constraints = [
@@ -91,6 +109,62 @@ class FailureCounter(models.Model):
 
     def __str__(self):
         return f"{self.kind}:{self.key[:8]}"
+
+
+class KnownClient(models.Model):
+    """A browser or an address this account completed a full login from.
+
+    Attempts from them are not held up by failures elsewhere, so guessing from
+    another place cannot lock the person out. Keyed hashes only.
+    """
+
+    class Kind(models.TextChoices):
+        DEVICE = "device"
+        ADDRESS = "address"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(max_length=64)
+    last_login_at = models.DateTimeField()
+
+    PERSONAL_DATA = {"id": P.NONE, "user": P.PSEUDONYMOUS, "kind": P.NONE, "key": P.HASHED,
+                     "last_login_at": P.STAFF_CLEAR}
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "key"], name="one_known_client"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} of user {self.user_id}"
+
+
+class UsageCounter(models.Model):
+    """Searches or patient reads of one account in the current and the previous window.
+
+    A sliding-window estimate (previous count, weighted by how much of it still
+    overlaps, plus the current count): two integers per account and window, no
+    personal data beyond the account's id.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    kind = models.CharField(max_length=20)  # e.g. "search/60", "read/3600"
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+    previous = models.PositiveIntegerField(default=0)
+
+    PERSONAL_DATA = {"id": P.NONE, "user": P.PSEUDONYMOUS, "kind": P.NONE,
+                     "window_start": P.NONE, "count": P.NONE, "previous": P.NONE}
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="one_usage_counter"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} of user {self.user_id}"
 
 
 class SessionRecord(models.Model):

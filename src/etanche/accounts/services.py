@@ -5,6 +5,7 @@ Validation errors are `django.core.exceptions.ValidationError` with a French
 message, shown on the form by views and as one line by the CLI.
 """
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -162,6 +163,26 @@ def unlock(membership: Membership, *, actor) -> bool:
         unlocked = throttle.unlock(membership.user.username)
         journal("UNLOCK", lab=membership.lab, user=actor, object_type="accounts.User",
                 object_id=membership.user_id, detail={"was_locked": unlocked})
+    return unlocked
+
+
+BAD_ADDRESS = "Indiquez une adresse IP (par exemple 192.0.2.10 ou 2001:db8::1)."
+
+
+def unlock_address(address: str, *, lab, actor) -> bool:
+    """Lift the wait of a client address (a workstation whose users mistyped too often).
+
+    The journal keeps that an address was released, not which: addresses of staff
+    workstations stay out of the journal like everything that is not an id.
+    """
+    try:
+        value = ipaddress.ip_address((address or "").strip()).compressed
+    except ValueError:
+        raise ValidationError(BAD_ADDRESS) from None
+    with transaction.atomic():
+        unlocked = throttle.unlock_address(value)
+        journal("UNLOCK", lab=lab, user=actor, detail={"scope": "address",
+                                                       "was_throttled": unlocked})
     return unlocked
 
 

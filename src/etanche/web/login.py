@@ -1,5 +1,6 @@
 """The login steps: password, TOTP (or recovery code), enrolment, first password change."""
 
+import secrets
 import time
 
 import django_otp
@@ -48,32 +49,74 @@ def _labs(user):
     return [m.lab for m in user.memberships.select_related("lab")] or [None]
 
 
+DEVICE_COOKIE = "etanche_device"
+DEVICE_SALT = "etanche.known-device"
+DEVICE_MAX_AGE = 400 * 24 * 3600  # the longest a browser keeps a cookie
+_PLACE_SCOPES = (throttle.Kind.ADDRESS, throttle.Kind.ALL)
+
+
+def browser_device(request) -> str | None:
+    """The random token of this browser's signed cookie, or None (absent or forged)."""
+    return request.get_signed_cookie(DEVICE_COOKIE, default=None, salt=DEVICE_SALT)
+
+
+def _hand_out_device(request, response):
+    # Given to every browser that opens the login page; it becomes a known device of an
+    # account only after a full login from it (throttle.succeeded).
+    if browser_device(request) is None:
+        response.set_signed_cookie(
+            DEVICE_COOKIE, secrets.token_urlsafe(32), salt=DEVICE_SALT, max_age=DEVICE_MAX_AGE,
+            secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Strict")
+    return response
+
+
+def _journal_throttle(user, started, bursts, target) -> None:
+    for scope, detail in [*((kind, {"kind": "throttle", "scope": kind}) for kind in started),
+                          *((b.scope, {"kind": "burst", "scope": b.scope,
+                                       "attempts": b.attempts, "minutes": b.minutes})
+                            for b in bursts)]:
+        own = scope not in _PLACE_SCOPES
+        for lab in _labs(user) if own else [None]:
+            journal_failure("LOCKOUT", outcome="ok", lab=lab, user=None, detail=detail,
+                            **(target if own else {}))
+
+
 def record_failure(request, username: str, user, reason: str,
-                   action: str = "LOGIN_FAILED") -> throttle.Block | None:
-    """Count and journal a failed attempt; return the lock it started, if any.
+                   action: str = "LOGIN_FAILED") -> throttle.Wait | None:
+    """Count and journal a failed attempt; return the wait now in force, if any.
 
     Runs outside any transaction of the request so the entry survives whatever
-    happens next (the journal of failed logins is what alerting reads).
+    happens next (the journal of failed logins is what alerting reads). A failure
+    on an account is journaled in its labs each time (the throttle bounds them);
+    attempts on no account are folded into one entry per address and window.
     """
-    address = sessions.client_address(request)
-    started = throttle.register_failure(username, address)
+    failure = throttle.failed(username, sessions.client_address(request),
+                              browser_device(request))
     target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
-    for lab in _labs(user):
-        journal_failure(action, lab=lab, user=None, detail={"reason": reason}, **target)
-        for kind in started:
-            journal_failure("LOCKOUT", outcome="ok", lab=lab, user=None, detail={"kind": kind},
-                            **target)
-    return throttle.current_block(username, address) if started else None
-
-
-def _refuse_locked(request, username, user) -> throttle.Block | None:
-    block = throttle.current_block(username, sessions.client_address(request))
-    if block:
-        target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
+    if user is not None:
         for lab in _labs(user):
-            journal_failure("LOGIN_FAILED", outcome="denied", lab=lab, user=None,
-                            detail={"reason": "locked"}, **target)
-    return block
+            journal_failure(action, lab=lab, user=None, detail={"reason": reason}, **target)
+    elif failure.report:
+        journal_failure("LOGIN_FAILED", lab=None, user=None,
+                        detail={"reason": reason, "count": failure.report})
+    _journal_throttle(user, failure.started, failure.bursts, target)
+    return failure.wait
+
+
+def _refuse_locked(request, username, user) -> throttle.Wait | None:
+    """The wait refusing this attempt, if any, journaled once per scope and window."""
+    address, device = sessions.client_address(request), browser_device(request)
+    wait = throttle.check(username, address, device)
+    if wait:
+        refusal = throttle.refused(username, address, device)
+        target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
+        if refusal.report:
+            for lab in _labs(user):
+                journal_failure("LOGIN_FAILED", outcome="denied", lab=lab, user=None,
+                                detail={"reason": "throttled", "count": refusal.report},
+                                **target)
+        _journal_throttle(user, [], refusal.bursts, target)
+    return wait
 
 
 @require_http_methods(["GET", "POST"])
@@ -99,11 +142,12 @@ def login_view(request):
                 nxt = safe_next(request, request.POST.get("next"))
                 if nxt:
                     request.session[NEXT_KEY] = nxt
-                return redirect(next_step(user) or "home")
+                return _hand_out_device(request, redirect(next_step(user) or "home"))
             block = record_failure(request, username, known, "password")
         form.add_error(None, block.message if block else BAD_CREDENTIALS)
-    return render(request, "registration/login.html",
-                  {"form": form, "next": safe_next(request, request.GET.get("next")) or ""})
+    return _hand_out_device(request, render(
+        request, "registration/login.html",
+        {"form": form, "next": safe_next(request, request.GET.get("next")) or ""}))
 
 
 def _verify_code(user, code: str):
@@ -138,7 +182,7 @@ def _finish_login(request, device, factor: str):
     old_key = request.session.session_key
     request.session.cycle_key()
     session_records.rekey(old_key, request.session.session_key)
-    throttle.register_success(user.username)
+    throttle.succeeded(user, sessions.client_address(request), browser_device(request))
     sessions.open_session(request, user)
     for lab in _labs(user):
         journal("LOGIN", lab=lab, user=user, object_type="accounts.User", object_id=user.pk,

@@ -6,6 +6,7 @@ working day and make idle expiry independent of the session backend. The
 records behind them (live sessions, shared use) are etanche.accounts.sessions.
 """
 
+import ipaddress
 import time
 
 from django.conf import settings
@@ -22,10 +23,37 @@ SUDO_AT = "accounts.sudo_at"
 TOUCH_EVERY_SECONDS = 60
 
 
+def _networks(listed: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in listed)
+
+
+def _parsed(value: str):
+    try:
+        return ipaddress.ip_address(value.strip())
+    except ValueError:
+        return None
+
+
 def client_address(request) -> str | None:
-    # Behind the TLS proxy SecurityMiddleware trusts X-Forwarded-Proto only;
-    # REMOTE_ADDR is what gunicorn sees. A proxy that sets it is configured there.
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, the one throttling, sessions and shared-use detection use.
+
+    REMOTE_ADDR, unless it is one of ETANCHE_TRUSTED_PROXIES: then the rightmost
+    X-Forwarded-For hop that no trusted proxy added. Hops further left are written
+    by the client itself and never believed; a garbled header leaves the proxy's own
+    address (one place for all, which only slows those behind it).
+    """
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = _networks(tuple(settings.ETANCHE_TRUSTED_PROXIES))
+    current = _parsed(remote or "")
+    if current is None or not any(current in net for net in trusted):
+        return remote
+    for hop in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        current = _parsed(hop)
+        if current is None:
+            return remote
+        if not any(current in net for net in trusted):
+            return current.compressed
+    return remote
 
 
 

@@ -31,7 +31,7 @@ def users(request):
     lab = current_lab(request)
     members = list(services.memberships_of_lab(lab))
     for member in members:
-        member.locked = throttle.is_locked(member.user.username)
+        member.locked = throttle.is_throttled(member.user.username)
     return render(request, "accounts/users.html",
                   {"lab": lab, "members": members, "flags": _flags_of_lab(lab)})
 
@@ -67,7 +67,7 @@ def member_detail(request, pk):
     membership = get_membership_for_user(request, pk)
     return render(request, "accounts/member_detail.html", {
         "member": membership, "role_form": RoleForm(initial={"role": membership.role}),
-        "locked": throttle.is_locked(membership.user.username),
+        "locked": throttle.is_throttled(membership.user.username),
     })
 
 
@@ -114,9 +114,24 @@ def member_disable(request, pk):
 def member_unlock(request, pk):
     def action(membership):
         services.unlock(membership, actor=request.user)
-        return "Compte déverrouillé."
+        return "Attente levée : la personne peut se connecter de nouveau."
 
     return _apply(request, pk, action)
+
+
+@require_POST
+@require_permission(Perm.USER_MANAGE)
+@sudo_required
+def address_unlock(request):
+    """Lift the wait of a workstation's address (issue 16, item 5)."""
+    try:
+        services.unlock_address(request.POST.get("address", ""), lab=current_lab(request),
+                                actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, "Attente levée pour cette adresse.")
+    return redirect("users")
 
 
 @require_POST

@@ -31,6 +31,7 @@ urlpatterns = [
     path("equipe/<int:pk>/role/", team.member_role, name="member_role"),
     path("equipe/<int:pk>/desactivation/", team.member_disable, name="member_disable"),
     path("equipe/<int:pk>/deverrouillage/", team.member_unlock, name="member_unlock"),
+    path("equipe/adresse/", team.address_unlock, name="address_unlock"),
     path("equipe/<int:pk>/mot-de-passe/", team.member_reset_password,
          name="member_reset_password"),
     path("equipe/<int:pk>/double-facteur/", team.member_reset_mfa, name="member_reset_mfa"),
