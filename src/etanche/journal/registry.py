@@ -22,7 +22,7 @@ transaction: a transaction appending to two chains cannot deadlock with another.
 import json
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from etanche.journal.chain import from_micros, micros
@@ -67,7 +67,6 @@ def read() -> tuple[dict | None, str | None]:
 class Book:
     """The registry locked by this transaction; `save()` writes it back with its MAC."""
 
-    row: Registry
     chains: dict
     events: list = field(default_factory=list)
 
@@ -90,9 +89,23 @@ class Book:
         known["seq"], known["mac"] = seq, mac.hex()
 
     def save(self) -> None:
-        self.row.body = empty_body(self.chains, self.events)
-        self.row.mac = instance.registry_mac(self.row.body.encode())
-        self.row.save(update_fields=["body", "mac"])
+        body = empty_body(self.chains, self.events)
+        with connection.cursor() as cursor:
+            cursor.execute(_UPDATE, [body, instance.registry_mac(body.encode()), REGISTRY_PK])
+
+
+# Both run on every append: fixed SQL through the cursor costs a third of the ORM's
+# query building here (bench/RESULTS.md, Run of issue 16).
+_TABLE = Registry._meta.db_table
+_SELECT = f"SELECT body, mac FROM {_TABLE} WHERE id = %s"  # noqa: S608  (a constant)
+_UPDATE = f"UPDATE {_TABLE} SET body = %s, mac = %s WHERE id = %s"  # noqa: S608
+
+
+def _locked_row() -> tuple[str, bytes] | None:
+    lock_clause = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT + lock_clause, [REGISTRY_PK])
+        return cursor.fetchone()
 
 
 def lock() -> Book:
@@ -101,7 +114,7 @@ def lock() -> Book:
     Missing while chains exist, or altered: rebuilt from the chains present, with
     the event recorded for `verify`. Missing with no chain at all: a new journal.
     """
-    row = Registry.objects.select_for_update().filter(pk=REGISTRY_PK).first()
+    row = _locked_row()
     if row is None:
         events = [{"what": "registry-missing", "at_us": _now()}] if Chain.objects.exists() else []
         body = empty_body(_adopted(), events)
@@ -111,11 +124,12 @@ def lock() -> Book:
                     pk=REGISTRY_PK, body=body, mac=instance.registry_mac(body.encode()))
         except IntegrityError:
             pass  # another process created it between our read and our insert
-        row = Registry.objects.select_for_update().get(pk=REGISTRY_PK)
-    if not instance.registry_mac_ok(row.body.encode(), bytes(row.mac)):
-        return Book(row, _adopted(), [{"what": "registry-altered", "at_us": _now()}])
-    data = json.loads(row.body)
-    return Book(row, data["chains"], data["events"])
+        row = _locked_row()
+    body, mac = row
+    if not instance.registry_mac_ok(body.encode(), bytes(mac)):
+        return Book(_adopted(), [{"what": "registry-altered", "at_us": _now()}])
+    data = json.loads(body)
+    return Book(data["chains"], data["events"])
 
 
 # --- what verify says ---------------------------------------------------------------
