@@ -1,3 +1,5 @@
+import itertools
+
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
@@ -87,6 +89,10 @@ def journal_export(request):
             status=400,
         )
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    lines = queries.signed_export_lines(lab, start, end)
+    # The first line runs the query: an export that fails leaves no entry saying it was
+    # made (the entry, written after, is therefore not in the file it describes).
+    first = next(lines)
     services.record(
         lab=lab,
         user=request.user,
@@ -95,7 +101,7 @@ def journal_export(request):
         detail={"from": start.isoformat(), "to": end.isoformat()},
     )
     response = StreamingHttpResponse(
-        queries.signed_export_lines(lab, start, end), content_type="application/x-ndjson"
+        itertools.chain([first], lines), content_type="application/x-ndjson"
     )
     name = f"journal-{lab.slug}-{start.isoformat()}-{end.isoformat()}.jsonl"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
