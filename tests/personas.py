@@ -22,6 +22,7 @@ from django_otp.oath import TOTP
 from stdnum import luhn
 
 from etanche.accounts.models import Membership, Role, SealedTOTPDevice, SessionRecord, User
+from etanche.accounts.session_store import stored_key
 from etanche.journal.models import Entry
 from etanche.ops.labs import create_lab
 from etanche.web import sessions
@@ -81,7 +82,7 @@ def sign_in(client, user: User, *, sudo: bool = False, address="127.0.0.1", agen
         session[sessions.SUDO_AT] = now
     session.save()
     SessionRecord.objects.update_or_create(
-        session_key=session.session_key,
+        session_key=stored_key(session.session_key),
         defaults={"user": user, "address": address, "user_agent": agent,
                   "started_at": timezone.now(), "last_seen_at": timezone.now()},
     )

@@ -1,10 +1,10 @@
 """Idle and absolute session expiry, logout, log out everywhere, active sessions."""
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 
 from etanche.accounts.models import SessionRecord
+from etanche.accounts.session_store import HashedSession
 from etanche.web import sessions
 from tests.personas import journal_actions, sign_in
 
@@ -59,7 +59,7 @@ def test_it_lists_my_sessions_and_logs_out_everywhere(world):
     assert there.get("/compte/")["Location"].startswith("/login/")
     assert here.get("/compte/")["Location"].startswith("/login/")
     assert not SessionRecord.objects.filter(user=world.biologist, ended_at__isnull=True).exists()
-    assert not Session.objects.exists()
+    assert not HashedSession.objects.exists()
 
 
 def test_logout_ends_the_session_and_is_journaled(client, world):

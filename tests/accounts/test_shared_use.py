@@ -3,6 +3,7 @@
 from django.test import Client
 
 from etanche.accounts.models import SealedTOTPDevice, SessionRecord, SharedUseFlag
+from etanche.accounts.session_store import stored_key
 from etanche.web import sessions
 from tests.personas import journal_actions, sign_in, totp_now
 
@@ -10,7 +11,7 @@ from tests.personas import journal_actions, sign_in, totp_now
 def _login_from(user, address, agent):
     """What the login view does after the TOTP step, from a given workstation."""
     client = sign_in(Client(), user, address=address, agent=agent)
-    record = SessionRecord.objects.get(session_key=client.session.session_key)
+    record = SessionRecord.objects.get(session_key=stored_key(client.session.session_key))
     sessions.detect_shared_use(record)
     return client
 
@@ -44,7 +45,7 @@ def test_it_does_not_flag_one_workstation_or_a_finished_session(world):
 def test_it_flags_once_per_pair_of_sessions(world):
     a = _login_from(world.auditor, "10.0.0.1", "Firefox")
     _login_from(world.auditor, "10.0.0.2", "Firefox")
-    record = SessionRecord.objects.get(session_key=a.session.session_key)
+    record = SessionRecord.objects.get(session_key=stored_key(a.session.session_key))
     sessions.detect_shared_use(record)
     assert SharedUseFlag.objects.count() == 1
 

@@ -172,7 +172,8 @@ class SessionRecord(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="session_records")
-    session_key = models.CharField(max_length=40, unique=True)
+    # accounts.session_store.stored_key of the session's key, never the key (issue 16).
+    session_key = models.CharField(max_length=64, unique=True)
     address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=200, blank=True)
     started_at = models.DateTimeField()
@@ -211,6 +212,9 @@ class SharedUseFlag(models.Model):
     def __str__(self):
         return f"shared use of user {self.user_id} at {self.detected_at:%Y-%m-%d %H:%M}"
 
+
+# Sessions that keep only a keyed hash of their key (SESSION_ENGINE).
+from etanche.accounts.session_store import HashedSession  # noqa: E402, F401
 
 # Second-factor devices with their secrets sealed or hashed (docs/adr/0005).
 from etanche.accounts.devices import (  # noqa: E402, F401

@@ -2,25 +2,32 @@
 
 The web layer (etanche.web.sessions) keeps the markers inside Django's session;
 these functions work on the records alone, so services and commands can end a
-user's sessions without an HTTP request.
+user's sessions without an HTTP request. They take session keys as the
+browser holds them; the records and the sessions keep only their digest
+(accounts.session_store.stored_key), so a copy of the tables is no cookie.
 """
 
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from etanche.accounts.audit import journal
 from etanche.accounts.models import Membership, SessionRecord, SharedUseFlag
+from etanche.accounts.session_store import HashedSession, stored_key
+
+
+def record_of(session_key: str | None):
+    """The live record of the session whose key is `session_key`, if any."""
+    if not session_key:
+        return SessionRecord.objects.none()
+    return SessionRecord.objects.filter(session_key=stored_key(session_key),
+                                        ended_at__isnull=True)
 
 
 def end_session(session_key: str | None) -> None:
-    if session_key:
-        SessionRecord.objects.filter(session_key=session_key, ended_at__isnull=True).update(
-            ended_at=timezone.now()
-        )
+    record_of(session_key).update(ended_at=timezone.now())
 
 
 
@@ -32,9 +39,11 @@ def live_sessions(user):
 def end_all_sessions(user, *, keep: str | None = None) -> int:
     """Log `user` out everywhere (except the session `keep`); return how many ended."""
     with transaction.atomic():
-        records = list(live_sessions(user).exclude(session_key=keep or ""))
-        keys = [r.session_key for r in records]
-        Session.objects.filter(session_key__in=keys).delete()
+        kept = stored_key(keep) if keep else ""
+        keys = list(live_sessions(user).exclude(session_key=kept)
+                    .values_list("session_key", flat=True))
+        # Records and sessions share the digest: no key is needed to end one.
+        HashedSession.objects.filter(session_key__in=keys).delete()
         SessionRecord.objects.filter(session_key__in=keys).update(ended_at=timezone.now())
     return len(keys)
 
@@ -85,4 +94,5 @@ def _journal_shared_use(flag: SharedUseFlag) -> None:
 def rekey(old_key: str | None, new_key: str | None) -> None:
     """Follow a session whose key was cycled (after a password change)."""
     if old_key and new_key and old_key != new_key:
-        SessionRecord.objects.filter(session_key=old_key).update(session_key=new_key)
+        SessionRecord.objects.filter(session_key=stored_key(old_key)).update(
+            session_key=stored_key(new_key))

@@ -14,7 +14,8 @@ existing seeds, codes and chains unreadable.
 - recovery code: HMAC-SHA256 hex of "user_id:code";
 - system chain secret: nonce (12) | AES-256-GCM of the JSON fields, bound to
   "record_type|record_id";
-- lockout counters: HMAC-SHA256 hex of a label under SECRET_KEY itself.
+- lockout counters: HMAC-SHA256 hex of a label under SECRET_KEY itself;
+- session key: HMAC-SHA256 hex of the key, under the current key only.
 """
 
 import functools
@@ -36,6 +37,7 @@ NONCE_BYTES = 12
 ACCOUNTS_SALT = b"etanche-accounts"
 TOTP_PURPOSE = b"etanche/accounts/totp-seed/v1"
 RECOVERY_PURPOSE = b"etanche/accounts/recovery-code/v1"
+SESSION_PURPOSE = b"etanche/accounts/session-key/v1"
 SYSTEM_CHAIN_PURPOSE = b"etanche/journal/system-chain/v1"
 SYSTEM_SIGNING_PURPOSE = b"etanche/journal/system-checkpoint/v1"
 REGISTRY_PURPOSE = b"etanche/journal/chain-registry/v1"
@@ -48,6 +50,7 @@ __all__ = [
     "registry_mac_ok",
     "seal_system",
     "seal_totp_seed",
+    "session_digest",
     "system_signing_seed",
     "unseal_system",
     "unseal_totp_seed",
@@ -112,6 +115,16 @@ def counter_digest(message: bytes) -> str:
     rotation of the secret simply starts them afresh.
     """
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def session_digest(session_key: str) -> str:
+    """The only form of a session key the database keeps: a copy of it is no cookie.
+
+    Under the current key only: rotating the instance secret ends every session,
+    which is what a rotation after a suspected leak should do anyway.
+    """
+    key = _keys(ACCOUNTS_SALT, SESSION_PURPOSE)[0]
+    return hmac.new(key, session_key.encode(), hashlib.sha256).hexdigest()
 
 
 # --- the system journal chain -------------------------------------------------

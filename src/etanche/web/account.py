@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from etanche.accounts import services
 from etanche.accounts import sessions as session_records
 from etanche.accounts.audit import journal
+from etanche.accounts.session_store import stored_key
 from etanche.web import sessions
 from etanche.web.decorators import any_member, sudo_required
 from etanche.web.forms.accounts import ChangePasswordForm, CodeForm, SudoForm
@@ -35,7 +36,7 @@ def account(request):
     return render(request, "accounts/account.html", {
         "memberships": user.memberships.filter(is_active=True).select_related("lab"),
         "sessions": session_records.live_sessions(user),
-        "current_key": request.session.session_key,
+        "current_key": stored_key(request.session.session_key),
         "codes_left": services.recovery_codes_left(user),
     })
 

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from etanche.accounts.models import SessionRecord
-from etanche.accounts.sessions import detect_shared_use
+from etanche.accounts.session_store import stored_key
+from etanche.accounts.sessions import detect_shared_use, record_of
 
 LOGIN_AT = "accounts.login_at"
 LAST_SEEN = "accounts.last_seen"
@@ -70,7 +71,7 @@ def open_session(request, user) -> SessionRecord:
     if request.session.session_key is None:
         request.session.save()
     record, _ = SessionRecord.objects.update_or_create(
-        session_key=request.session.session_key,
+        session_key=stored_key(request.session.session_key),
         defaults={
             "user": user, "address": client_address(request),
             "user_agent": client_agent(request), "started_at": now, "last_seen_at": now,
@@ -103,9 +104,7 @@ def touch(request) -> None:
     request.session[LAST_SEEN] = now
     if now - previous < TOUCH_EVERY_SECONDS:
         return
-    record = SessionRecord.objects.filter(
-        session_key=request.session.session_key, ended_at__isnull=True
-    ).first()
+    record = record_of(request.session.session_key).first()
     if record:
         record.last_seen_at = timezone.now()
         record.address = client_address(request)
@@ -116,9 +115,7 @@ def touch(request) -> None:
 
 def record_is_live(request) -> bool:
     """A fully logged-in session whose record was ended elsewhere is dead."""
-    return SessionRecord.objects.filter(
-        session_key=request.session.session_key, ended_at__isnull=True
-    ).exists()
+    return record_of(request.session.session_key).exists()
 
 
 
