@@ -213,12 +213,12 @@ class SharedUseFlag(models.Model):
         return f"shared use of user {self.user_id} at {self.detected_at:%Y-%m-%d %H:%M}"
 
 
-# Sessions that keep only a keyed hash of their key (SESSION_ENGINE).
-from etanche.accounts.session_store import HashedSession  # noqa: E402, F401
-
 # Second-factor devices with their secrets sealed or hashed (docs/adr/0005).
 from etanche.accounts.devices import (  # noqa: E402, F401
     RecoveryCode,
     RecoveryCodeDevice,
     SealedTOTPDevice,
 )
+
+# Sessions that keep only a keyed hash of their key (SESSION_ENGINE).
+from etanche.accounts.session_store import HashedSession  # noqa: E402, F401
