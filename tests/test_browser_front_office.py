@@ -173,7 +173,9 @@ def test_a_front_office_day_in_chromium(instance):
         _log_in(page, base, south)
         response = page.goto(patient_url)
         assert response.status == 404
-        page.goto(base + "/patients/?name=Le+Gall")
+        page.goto(base + "/patients/")
+        page.get_by_label("Nom de naissance ou d'usage (complet)").fill("Le Gall")
+        page.get_by_role("button", name="Rechercher").click()
         assert page.get_by_text("0 résultat").is_visible()
         steps.shot("not-found")
         assert [p for p in problems if "404" not in p] == []

@@ -66,7 +66,7 @@ def test_searching_patients_journals_the_criteria_kinds_not_the_values(world):
     make_order(world.lab_a, world.frontdesk, make_patient(world.lab_a, world.frontdesk))
     client = sign_in(Client(), world.frontdesk)
     before = Entry.objects.count()
-    response = client.get(reverse("patient_search"), {"name": "kergoat"})
+    response = client.post(reverse("patient_search"), {"name": "kergoat"})
     assert _shows_patient(response)
     [entry] = [e for e in Entry.objects.order_by("pk")[before:] if e.action == "search"]
     assert entry.user_id == world.frontdesk.pk

@@ -29,20 +29,20 @@ def test_it_searches_by_full_name_and_explains_why_not_partial(w_plain):
     page = client.get(reverse("patient_search")).content.decode()
     assert "La recherche sur un début de nom n'est pas proposée" in page
     assert "index aveugles" in page
-    found = client.get(reverse("patient_search"), {"name": "kergoat"}).content.decode()
+    found = client.post(reverse("patient_search"), {"name": "kergoat"}).content.decode()
     assert reverse("patient_detail", kwargs={"pk": w.patient.pk}) in found
-    partial = client.get(reverse("patient_search"), {"name": "kerg"}).content.decode()
+    partial = client.post(reverse("patient_search"), {"name": "kerg"}).content.decode()
     assert "0 résultat" in partial
-    by_phone = client.get(reverse("patient_search"), {"phone": "06 39 98 00 12"}).content
+    by_phone = client.post(reverse("patient_search"), {"phone": "06 39 98 00 12"}).content
     assert str(w.patient.pk).encode() in by_phone
-    both = client.get(reverse("patient_search"), {"name": "Kergoat", "phone": "0639980012"})
+    both = client.post(reverse("patient_search"), {"name": "Kergoat", "phone": "0639980012"})
     assert "un seul de ces critères" in both.content.decode()
     search = Entry.objects.filter(lab_id=w.lab_a.pk, action="search").last()
     assert "kergoat" not in (search.detail or "").lower()
 
 
 def test_other_labs_do_not_find_the_patient(w_plain):
-    page = _as(w_plain.other_frontdesk).get(reverse("patient_search"), {"name": "Kergoat"})
+    page = _as(w_plain.other_frontdesk).post(reverse("patient_search"), {"name": "Kergoat"})
     assert "0 résultat" in page.content.decode()
 
 

@@ -103,7 +103,7 @@ VIEWS = [
           data={"start": "2026-01-01", "end": "2026-01-02"}),
     _spec("access_history", "GET", P.ACCESS_HISTORY_READ, PATIENT),
     # patients
-    _spec("patient_search", "GET", P.PATIENT_SEARCH, LAB),
+    _spec("patient_search", "GET", P.PATIENT_SEARCH, LAB, also=FORM),
     _spec("patient_create", "GET", P.PATIENT_WRITE, LAB, also=FORM),
     _spec("patient_detail", "GET", P.PATIENT_READ, PATIENT),
     # requests and catalogue

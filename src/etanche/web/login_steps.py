@@ -1,4 +1,5 @@
 from base64 import b32encode
+from urllib.parse import urlsplit
 
 import segno
 from django.shortcuts import redirect
@@ -11,10 +12,12 @@ NEXT_KEY = "accounts.next"
 
 
 def safe_next(request, candidate: str | None) -> str | None:
+    """A local path to go back to, without its query: a query string may carry a
+    patient's identifiers, and `next` ends up in the session and in URLs (issue 16)."""
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return candidate
+        return urlsplit(candidate).path or None
     return None
 
 

@@ -13,8 +13,9 @@ import time
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, resolve_url
 
 from etanche.accounts import services
 from etanche.accounts import sessions as session_records
@@ -49,6 +50,11 @@ def next_step(user) -> str | None:
 
 
 class AccessMiddleware(LoginRequiredMiddleware):
+    def handle_no_permission(self, request, view_func):
+        # `next` is the path alone: a query string may carry identifiers (issue 16, item 8).
+        return redirect_to_login(request.path, resolve_url(self.get_login_url(view_func)),
+                                 self.get_redirect_field_name(view_func))
+
     def process_view(self, request, view_func, view_args, view_kwargs):
         request.membership = None
         if not getattr(view_func, "login_required", True):

@@ -28,18 +28,21 @@ def _add_errors(form, exc: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, errors)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @require_permission(Perm.PATIENT_SEARCH)
 @never_cache
 def patient_search(request):
-    form = PatientSearchForm(request.GET or None)
+    """GET shows the empty form; POST searches. Identifiers travel in the body only, never
+    in a URL (browser history, proxy logs, a login's `next`), and the result page is not
+    cached (never_cache: no-store). A query string is ignored, not obeyed."""
+    form = PatientSearchForm(request.POST if request.method == "POST" else None)
     page = None
     if form.is_bound and form.is_valid():
         criteria = form.criteria()
         if criteria:
             try:
                 page = patients.search(current_lab(request), request.user, **criteria,
-                                       page=request.GET.get("page") or 1, purpose="accueil")
+                                       page=request.POST.get("page") or 1, purpose="accueil")
             except ValidationError as exc:
                 _add_errors(form, exc)
     return render(request, "patients/search.html", {
