@@ -91,7 +91,7 @@ def test_the_duplicate_check_reads_live_records_of_the_lab_only(world, pair):
     columns = patients._keyed(world.lab_a, patients.intake.clean(person()).envelope)[0]
     for exclude in (None, twin):
         rows = patients._candidate_rows(world.lab_a, columns, exclude=exclude)
-        assert {pk for pk, _, _ in rows} == ({survivor, twin} - {exclude})
-        assert {lab for _, lab, _ in rows} == {world.lab_a.pk}
-    assert other not in {pk for pk, _, _ in rows}
+        assert {pk for pk, *_ in rows} == ({survivor, twin} - {exclude})
+        assert {lab for _, lab, *_ in rows} == {world.lab_a.pk}
+    assert other not in {pk for pk, *_ in rows}
     assert patients._candidate_rows(world.lab_a, dict.fromkeys(columns)) is None

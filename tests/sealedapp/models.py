@@ -11,4 +11,9 @@ class Person(SealedModel):
 
 
 class Note(SealedModel):
-    """A second sealed record type, to prove ciphertexts do not move between types."""
+    """A second sealed record type, to prove ciphertexts do not move between types,
+    with a clear column bound to its envelope (as an order's patient is)."""
+
+    BOUND_FIELDS = ("topic",)
+
+    topic = models.CharField(max_length=20, blank=True)

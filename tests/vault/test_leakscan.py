@@ -34,7 +34,7 @@ def test_it_leaves_no_plaintext_identity_in_the_raw_database():
     lab = create_lab("leak-lab", "Laboratoire Témoin-Scanner", "990000002")
     people = [Person(lab=lab) for _ in PEOPLE]
     tokens = vault.seal_many(lab, Person.record_type(), [
-        (p.pk, fields) for p, fields in zip(people, PEOPLE, strict=True)
+        (p.pk, fields, p.current_binding()) for p, fields in zip(people, PEOPLE, strict=True)
     ])
     for person, token, fields in zip(people, tokens, PEOPLE, strict=True):
         person.sealed, person.key_version = token, 1

@@ -31,7 +31,8 @@ class Interrupted(Exception):
 def _people(lab, count):
     people = [Person(lab=lab) for _ in range(count)]
     tokens = vault.seal_many(
-        lab, Person.record_type(), [(p.pk, {**SYNTHETIC, "n": i}) for i, p in enumerate(people)]
+        lab, Person.record_type(),
+        [(p.pk, {**SYNTHETIC, "n": i}, p.current_binding()) for i, p in enumerate(people)],
     )
     for person, token in zip(people, tokens, strict=True):
         person.sealed, person.key_version = token, 1

@@ -48,6 +48,10 @@ class ExportQuerySet(LabQuerySet):
 
 class Export(SealedModel):
     # Sealed dict: {"patient_ids": [int], "refusal_reason": str, "pseudonym_salt": hex | None}
+    # What is exported, to whom, and who asked and decided: bound to the envelope, so that
+    # none of it can be rewritten in the database (vault/sealed.py).
+    BOUND_FIELDS = ("profile", "format", "selection", "since", "recipient", "downloads_allowed",
+                    "status", "requested_by_id", "decided_by_id")
     profile = models.CharField(max_length=20)
     format = models.CharField(max_length=8)
     selection = models.CharField(max_length=8, choices=Selection.choices)
@@ -80,6 +84,7 @@ class Export(SealedModel):
 
     PERSONAL_DATA = {
         "id": P.PSEUDONYMOUS, "lab": P.PSEUDONYMOUS, "sealed": P.SEALED, "key_version": P.NONE,
+        "revision": P.NONE,
         "profile": P.NONE, "format": P.NONE, "selection": P.NONE, "since": P.PSEUDONYMOUS,
         "recipient": P.NONE, "expires_at": P.NONE, "downloads_allowed": P.NONE,
         "downloads_done": P.NONE, "downloads_shared": P.NONE, "status": P.NONE,

@@ -89,6 +89,8 @@ class Order(SealedModel):
     # Layout of the sealed dict (schema version 1):
     SEALED_KEYS = ("prescriber_name", "prescriber_rpps", "prescription_date", "clinical_info",
                    "answers", "fasting", "notes", "cancel_reason", "reject_comment")
+    # Whose request it is and where it stands: bound to the envelope (vault/sealed.py).
+    BOUND_FIELDS = ("patient_id", "number", "status", "reject_reason")
 
     # The indexes below (and the number's uniqueness) lead with lab: no index of its own.
     lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+",
@@ -109,6 +111,7 @@ class Order(SealedModel):
 
     PERSONAL_DATA = {
         "id": P.PSEUDONYMOUS, "lab": P.PSEUDONYMOUS, "sealed": P.SEALED, "key_version": P.NONE,
+        "revision": P.NONE,
         "number": P.PSEUDONYMOUS, "patient": P.PSEUDONYMOUS, "status": P.PSEUDONYMOUS,
         "urgent": P.PSEUDONYMOUS, "reject_reason": P.PSEUDONYMOUS,
         "created_at": P.PSEUDONYMOUS, "created_by": P.PSEUDONYMOUS,

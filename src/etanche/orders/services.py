@@ -414,8 +414,12 @@ def move_orders(lab, from_patient, to_patient) -> int:
     """
     if from_patient.lab_id != lab.pk or to_patient.lab_id != lab.pk:
         raise ValueError("both records must belong to the lab")
-    return Order.objects.for_lab(lab).filter(patient_id=from_patient.pk).update(
-        patient_id=to_patient.pk)
+    # Row by row, not one UPDATE: the patient is bound to each envelope, which re-seals.
+    moved = list(Order.objects.for_lab(lab).select_for_update().filter(patient_id=from_patient.pk))
+    for order in moved:
+        order.patient_id = to_patient.pk
+        order.save(update_fields=["patient"])
+    return len(moved)
 
 
 # --- labels -------------------------------------------------------------------------

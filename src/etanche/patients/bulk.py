@@ -41,7 +41,7 @@ def _write(model, columns: list[str], rows: list[tuple]) -> None:
             copy.write_row(row)
 
 
-PATIENT_COLUMNS = ["id", "lab_id", "sealed", "key_version", "created_at", "updated_at",
+PATIENT_COLUMNS = ["id", "lab_id", "sealed", "key_version", "revision", "created_at", "updated_at",
                    *(f"{name}_index" for name in indexing.COLUMNS)]
 SIDE_COLUMNS = ["lab_id", "name", "value", "patient_id"]
 
@@ -49,12 +49,16 @@ SIDE_COLUMNS = ["lab_id", "name", "value", "patient_id"]
 def _insert(lab, user, envelopes: list[dict], source: str) -> list[int]:
     lab_id = lab.pk
     ids = [new_record_id() for _ in envelopes]
-    tokens = vault.seal_many(lab_id, Patient.record_type(), list(zip(ids, envelopes, strict=True)))
+    # New rows: first seal, not merged (the clear columns the envelope is bound to).
+    bound = Patient.binding_of({"revision": 1, "merged_into_id": None})
+    tokens = vault.seal_many(lab_id, Patient.record_type(),
+                             [(pid, env, bound) for pid, env in zip(ids, envelopes, strict=True)])
     key_version = vault.token_key_version(tokens[0])
     columns, sides = indexing.compute(lab_id, envelopes)
     now = timezone.now()
     patients = [
-        (pid, lab_id, token, key_version, now, now, *(cols[name] for name in indexing.COLUMNS))
+        (pid, lab_id, token, key_version, 1, now, now,
+         *(cols[name] for name in indexing.COLUMNS))
         for pid, token, cols in zip(ids, tokens, columns, strict=True)
     ]
     side_rows = [

@@ -28,6 +28,9 @@ class PatientQuerySet(LabQuerySet):
 
 
 class Patient(SealedModel):
+    # A merge written in the database would hide or revive a record: bound (vault/sealed.py).
+    BOUND_FIELDS = ("merged_into_id",)
+
     # Every index below leads with lab: one of its own would only cost registrations a write.
     lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+",
                             db_index=False)
@@ -53,6 +56,7 @@ class Patient(SealedModel):
         "lab": P.PSEUDONYMOUS,
         "sealed": P.SEALED,
         "key_version": P.NONE,
+        "revision": P.NONE,
         "created_at": P.PSEUDONYMOUS,
         "updated_at": P.PSEUDONYMOUS,
         "merged_into": P.PSEUDONYMOUS,

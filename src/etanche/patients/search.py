@@ -25,7 +25,6 @@ from etanche.patients import indexing, nir, validators
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.names import name_search_key
 from etanche.patients.phonetic import phonetic_key
-from etanche.vault import services as vault
 from etanche.vault.indexes import compose
 
 PAGE_SIZE = 20
@@ -111,18 +110,12 @@ def opened(rows) -> list[tuple[int, dict]]:
     """(id, envelope) of each row, unsealed from plain values rather than model instances:
     building a Patient per candidate was most of a search's time at 10^5-10^6 records
     (hundreds of candidates per 12-bit index; bench/RESULTS.md)."""
-    return open_values(rows.values_list("pk", "lab_id", "sealed"))
+    return open_values(rows.values_list(*Patient.opening_columns()))
 
 
 def open_values(values) -> list[tuple[int, dict]]:
-    """(id, envelope) of each (id, lab id, token) triple."""
-    record_type = Patient.record_type()
-    out = []
-    for pk, lab_id, token in values:
-        token = bytes(token)
-        out.append((pk, vault.unseal(lab_id, record_type, pk, token,
-                                     vault.token_schema_version(token))))
-    return out
+    """(id, envelope) of each row of `values_list(*Patient.opening_columns())`."""
+    return [(row[0], Patient.open_row(row)) for row in values]
 
 
 def _match_name(env, key: str, first_key: str, day: str) -> bool:

@@ -134,7 +134,7 @@ def _candidate_rows(lab, columns: dict, *, exclude: int | None = None):
     rows = Patient.objects.for_lab(lab).live().filter(match)
     if exclude:
         rows = rows.exclude(pk=exclude)
-    return rows.values_list("pk", "lab_id", "sealed")
+    return rows.values_list(*Patient.opening_columns())
 
 
 def _candidates_among(env: dict, rows) -> list[Candidate]:
@@ -396,5 +396,5 @@ def live_envelopes(lab, patient_ids) -> list[tuple[int, dict]]:
     """(id, envelope) of the live patients among `patient_ids`, in id order; merged records
     never appear. The bulk read of an export, which journals the export as a whole."""
     rows = (Patient.objects.for_lab(lab).live().filter(pk__in=list(patient_ids)).order_by("pk")
-            .values_list("pk", "lab_id", "sealed"))
+            .values_list(*Patient.opening_columns()))
     return open_values(rows)

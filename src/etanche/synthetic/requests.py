@@ -89,8 +89,11 @@ def create_demo_orders(lab, patients, seed: int = 0, *, user=None, per_patient: 
                         collector=user if sampled else None,
                         received_at=created + timedelta(hours=1)
                         if status == Status.RECEIVED else None))
+        for order in orders:
+            order.revision = 1  # sealed once, below, bound to its patient and status
         tokens = vault.seal_many(lab, Order.record_type(),
-                                 [(o.pk, f) for o, f in zip(orders, fields, strict=True)],
+                                 [(o.pk, f, o.current_binding())
+                                  for o, f in zip(orders, fields, strict=True)],
                                  Order.SEALED_SCHEMA_VERSION)
         for order, token in zip(orders, tokens, strict=True):
             order.sealed = token

@@ -1,7 +1,8 @@
 """What the vault stores: wrapped keysets, never a key in clear.
 
 `SealedColumns` are the columns of every row holding identity or health data:
-one AEAD ciphertext per row, bound to the row (lab, model, primary key). Models
+one AEAD ciphertext per row, bound to the row (lab, model, primary key, revision and
+the clear columns the model names in BOUND_FIELDS). Models
 subclass `etanche.vault.sealed.SealedModel`, which adds sealing to these columns;
 this module stays free of the sealing code so that the keyring can import it.
 """
@@ -128,6 +129,9 @@ class SealedColumns(models.Model):
     # Not indexed: every sealed insert would pay for an index that only rotation, a rare
     # batch job that visits the lab's rows anyway, would read (bench/RESULTS.md).
     key_version = models.PositiveIntegerField()
+    # Counts the seals of the row and is bound into each: an older token of the same row
+    # no longer opens (issue 16, item 9; docs/security.md).
+    revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True

@@ -21,11 +21,12 @@ import tink
 from django.db import transaction
 from django.utils import timezone
 
-from etanche.vault import keyring, master, services
+from etanche.vault import keyring, master
 from etanche.vault.errors import MasterKeyMissing, MasterKeyWrong, VaultError
 from etanche.vault.models import LabKeyset, MasterKeyRecord, RotationJob, sealed_models
 from etanche.vault.providers import provider_from_uri
 from etanche.vault.providers.file import FileProvider
+from etanche.vault.sealed import SEAL_COLUMNS
 
 BatchHook = Callable[[int, int], None]
 StartedHook = Callable[[int, int], None]  # (lab id, new version)
@@ -88,25 +89,19 @@ def _batch(job: RotationJob, model, batch_size: int) -> int:
         )
         if job.cursor is not None and job.model_label == model._meta.label_lower:
             rows = rows.filter(pk__gt=job.cursor)
-        rows = list(rows.order_by("pk").only("pk", "lab_id", "sealed", "key_version")[:batch_size])
+        columns = ("pk", "lab_id", *SEAL_COLUMNS, *model.bound_columns())
+        rows = list(rows.order_by("pk").only(*columns)[:batch_size])
         if not rows:
             return 0
-        record_type = model.record_type()
         for row in rows:
-            token = bytes(row.sealed)
-            fields = services.unseal(
-                job.lab_id, record_type, row.pk, token, services.token_schema_version(token)
-            )
-            row.sealed = services.seal(
-                job.lab_id, record_type, row.pk, fields, services.token_schema_version(token)
-            )
-            row.key_version = services.token_key_version(row.sealed)
+            # Checked against its bound columns, sealed again with them and a new revision.
+            row.reseal()
             if row.key_version != job.target_version:
                 raise VaultError(
                     f"lab #{job.lab_id}: primary key version is not {job.target_version} "
                     "(concurrent rotation?); run `etanche keys rotate` again"
                 )
-        model.objects.bulk_update(rows, ["sealed", "key_version"])
+        model.objects.bulk_update(rows, list(SEAL_COLUMNS))
         job.model_label = model._meta.label_lower
         job.cursor = rows[-1].pk
         job.moved += len(rows)

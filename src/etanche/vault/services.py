@@ -8,11 +8,16 @@
 
 `lab` is a Lab or its primary key. Tokens are bytes:
 
-    format (1 byte, = 1) | key version (4 bytes) | schema version (2 bytes) | AES-256-GCM
+    format (1 byte, = 2) | key version (4 bytes) | schema version (2 bytes) | AES-256-GCM
 
 and the associated data binds them to the header, the lab, the record type,
 the record id and the schema version, so a token copied onto another row,
-record type or lab does not open.
+record type or lab does not open; and to `bound`, the row's clear columns that
+give the sealed data its meaning (an order's patient and status, an export's
+recipient, the row's revision: SealedModel.BOUND_FIELDS), so that changing
+one of them in the database, or putting back an older token, is detected.
+Format 1 tokens (before binding) still open with their old associated data;
+`etanche keys rotate` re-seals them as format 2 (docs/security.md).
 """
 
 import json
@@ -53,12 +58,14 @@ __all__ = [
     "provision_lab",
     "seal",
     "seal_many",
+    "token_format",
     "token_key_version",
     "token_schema_version",
     "unseal",
 ]
 
-FORMAT = 1
+FORMAT = 2
+LEGACY_FORMAT = 1  # read only: bound to (lab, type, id) alone
 HEADER = struct.Struct(">BIH")
 
 
@@ -90,8 +97,22 @@ def _encode(fields: dict) -> bytes:
         ) from None
 
 
-def _ad(header: bytes, lab_id: int, record_type: str, record_id) -> bytes:
-    return header + f"\x00{lab_id}\x00{record_type}\x00{record_id}".encode()
+def _ad(header: bytes, lab_id: int, record_type: str, record_id, bound=None) -> bytes:
+    ad = header + f"\x00{lab_id}\x00{record_type}\x00{record_id}".encode()
+    if header[0] == LEGACY_FORMAT:
+        return ad
+    return ad + b"\x00" + _encode_bound(bound)
+
+
+def _encode_bound(bound) -> bytes:
+    if bound is None:
+        return b"{}"
+    if not isinstance(bound, dict) or not all(
+        isinstance(k, str) and (v is None or isinstance(v, str | int | bool))
+        for k, v in bound.items()
+    ):
+        raise VaultError("bound columns must be a dict of str, int, bool or None values")
+    return json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _check_target(record_type: str, record_id) -> None:
@@ -101,25 +122,29 @@ def _check_target(record_type: str, record_id) -> None:
         )
 
 
-def seal(lab, record_type: str, record_id, fields: dict, schema_version: int = 1) -> bytes:
+def seal(lab, record_type: str, record_id, fields: dict, schema_version: int = 1, *,
+         bound: dict | None = None) -> bytes:
+    """`bound`: clear values of the row the token must stay with ({name: str, int, bool
+    or None}); unseal must be given the same ones."""
     _check_target(record_type, record_id)
     keys = keyring.get(lab, fresh_primary=True)
     header = HEADER.pack(FORMAT, keys.primary_version, schema_version)
     body = keys.aeads[keys.primary_version].encrypt(
-        _encode(fields), _ad(header, keys.lab_id, record_type, record_id)
+        _encode(fields), _ad(header, keys.lab_id, record_type, record_id, bound)
     )
     return header + body
 
 
 def seal_many(lab, record_type: str, items, schema_version: int = 1) -> list[bytes]:
-    """Seal many records with one key lookup: the bulk path (demo, import, rotation)."""
+    """Seal many records with one key lookup: the bulk path (demo, import, rotation).
+    `items`: (record id, fields) or (record id, fields, bound) tuples."""
     keys = keyring.get(lab, fresh_primary=True)
     header = HEADER.pack(FORMAT, keys.primary_version, schema_version)
     primitive = keys.aeads[keys.primary_version]
     out = []
-    for record_id, fields in items:
+    for record_id, fields, *bound in items:
         _check_target(record_type, record_id)
-        ad = _ad(header, keys.lab_id, record_type, record_id)
+        ad = _ad(header, keys.lab_id, record_type, record_id, bound[0] if bound else None)
         out.append(header + primitive.encrypt(_encode(fields), ad))
     return out
 
@@ -130,7 +155,7 @@ def _parse(token) -> tuple[bytes, int, int, bytes]:
         raise TamperedData("a sealed value is truncated or empty (damaged database row)")
     header = token[: HEADER.size]
     fmt, key_version, schema_version = HEADER.unpack(header)
-    if fmt != FORMAT:
+    if fmt not in (FORMAT, LEGACY_FORMAT):
         raise TamperedData(f"a sealed value has unknown format {fmt} (damaged database row)")
     return header, key_version, schema_version, token[HEADER.size :]
 
@@ -143,7 +168,12 @@ def token_schema_version(token) -> int:
     return _parse(token)[2]
 
 
-def unseal(lab, record_type: str, record_id, token, schema_version: int = 1) -> dict:
+def token_format(token) -> int:
+    return _parse(token)[0][0]
+
+
+def unseal(lab, record_type: str, record_id, token, schema_version: int = 1, *,
+           bound: dict | None = None) -> dict:
     header, key_version, token_schema, body = _parse(token)
     if token_schema != schema_version:
         raise TamperedData(
@@ -157,11 +187,14 @@ def unseal(lab, record_type: str, record_id, token, schema_version: int = 1) -> 
             f"#{keys.lab_id} does not have (damaged row or keys restored from an older backup)"
         )
     try:
-        plaintext = primitive.decrypt(body, _ad(header, keys.lab_id, record_type, record_id))
+        plaintext = primitive.decrypt(
+            body, _ad(header, keys.lab_id, record_type, record_id, bound)
+        )
     except tink.TinkError:
         raise TamperedData(
-            f"a sealed {record_type} (id {record_id}) does not open: it was altered or "
-            "moved from another row or lab; restore it from a backup"
+            f"a sealed {record_type} (id {record_id}) does not open: it, or a clear column "
+            "bound to it, was altered, moved from another row or lab, or put back from an "
+            "older copy; restore the row from a backup"
         ) from None
     return json.loads(plaintext)
 

@@ -21,6 +21,8 @@ class Canary(SealedModel):
     EXPORT = "export"
     LAB = "lab"
     KINDS = [(EXPORT, "export"), (LAB, "lab")]
+    # What names the leaked export: bound to the envelope (vault/sealed.py).
+    BOUND_FIELDS = ("kind", "export_id", "marker", "request_number")
 
     kind = models.CharField(max_length=8, choices=KINDS)
     # No foreign key: the canary outlives the export row's purge and must still name it.
@@ -40,6 +42,7 @@ class Canary(SealedModel):
     PERSONAL_DATA = {
         # Synthetic people: sealed all the same, so a canary looks like a patient at rest too.
         "id": P.PSEUDONYMOUS, "lab": P.PSEUDONYMOUS, "sealed": P.SEALED, "key_version": P.NONE,
+        "revision": P.NONE,
         "kind": P.NONE, "export_id": P.PSEUDONYMOUS, "created_at": P.PSEUDONYMOUS,
         "marker": P.PSEUDONYMOUS, "request_number": P.PSEUDONYMOUS,
         **{f"{name}_index": P.BLIND_INDEX for name in CANARY_INDEXES},
