@@ -15,6 +15,7 @@ with the kinds of criteria, the number of results and the ids shown, never a val
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -73,6 +74,8 @@ class SearchPage:
     pages: int
     total: int
     phonetic: bool = False
+    # More records carry this name than a name alone may list: ask for the birth date.
+    needs_birth_date: bool = False
 
 
 def _criteria(nir_value, name, first_name, birth_date, phone) -> list[str]:
@@ -188,12 +191,19 @@ def search(lab, user, *, nir=None, name=None, first_name=None, birth_date=None, 
         field = "nir" if nir else "phone" if phone else "birth_date"
         raise ValidationError({field: exc.messages}) from None
     results = sorted((summary_of(pk, env) for pk, env in found), key=lambda s: s.sort_key)
-    paginator = Paginator(results, PAGE_SIZE)
+    # A name without a birth date lists a few people, not a surname's whole population:
+    # a stolen front-office account must not page through the lab (issue 16, item 7).
+    too_vague = ("name" in kinds and "birth_date" not in kinds
+                 and len(results) > settings.ETANCHE_SEARCH_NAME_ONLY_MAX)
+    paginator = Paginator([] if too_vague else results, PAGE_SIZE)
     current = paginator.get_page(page)
     shown = list(current.object_list)
     with transaction.atomic():
         journal(lab=lab, user=user, action=Action.SEARCH, object_type="patient", purpose=purpose,
                 detail={"criteria": kinds, "results": len(results), "page": current.number,
-                        "phonetic": phonetic, "shown": [s.id for s in shown]})
+                        "phonetic": phonetic, "shown": [s.id for s in shown],
+                        "too_vague": too_vague})
+    if too_vague:
+        return SearchPage([], 1, 1, 0, needs_birth_date=True)
     return SearchPage(shown, current.number, paginator.num_pages, len(results), phonetic)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from etanche.accounts import usage
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.orders import services as orders
 from etanche.patients import services as patients
@@ -18,6 +19,17 @@ from etanche.patients.status import IdentityStatus, allowed_targets
 from etanche.web.access import current_lab, get_patient_for_user
 from etanche.web.decorators import require_permission
 from etanche.web.forms.patients import PatientForm, PatientSearchForm
+
+
+def _over_limit(request, kind: str):
+    """A 429 page when this account searched or read too much too fast, else None."""
+    over = usage.count(request.user.pk, kind)
+    if over is None:
+        return None
+    response = render(request, "patients/too_many.html", {"message": over.message},
+                      status=429)
+    response["Retry-After"] = str(over.retry_after)
+    return response
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -39,6 +51,9 @@ def patient_search(request):
     page = None
     if form.is_bound and form.is_valid():
         criteria = form.criteria()
+        refused = _over_limit(request, usage.SEARCH) if criteria else None
+        if refused:
+            return refused
         if criteria:
             try:
                 page = patients.search(current_lab(request), request.user, **criteria,
@@ -85,6 +100,9 @@ def _status_needs(current: str) -> list[tuple[str, str]]:
 @require_permission(Perm.PATIENT_READ)
 @never_cache
 def patient_detail(request, pk: int):
+    refused = _over_limit(request, usage.READ)
+    if refused:
+        return refused
     record = get_patient_for_user(request, pk, Perm.PATIENT_READ, purpose="accueil")
     if record.redirected_from:
         return redirect("patient_detail", pk=record.id)
