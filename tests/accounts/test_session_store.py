@@ -4,13 +4,18 @@ django_session held every live session key in clear, joined to usernames by
 the session records: one of them set as a cookie opened the search page.
 """
 
+import pytest
 from django.apps import apps
 from django.conf import settings
-from django.db import models
+from django.contrib.sessions.models import Session
+from django.db import connection, models
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from etanche.accounts.models import Role, SealedTOTPDevice, SessionRecord
+from etanche.accounts.session_store import HashedSession, stored_key
 from tests.personas import make_user, totp_now
 
 PASSWORD = "Cheval-agrafe-batterie-7!"  # noqa: S105
@@ -74,3 +79,22 @@ def test_a_password_change_still_ends_the_other_sessions_through_their_records(w
                                          "new_password2": new})
     assert second.get(reverse("patient_search"))["Location"].startswith("/login/")
     assert first.get(reverse("patient_search")).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_moves_live_sessions_under_their_digest():
+    executor = MigrationExecutor(connection)
+    before = [("accounts", "0005_throttle_known_clients_usage")]
+    executor.migrate(before)
+    old = executor.loader.project_state([*before, ("sessions", "0001_initial")]).apps
+    clear = old.get_model("sessions", "Session").objects.create(
+        session_key="k" * 32, session_data="{}", expire_date=timezone.now())
+    user = old.get_model("accounts", "User").objects.create(username="odile.garnier")
+    old.get_model("accounts", "SessionRecord").objects.create(
+        user=user, session_key=clear.session_key, started_at=timezone.now(),
+        last_seen_at=timezone.now())
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert not Session.objects.exists()
+    assert HashedSession.objects.filter(session_key=stored_key("k" * 32)).exists()
+    assert SessionRecord.objects.get(user_id=user.pk).session_key == stored_key("k" * 32)
