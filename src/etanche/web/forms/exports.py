@@ -1,7 +1,11 @@
+from datetime import date
+
 from django import forms
+from django.utils import timezone
 
 from etanche.exports import profiles
 from etanche.exports.models import Selection
+from etanche.web.forms.dates import BoundedDateField
 
 
 class ExportRequestForm(forms.Form):
@@ -15,8 +19,10 @@ class ExportRequestForm(forms.Form):
     patients = forms.CharField(
         label="Identifiants des patients (séparés par des virgules ou des espaces)",
         required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    since = forms.DateField(label="Depuis le (AAAA-MM-JJ)", required=False,
-                            widget=forms.DateInput(attrs={"type": "date"}))
+    # Bounded here: 0001-01-01 passed the service's "not in the future" and overflowed in
+    # the worker, turned into a UTC instant (issue 16, item 14).
+    since = BoundedDateField(label="Depuis le (AAAA-MM-JJ)", required=False,
+                             first=date(2000, 1, 1), last=timezone.localdate)
     recipient = forms.CharField(label="Clé publique age du destinataire (age1…)",
                                 max_length=100)
     expires_days = forms.IntegerField(label="Expiration (jours, 30 au plus)", min_value=1,

@@ -1,8 +1,11 @@
 """Web forms of the request and catalogue pages: parsing only; services decide."""
 
+from datetime import date
+
 from django import forms
 
 from etanche.orders.preanalytical import QUESTIONS, REJECT_REASONS, SPECIMEN_KINDS
+from etanche.web.forms.dates import BoundedDateField, within_years
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -14,7 +17,8 @@ def _question_field(question):
     if question.kind == "yesno":
         return forms.ChoiceField(choices=YESNO, widget=forms.RadioSelect, **common)
     if question.kind == "date":
-        return forms.DateField(widget=DATE, **common)
+        return BoundedDateField(widget=DATE, first=date(1900, 1, 1), last=within_years(1),
+                                **common)
     if question.kind == "datetime":
         return forms.DateTimeField(widget=DATETIME, **common)
     return forms.CharField(max_length=500, **common)

@@ -1,8 +1,12 @@
 """Web forms of the patient pages: they parse; patients.services checks and decides."""
 
+from datetime import date
+
 from django import forms
+from django.utils import timezone
 
 from etanche.patients.status import DocumentKind
+from etanche.web.forms.dates import BoundedDateField
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -16,7 +20,9 @@ class PatientSearchForm(forms.Form):
                                                                          "autofocus": True}))
     first_name = forms.CharField(label="Prénom", required=False, max_length=100,
                                  widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    birth_date = forms.DateField(label="Date de naissance", required=False, widget=DATE)
+    # Registration refuses a birth date over 125 years ago (patients/validators.py).
+    birth_date = BoundedDateField(label="Date de naissance", required=False, widget=DATE,
+                                  first=date(1850, 1, 1), last=timezone.localdate)
     phone = forms.CharField(label="Téléphone", required=False, max_length=30,
                             widget=forms.TextInput(attrs={"autocomplete": "off",
                                                           "inputmode": "tel"}))
