@@ -121,7 +121,8 @@ def produce_export(export: Export) -> Export:
     profile = profiles.get(export.profile)
     key = _pseudonym_key(export, sealed.get("pseudonym_salt"))
     canary = issue_canary_for_export(
-        export, marker_for=(lambda cid: pseudonym(key, cid)) if key else None)
+        export, marker_for=(lambda cid: pseudonym(key, cid)) if key else None,
+        among=sealed["patient_ids"] if export.selection == Selection.LIST else None)
     total = export.progress_total - 1
     position = secrets.randbelow(total + 1)  # anywhere, first and last places included
     writer = parallel.writer_for(export.format, profile)

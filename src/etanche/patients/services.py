@@ -14,6 +14,7 @@ maps fields to French messages. Authorisation is the caller's (web views:
 `require_permission` and etanche.web.access); a missing id raises PatientNotFound.
 """
 
+import secrets
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -398,3 +399,44 @@ def live_envelopes(lab, patient_ids) -> list[tuple[int, dict]]:
     rows = (Patient.objects.for_lab(lab).live().filter(pk__in=list(patient_ids)).order_by("pk")
             .values_list(*Patient.opening_columns()))
     return open_values(rows)
+
+
+# --- for canaries (etanche.watch) ---------------------------------------------------------
+
+
+def sample_live_ids(lab, n: int) -> list[int]:
+    """Up to `n` live patient ids drawn at random. Ids are random, so the ids that follow
+    a random start in id order are a random sample, read through the primary key."""
+    rows = Patient.objects.for_lab(lab).live().order_by("pk").values_list("pk", flat=True)
+    start = secrets.randbits(63)
+    ids = list(rows.filter(pk__gte=start)[:n])
+    return ids + list(rows.filter(pk__lt=start)[: n - len(ids)])
+
+
+def identifiers_in_use(lab, *, ins: str = "", email: str = "", phones=()) -> set[str]:
+    """Which of "ins", "email", "phone" a record of the lab (merged ones too) already holds,
+    exactly: the blind indexes narrow, unsealing confirms. Nothing is shown, so nothing is
+    journaled. A canary must not carry a real patient's identifier."""
+    match = Q()
+    if ins:
+        match |= Q(nir_index=indexing.lookup(lab, "nir", ins))
+    email = (email or "").strip().lower()
+    if email:
+        match |= Q(email_index=indexing.lookup(lab, "email", email))
+    if phones:
+        keyed = [indexing.lookup(lab, "phone", p) for p in phones]
+        match |= Q(pk__in=PatientIndex.objects.filter(
+            lab_id=getattr(lab, "pk", lab), name=PatientIndex.PHONE, value__in=keyed,
+        ).values("patient_id"))
+    if not match:
+        return set()
+    found = set()
+    rows = Patient.objects.for_lab(lab).filter(match).values_list(*Patient.opening_columns())
+    for _, env in open_values(rows):
+        if ins and env.get("ins") == ins:
+            found.add("ins")
+        if email and (env.get("email") or "").strip().lower() == email:
+            found.add("email")
+        if set(phones) & set(env.get("phones") or []):
+            found.add("phone")
+    return found

@@ -316,5 +316,6 @@ def envelopes(n: int, seed: int = 0) -> Iterator[dict]:
 
 
 def one_envelope() -> dict:
-    """A fresh, unpredictable synthetic identity (canaries: nobody can guess its values)."""
+    """A fresh, unpredictable synthetic identity, in the fiction ranges (the canary of a lab
+    with no patient yet; other canaries are shaped after the lab's rows, canary.py)."""
     return envelope_of(next(iter_identities(1, seed=secrets.randbits(64))))

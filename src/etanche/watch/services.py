@@ -6,12 +6,15 @@
     watch.find_canaries(lab, {"nir": [1234], "email": [77]})   # candidates by blind index
     watch.trace(lab, nir="1840...", ...)             # exact matches -> [Canary]
 
-A canary's identity comes from the synthetic generator (synthetic.one_envelope):
-synthetic, realistic, and drawn from a fresh random seed, so its values are
-its own. Its request takes a real number from the lab's counter, so no real
-request will ever carry it.
+A canary is shaped field by field after a random sample of the lab's own rows
+(synthetic/canary.py: shared values copied, a donor's own values never, identifiers
+made anew in the donors' forms and checked free among the lab's patients), so that
+the forms of its fields do not single it out of a leaked file (docs/exports.md).
+A lab with no patient yet gets a demo identity (synthetic.one_envelope). Its
+requests take real numbers from the lab's counter, so no real request carries them.
 """
 
+import random
 import secrets
 from datetime import timedelta
 
@@ -19,8 +22,10 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from etanche.orders.services import barcode_for, next_number, specimens_for
+from etanche.orders.services import barcode_for, next_number, requests_of_patients, specimens_for
 from etanche.patients import indexing
+from etanche.patients.services import identifiers_in_use, live_envelopes, sample_live_ids
+from etanche.synthetic.canary import canary_envelope, canary_request
 from etanche.synthetic.people import one_envelope
 from etanche.synthetic.requests import enabled_panels
 from etanche.vault.models import new_record_id
@@ -37,9 +42,10 @@ def _request(lab, env: dict, since=None) -> list[dict]:
     span = max(1, int((now - start).total_seconds()))
     created = start + timedelta(seconds=secrets.randbelow(span))
     number = next_number(lab, timezone.localdate(created).year)
+    sampled = created + timedelta(seconds=secrets.randbelow(40 * 60) + 120)
+    received = sampled + timedelta(seconds=secrets.randbelow(150 * 60) + 20 * 60)
     specimens = [{"barcode": barcode_for(number, rank), "container": container,
-                  "sampled_at": (created + timedelta(minutes=7)).isoformat(),
-                  "received_at": (created + timedelta(minutes=70)).isoformat()}
+                  "sampled_at": sampled.isoformat(), "received_at": received.isoformat()}
                  for rank, container in enumerate(specimens_for(panel), start=1)]
     return [{
         "pk": new_record_id(), "number": number, "status": "received", "urgent": False,
@@ -61,9 +67,60 @@ def _indexes(lab, env: dict) -> dict:
     return {f"{name}_index": value for name, value in values.items()}
 
 
-def _create(lab, kind: str, export_id=None, *, since=None, marker_for=None) -> Canary:
-    env = one_envelope()
-    requests = _request(lab, env, since)
+DONORS = 200  # rows the canary is shaped after: enough for the lab's shared values
+
+
+def _iso(moment):
+    return moment.isoformat() if moment is not None else None
+
+
+def _shaped_requests(lab, rng, ids, orders, since) -> list[dict]:
+    pool = [order for found in orders.values() for order in found]
+    if not pool:
+        return []
+    now = timezone.now()
+    out = []
+    # As many requests as a random donor has: most patients of an export have one or two.
+    for _ in range(min(3, len(orders.get(rng.choice(ids), [])))):
+        shape = canary_request(pool, pool, rng)
+        created = min(shape["created_at"], now - timedelta(minutes=1))
+        if since is not None:
+            created = max(created, since)
+        lag = created - shape["created_at"]
+        number = next_number(lab, timezone.localdate(created).year)
+        specimens = [{"barcode": barcode_for(number, rank), "container": tube["container"],
+                      "sampled_at": _iso(tube["sampled_at"] and tube["sampled_at"] + lag),
+                      "received_at": _iso(tube["received_at"] and tube["received_at"] + lag)}
+                     for rank, tube in enumerate(shape["specimens"], start=1)]
+        out.append({"pk": new_record_id(), "number": number, "status": shape["status"],
+                    "urgent": shape["urgent"], "created_at": created.isoformat(),
+                    "sealed": shape["sealed"], "tests": shape["tests"], "specimens": specimens})
+    return out
+
+
+def _identity_and_requests(lab, since=None, among=None) -> tuple[dict, list[dict]]:
+    """Shaped after a random sample of the lab's rows (of `among`, an export's list, when
+    given). Unsealed here without a journal entry: nothing of theirs is shown or kept but
+    values that two of them share (synthetic/canary.py)."""
+    rng = random.SystemRandom()
+    ids = rng.sample(list(among), min(len(among), DONORS)) if among else sample_live_ids(
+        lab, DONORS)
+    rows = [env for _, env in live_envelopes(lab, ids)]
+    if not rows:
+        env = one_envelope()
+        return env, _request(lab, env, since)
+
+    def taken(env):
+        return identifiers_in_use(lab, ins=env["ins"], email=env["email"], phones=env["phones"])
+
+    env = canary_envelope(rows, taken=taken, rng=rng)
+    orders = requests_of_patients(lab, ids, since=since, sealed=True, specimens=True)
+    return env, _shaped_requests(lab, rng, ids, orders, since)
+
+
+def _create(lab, kind: str, export_id=None, *, since=None, marker_for=None,
+            among=None) -> Canary:
+    env, requests = _identity_and_requests(lab, since, among)
     canary = Canary(lab_id=getattr(lab, "pk", lab), kind=kind, export_id=export_id,
                     request_number=requests[0]["number"] if requests else "",
                     **_indexes(lab, env))
@@ -74,18 +131,19 @@ def _create(lab, kind: str, export_id=None, *, since=None, marker_for=None) -> C
     return canary
 
 
-def issue_canary_for_export(export, *, marker_for=None) -> Canary:
+def issue_canary_for_export(export, *, marker_for=None, among=None) -> Canary:
     """The export's canary, created once (a retried production reuses it).
 
     `marker_for(canary_id)` gives the value a pseudonymised export shows in
-    place of identity (its pseudonym), kept in clear to find it again.
+    place of identity (its pseudonym), kept in clear to find it again. `among`:
+    the ids of a list export, whose rows the canary is shaped after.
     """
     with transaction.atomic():
         found = Canary.objects.for_lab(export.lab_id).filter(export_id=export.pk).first()
         if found:
             return found
         return _create(export.lab, Canary.EXPORT, export.pk, since=export.since_datetime,
-                       marker_for=marker_for)
+                       marker_for=marker_for, among=among)
 
 
 def issue_lab_canary(lab) -> Canary:
