@@ -11,7 +11,10 @@ import pytest
 from etanche.exports import services as exports
 from etanche.exports.models import Export, Selection, Status
 from etanche.exports.production import produce_export
+from etanche.orders.models import Order
+from etanche.patients.models import Patient
 from etanche.vault.errors import TamperedData
+from etanche.vault.rotation import rotate_lab
 from etanche.watch.models import Canary
 from tests.exports.helpers import age_key, produced, requested
 
@@ -71,3 +74,14 @@ def test_a_canary_moved_to_another_export_is_refused(world, key):
     Canary.objects.filter(pk=canary.pk).update(export_id=second.pk)
     with pytest.raises(TamperedData):
         Canary.objects.get(pk=canary.pk).get_sealed()
+
+
+def test_key_rotation_re_seals_every_row_with_its_binding(world, key):
+    export = produced(world, key[1])
+    rotate_lab(world.lab_a)
+    for row in (*Order.objects.for_lab(world.lab_a), *Export.objects.for_lab(world.lab_a),
+                *Patient.objects.for_lab(world.lab_a), *Canary.objects.for_lab(world.lab_a)):
+        assert row.key_version == 2 and row.get_sealed() is not None
+    Export.objects.filter(pk=export.pk).update(status=Status.APPROVED)
+    with pytest.raises(TamperedData):
+        _fresh(export).get_sealed()
