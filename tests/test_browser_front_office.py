@@ -1,7 +1,8 @@
 """In Chromium, against the real server: a day at the front desk, start to finish.
 
-A front-office user logs in (password, TOTP computed from the printed otpauth
-URI, new password), searches, registers a patient, is warned of a duplicate
+A front-office user activates the account from the link `etanche users create`
+printed (their own password, the key shown as text for the TOTP), logs in,
+searches, registers a patient, is warned of a duplicate
 when registering them again, enters a request with three tests (answering the
 question the INR asks), records the sampling, prints the labels and logs out.
 A user of another lab then cannot see that patient. A screenshot of each step
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from stdnum import luhn
 
+from tests.activation import uri_of
 from tests.browser import chromium_page
 from tests.cli_helpers import run_etanche
 from tests.db_helpers import fresh_instance
@@ -36,12 +38,11 @@ def _provision(env, slug, username, name):
                           body + luhn.calc_check_digit(body), env=env)
     assert created.returncode == 0, created.stderr
     made = run_etanche("users", "create", username, "--lab", slug, "--role", "frontdesk",
-                       "--name", name, "--email", f"{username}@example.invalid", "--no-qr",
-                       env=env)
+                       "--name", name, "--email", f"{username}@example.invalid", env=env)
     assert made.returncode == 0, made.stderr
-    password = re.search(r"^password: (\S+)$", made.stdout, re.M).group(1)
-    uri = re.search(r"^otpauth: (otpauth://totp/\S+)$", made.stdout, re.M).group(1)
-    return username, password, uri
+    # The activation link, on the last line, with the path the server answers.
+    link = made.stdout.strip().splitlines()[-1]
+    return username, link[link.index("/activation/"):]
 
 
 @pytest.fixture(scope="module")
@@ -65,18 +66,22 @@ class Steps:
 
 
 def _log_in(page, base, account):
-    username, password, uri = account
-    page.goto(base + "/login/")
-    page.get_by_label("Identifiant").fill(username)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_url("**/connexion/code/")
-    page.get_by_label("Code").fill(code_from_uri(uri))
-    page.get_by_label("Code").press("Enter")
-    page.wait_for_url("**/connexion/mot-de-passe/")
+    """Activate the account as its person would (password chosen, app enrolled), then log in."""
+    username, link = account
+    page.goto(base + link)
     page.get_by_label("Nouveau mot de passe").fill(NEW_PASSWORD)
     page.get_by_label("Confirmation").fill(NEW_PASSWORD)
-    page.get_by_label("Confirmation").press("Enter")
+    uri = uri_of(page.content())
+    page.get_by_label("Code affiché par l'application").fill(code_from_uri(uri))
+    page.get_by_role("button", name="Activer mon compte").click()
+    page.get_by_role("link", name="J'ai noté mes codes, continuer").click()
+    page.wait_for_url("**/login/")
+    page.get_by_label("Identifiant").fill(username)
+    page.get_by_label("Mot de passe").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url("**/connexion/code/")
+    page.get_by_label("Code").fill(code_from_uri(uri, 1))
+    page.get_by_label("Code").press("Enter")
     page.wait_for_url(base + "/")
 
 

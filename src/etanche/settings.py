@@ -207,6 +207,9 @@ if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("set ETANCHE_EMAIL_STARTTLS=0 to use ETANCHE_EMAIL_SSL=1")
 EMAIL_TIMEOUT = env_int("ETANCHE_EMAIL_TIMEOUT_SECONDS", 10)
 DEFAULT_FROM_EMAIL = env_str("ETANCHE_EMAIL_FROM", "etanche@localhost")
+# Where people open Étanche: the start of the activation links the CLI prints (the web
+# builds its own from the request).
+ETANCHE_PUBLIC_URL = env_str("ETANCHE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 OTP_TOTP_ISSUER = "Étanche"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
@@ -254,6 +257,9 @@ ETANCHE_JOURNAL_RETENTION_DAYS = env_int("ETANCHE_JOURNAL_RETENTION_DAYS", 365)
 # --- exports: worker processes building a large export (0 = one per core)
 ETANCHE_EXPORT_WORKERS = env_int("ETANCHE_EXPORT_WORKERS", 0)
 ETANCHE_EXPORT_PARALLEL_MIN = env_int("ETANCHE_EXPORT_PARALLEL_MIN", 20_000)
+# An export of more patients than this (counted in the lab's own selection) needs two
+# approvers besides the requester (issue 16, item 3).
+ETANCHE_EXPORT_SECOND_APPROVER_OVER = env_int("ETANCHE_EXPORT_SECOND_APPROVER_OVER", 10_000)
 
 # --- task queue (docs/adr/0006-task-queue.md): rows in this database, run by `etanche worker`
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

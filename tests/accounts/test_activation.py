@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from etanche.accounts import services
 from etanche.accounts.models import SealedTOTPDevice, User
-from tests.personas import code_from_uri, sign_in, totp_now
+from tests.activation import activate
+from tests.personas import sign_in, totp_now
 
 NEW_PASSWORD = "Sept-grenouilles-vertes-au-lavoir"  # noqa: S105
 CREATE = {"username": "hugo.garnier", "first_name": "Hugo", "last_name": "Garnier",
@@ -35,14 +36,19 @@ def admin(world):
 
 
 def _words(text: str) -> set[str]:
-    """Every token of a response that could be a password or a TOTP seed."""
-    return {w for w in re.split(r"[\s<>\"'=:;,()]+", text) if len(w) >= 8}
+    """What in a response could be a password: anything shown as code, and every long word
+    of letters and digits mixing cases and digits (the shape of a generated one)."""
+    shown = {m.strip() for m in re.findall(r"<code[^>]*>([^<]+)</code>", text)}
+    shaped = {w for w in re.findall(r"[A-Za-z0-9]{12,}", text)
+              if re.search(r"[a-z]", w) and re.search(r"[A-Z]", w) and re.search(r"\d", w)}
+    return {w for w in shown | shaped if w}
 
 
-def _no_usable_credentials(user, *outputs) -> None:
+def _no_usable_credentials(user, *outputs, new_factor=True) -> None:
     user.refresh_from_db()
     assert not user.has_usable_password()
-    assert not SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    if new_factor:  # a password reset leaves the person's own app in place
+        assert not SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
     for output in outputs:
         for word in _words(output):
             assert authenticate(username=user.username, password=word) is None
@@ -57,18 +63,8 @@ def _link_in_mail(user) -> str:
 
 def _activate(link: str, password: str = NEW_PASSWORD) -> tuple[Client, str]:
     """Open the link as the person, choose a password, enrol the app: the recovery codes page."""
-    client = Client()
-    parts = urlsplit(link)
-    page = client.get(parts.path, parse_qs(parts.query))
-    assert page.status_code == 200, page.content.decode()[:300]
-    html = page.content.decode()
-    secret = re.search(r'class="secret">([A-Z2-7 ]+)<', html).group(1).replace(" ", "")
-    assert "<svg" in html  # the QR code, beside the key as text
-    token = parse_qs(parts.query)["jeton"][0]
-    response = client.post(parts.path, {
-        "jeton": token, "new_password1": password, "new_password2": password,
-        "code": code_from_uri(f"otpauth://totp/x?secret={secret}")})
-    return client, response.content.decode()
+    client, page, _uri = activate(link, password)
+    return client, page
 
 
 def _login(user, password: str = NEW_PASSWORD) -> str:
@@ -76,7 +72,8 @@ def _login(user, password: str = NEW_PASSWORD) -> str:
     response = client.post("/login/", {"username": user.username, "password": password})
     assert response["Location"] == "/connexion/code/"
     device = services.confirmed_totp(user)
-    return client.post("/connexion/code/", {"code": totp_now(device)})["Location"]
+    # The next step's code: the one just typed at enrolment is spent.
+    return client.post("/connexion/code/", {"code": totp_now(device, 1)})["Location"]
 
 
 def test_the_admin_who_creates_an_account_learns_no_credentials(admin, world):
@@ -96,13 +93,16 @@ def test_the_person_activates_with_the_link_once(admin, world):
     admin.post("/equipe/nouveau/", CREATE)
     user = User.objects.get(username="hugo.garnier")
     link = _link_in_mail(user)
+    parts = urlsplit(link)
+    enrolment = Client().get(parts.path, parse_qs(parts.query)).content.decode()
+    # The QR code, and the same key as text beside it.
+    assert "<svg" in enrolment and re.search(r'class="secret">[A-Z2-7 ]{20,}<', enrolment)
     _client, page = _activate(link)
     assert "codes de secours" in page.lower()
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD) and not user.must_change_password
     assert _login(user) == "/"
     # Spent: the same link again says so in French and changes nothing.
-    parts = urlsplit(link)
     again = Client().get(parts.path, parse_qs(parts.query))
     assert again.status_code == 400 and "déjà été utilisé" in again.content.decode()
     replay = Client().post(parts.path, {"jeton": parse_qs(parts.query)["jeton"][0],
@@ -148,7 +148,7 @@ def test_a_web_password_reset_gives_the_admin_nothing(admin, world):
     response = admin.post(f"/equipe/{world.membership(user).pk}/mot-de-passe/")
     page = response.content.decode()
     assert response.status_code == 200 and "envoyé" in page
-    _no_usable_credentials(user, page)
+    _no_usable_credentials(user, page, new_factor=False)
     assert victim.get("/compte/")["Location"].startswith("/login/")
     _activate(_link_in_mail(user))
     assert _login(user) == "/"

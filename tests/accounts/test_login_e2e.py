@@ -1,6 +1,6 @@
-"""End to end: an account made by `etanche users create` logs in with password + TOTP only."""
+"""End to end: an account made by `etanche users create` and activated by its person logs in
+with password + TOTP only."""
 
-import re
 import time
 from io import StringIO
 
@@ -8,9 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from etanche.accounts.models import User
+from tests.activation import activate
 from tests.personas import code_from_uri, journal_actions, make_lab
 
-NEW_PASSWORD = "Trois-petits-chats-2024!"
+CHOSEN_PASSWORD = "Trois-petits-chats-2024!"  # noqa: S105
 
 
 @pytest.fixture
@@ -21,27 +22,25 @@ def provisioned(db):
                  "--name", "Lucie Moreau", "--email", "lucie.moreau@example.invalid",
                  stdout=out)
     text = out.getvalue()
-    password = re.search(r"^password: (\S+)$", text, re.M).group(1)
-    uri = re.search(r"^otpauth: (otpauth://totp/\S+)$", text, re.M).group(1)
-    return lab, password, uri, text
+    _client, _page, uri = activate(text.strip().splitlines()[-1], CHOSEN_PASSWORD)
+    return lab, CHOSEN_PASSWORD, uri, text
 
 
 def _login(client, password):
     return client.post("/login/", {"username": "lucie.moreau", "password": password})
 
 
-def test_it_prints_the_password_uri_and_a_terminal_qr_once(provisioned):
+def test_it_prints_an_activation_link_and_no_credential(provisioned):
     _, password, uri, text = provisioned
-    assert uri.startswith("otpauth://totp/")
-    assert "secret=" in uri
-    assert "█" in text or "▀" in text  # the terminal QR code
-    assert text.count(password) == 1
+    assert "password:" not in text and "otpauth" not in text
+    assert "/activation/?jeton=" in text.strip().splitlines()[-1]
+    assert uri.startswith("otpauth://totp/") and "secret=" in uri
     user = User.objects.get(username="lucie.moreau")
     assert user.password.startswith("argon2$argon2id$")
     assert password not in user.password
 
 
-def test_it_logs_in_only_with_password_and_totp_then_forces_a_new_password(client, provisioned):
+def test_it_logs_in_only_with_password_and_totp(client, provisioned):
     lab, password, uri, _ = provisioned
 
     response = _login(client, password)
@@ -55,28 +54,16 @@ def test_it_logs_in_only_with_password_and_totp_then_forces_a_new_password(clien
     assert "Code incorrect" in wrong.content.decode()
     time.sleep(1.1)  # django-otp's own throttle: 1 s after one failure, doubling
 
-    response = client.post("/connexion/code/", {"code": code_from_uri(uri)})
-    assert response["Location"] == "/connexion/mot-de-passe/"
-    assert client.get("/")["Location"] == "/connexion/mot-de-passe/"
-
-    weak = client.post("/connexion/mot-de-passe/",
-                       {"new_password1": "motdepasse", "new_password2": "motdepasse"})
-    assert weak.status_code == 200
-    response = client.post("/connexion/mot-de-passe/",
-                           {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    # The next step's code: the one typed at activation is spent.
+    response = client.post("/connexion/code/", {"code": code_from_uri(uri, 1)})
     assert response["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200
     assert "Lucie" in home.content.decode()
 
     actions = journal_actions(lab)
-    assert {"user-create", "login-failed", "login", "password-change"} <= set(actions)
-
-    # The one-time password is now dead; the new one works (with a TOTP again).
-    client.post("/logout/")
-    assert "incorrect" in _login(client, password).content.decode()
-    response = _login(client, NEW_PASSWORD)
-    assert response["Location"] == "/connexion/code/"
+    assert {"user-create", "login-failed", "login", "password-change", "mfa-enrol"} <= set(
+        actions)
 
 
 def test_it_refuses_a_totp_from_another_secret(client, provisioned):

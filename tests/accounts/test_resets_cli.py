@@ -1,7 +1,6 @@
-"""`etanche users reset-password|reset-mfa`: journaled with the operator, next step forced."""
+"""`etanche users reset-password|reset-mfa`: journaled with the operator, a link for the person."""
 
 import getpass
-import re
 from io import StringIO
 
 import pytest
@@ -11,7 +10,10 @@ from django.test import Client
 from etanche.accounts import services
 from etanche.journal import actor as journal_actor
 from etanche.journal.models import Entry
-from tests.personas import sign_in, totp_now
+from tests.activation import activate
+from tests.personas import code_from_uri, sign_in
+
+NEW_PASSWORD = "Sept-grenouilles-vertes-au-lavoir"  # noqa: S105
 
 
 @pytest.fixture
@@ -32,27 +34,28 @@ def _last(action, user):
     return Entry.objects.filter(action=action, object_id=str(user.pk)).order_by("-at_us").first()
 
 
-def test_it_prints_a_one_time_password_once_and_forces_a_change(world, as_cli):
+def test_it_ends_the_password_and_prints_an_activation_link_last(world, as_cli):
     user = world.frontdesk
     victim = sign_in(Client(), user)
     out = _call("users", "reset-password", user.username)
-    password = re.search(r"^password: (\S+)$", out, re.M).group(1)
-    assert out.count(password) == 1
+    link = out.strip().splitlines()[-1]
+    assert "/activation/?jeton=" in link and "password:" not in out
     user.refresh_from_db()
-    assert user.check_password(password) and user.must_change_password
+    assert not user.has_usable_password()
     assert victim.get("/compte/")["Location"].startswith("/login/")
 
     entry = _last("password-change", user)
     assert entry.actor == as_cli and entry.user_id is None
     assert entry.lab_id == world.lab_a.pk
-    assert '"reset":true' in entry.detail.replace(" ", "") and password not in entry.detail
+    assert '"reset":true' in entry.detail.replace(" ", "")
+    assert link.split("jeton=")[1] not in entry.detail
 
+    _client, _page, uri = activate(link, NEW_PASSWORD)
     client = Client()
-    response = client.post("/login/", {"username": user.username, "password": password})
+    response = client.post("/login/", {"username": user.username, "password": NEW_PASSWORD})
     assert response["Location"] == "/connexion/code/"
-    device = services.confirmed_totp(user)
-    response = client.post("/connexion/code/", {"code": totp_now(device)})
-    assert response["Location"] == "/connexion/mot-de-passe/"
+    response = client.post("/connexion/code/", {"code": code_from_uri(uri, 1)})
+    assert response["Location"] == "/"
 
 
 def test_it_resets_the_second_factor_so_the_user_enrols_again(world, as_cli):
@@ -64,12 +67,14 @@ def test_it_resets_the_second_factor_so_the_user_enrols_again(world, as_cli):
     victim = sign_in(Client(), user)
     out = _call("users", "reset-mfa", user.username)
     assert "2 device(s) removed" in out
+    assert "/activation/?jeton=" in out.strip().splitlines()[-1]
     assert services.confirmed_totp(user) is None
     assert services.recovery_codes_left(user) == 0
     assert victim.get("/compte/")["Location"].startswith("/login/")
     entry = _last("mfa-reset", user)
     assert entry.actor == as_cli and entry.user_id is None
 
+    # With their own password the person may also enrol at the login step.
     client = Client()
     response = client.post("/login/", {"username": user.username, "password": password})
     assert response["Location"] == "/connexion/double-facteur/"

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+from django.core import mail
 from django.test import Client
 
 from etanche.accounts import services
@@ -34,21 +35,24 @@ def test_it_offers_both_resets_on_the_member_page(admin, world):
     assert "Réinitialiser la double authentification" in page
 
 
-def test_it_resets_the_password_and_shows_it_once(admin, world):
+def test_it_resets_the_password_and_mails_the_link_to_the_person(admin, world):
     user = world.frontdesk
     victim = sign_in(Client(), user)
     response = admin.post(_url(world, RESET_PASSWORD))
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    password = re.search(r'class="secret">([^<]+)<', response.content.decode()).group(1)
+    page = response.content.decode()
+    assert user.email in page and 'class="secret"' not in page
     user.refresh_from_db()
-    assert user.check_password(password) and user.must_change_password
+    assert not user.has_usable_password()
     assert victim.get("/compte/")["Location"].startswith("/login/")
     entry = _entry("password-change", user)
     assert entry.user_id == world.labadmin.pk and entry.lab_id == world.lab_a.pk
-    assert password not in entry.detail and '"via":"web"' in entry.detail.replace(" ", "")
-    # Shown once: the member page does not show it again.
-    assert password not in admin.get(f"/equipe/{world.membership(user).pk}/").content.decode()
+    assert '"via":"web"' in entry.detail.replace(" ", "")
+    (sent,) = [m for m in mail.outbox if "jeton=" in m.body]
+    assert sent.to == [user.email] and "/activation/?jeton=" in sent.body
+    token = re.search(r"jeton=(\S+)", sent.body).group(1)
+    assert token not in page and token not in entry.detail
 
 
 def test_it_resets_the_second_factor(admin, world):
@@ -59,6 +63,7 @@ def test_it_resets_the_second_factor(admin, world):
     victim = sign_in(Client(), user)
     response = admin.post(_url(world, RESET_MFA, user), follow=True)
     assert "Double authentification réinitialisée" in response.content.decode()
+    assert [m.to for m in mail.outbox if "jeton=" in m.body] == [[user.email]]
     assert services.confirmed_totp(user) is None
     assert services.recovery_codes_left(user) == 0
     assert victim.get("/compte/")["Location"].startswith("/login/")

@@ -1,7 +1,6 @@
 """TOTP seeds are sealed and recovery codes hashed: the database alone gives neither (ADR 0005)."""
 
 import base64
-import re
 from binascii import hexlify
 from io import StringIO
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from etanche.accounts import services
 from etanche.accounts.models import RecoveryCodeDevice, SealedTOTPDevice, User
 from etanche.vault import instance
+from tests.activation import activate
 from tests.leakscan import find_leaks, raw_database_bytes
 from tests.personas import code_from_uri, make_lab, make_user, totp_now
 
@@ -35,8 +35,8 @@ def test_it_keeps_no_seed_or_recovery_code_in_the_raw_database():
     make_lab("lab-leak")
     out = StringIO()
     call_command("users", "create", "lucie.moreau", "--lab", "lab-leak", "--role", "frontdesk",
-                 "--name", "Lucie Moreau", "--email", "l@example.invalid", "--no-qr", stdout=out)
-    uri = re.search(r"^otpauth: (\S+)$", out.getvalue(), re.M).group(1)
+                 "--name", "Lucie Moreau", "--email", "l@example.invalid", stdout=out)
+    _client, _page, uri = activate(out.getvalue().strip().splitlines()[-1], PASSWORD)
     user = User.objects.get(username="lucie.moreau")
     seed = services.confirmed_totp(user).bin_key
     codes = services.regenerate_recovery_codes(user)

@@ -18,13 +18,14 @@ def test_it_lists_the_lab_members_only(admin, world):
     assert "paul.durand" not in page
 
 
-def test_it_creates_an_invited_account_and_shows_the_password_once(admin, world):
+def test_it_creates_an_account_and_mails_its_activation_link(admin, world):
     response = admin.post("/equipe/nouveau/", {
         "username": "hugo.garnier", "first_name": "Hugo", "last_name": "Garnier",
         "email": "hugo.garnier@example.invalid", "role": "frontdesk"})
-    assert "usage unique" in response.content.decode()
+    assert "Un lien d'activation a été envoyé" in response.content.decode().replace(
+        "&#x27;", "'")
     user = User.objects.get(username="hugo.garnier")
-    assert user.must_change_password
+    assert not user.has_usable_password()
     assert Membership.objects.get(user=user).lab == world.lab_a
     assert "user-create" in journal_actions(world.lab_a)
 

@@ -68,6 +68,9 @@ P = Perm
 VIEWS = [
     _spec("healthz", "GET", None, PUBLIC),
     _spec("login", "GET", None, PUBLIC, also=FORM),
+    # Public because the person has no credential yet: it serves only a valid, unspent,
+    # unexpired activation token (without one, a French refusal: 400), issue 16 item 3.
+    _spec("activation", "GET", None, PUBLIC, also=FORM, status=400),
     # login steps
     _spec("logout", "POST", None, LOGIN_STEP, status=302, redirect="login"),
     _spec("otp_verify", "GET", None, LOGIN_STEP, also=FORM),

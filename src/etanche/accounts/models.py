@@ -213,7 +213,9 @@ class SharedUseFlag(models.Model):
         return f"shared use of user {self.user_id} at {self.detected_at:%Y-%m-%d %H:%M}"
 
 
-# Second-factor devices with their secrets sealed or hashed (docs/adr/0005).
+# Activation links, where a person sets the credentials nobody else holds (issue 16), and
+# second-factor devices with their secrets sealed or hashed (docs/adr/0005).
+from etanche.accounts.activation import Activation  # noqa: E402, F401
 from etanche.accounts.devices import (  # noqa: E402, F401
     RecoveryCode,
     RecoveryCodeDevice,

@@ -17,7 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from etanche.accounts import activation as activations
 from etanche.accounts import notices, sessions, throttle
+from etanche.accounts.activation import Activation
 from etanche.accounts.audit import journal
 from etanche.accounts.devices import (
     RecoveryCode,
@@ -34,10 +36,28 @@ _USERNAME_FIELD = User._meta.get_field("username")
 
 @dataclass
 class Provisioned:
+    """A new account and its activation link's token, which only the person may see."""
+
     user: User
     membership: Membership
+    activation: Activation
+    token: str
+
+
+@dataclass
+class Issued:
+    """A reset's activation link (its token handed to the person) and what the reset removed."""
+
+    activation: Activation
+    token: str
+    removed: int = 0
+
+
+@dataclass
+class DemoAccount:
+    user: User
     password: str
-    otpauth_uri: str | None
+    otpauth_uri: str
 
 
 def _labs_of(user):
@@ -81,29 +101,49 @@ def validate_role(role: str) -> None:
         raise ValidationError(f"Rôle inconnu : choisir parmi {', '.join(Role.values)}.")
 
 
-def create_user(*, username, first_name, last_name, email, lab, role, actor=None,
-                with_totp=True) -> Provisioned:
-    """Create a named user with a one-time password and a membership in `lab`.
-
-    With `with_totp` (the CLI), the TOTP device is created now and its URI
-    returned once; otherwise (a web invitation) the user enrols at first login.
-    """
+def _new_account(*, username, first_name, last_name, email, lab, role, actor):
     validate_person(username=username, first_name=first_name, last_name=last_name, email=email)
     validate_role(role)
+    user = User(username=username, first_name=first_name.strip(), last_name=last_name.strip(),
+                email=email.strip(), must_change_password=False,
+                password_changed_at=timezone.now())
+    user.set_unusable_password()
+    user.save()
+    membership = Membership.objects.create(user=user, lab=lab, role=role)
+    journal("USER_CREATE", lab=lab, user=actor, object_type="accounts.User",
+            object_id=user.pk, detail={"role": role, "via": "web" if actor else "cli"})
+    return user, membership
+
+
+def create_user(*, username, first_name, last_name, email, lab, role, actor=None,
+                validity: timedelta = activations.DEFAULT_VALIDITY) -> Provisioned:
+    """Create a named user in `lab` with no usable credential, and their activation link.
+
+    Whoever creates the account never learns a password or a second factor: the
+    person sets both from the link (issue 16, item 3).
+    """
+    with transaction.atomic():
+        user, membership = _new_account(username=username, first_name=first_name,
+                                        last_name=last_name, email=email, lab=lab, role=role,
+                                        actor=actor)
+        activation, token = activations.issue(user, Activation.Kind.CREATE, validity)
+    return Provisioned(user=user, membership=membership, activation=activation, token=token)
+
+
+@sensitive_variables("password")
+def create_demo_account(*, username, first_name, last_name, email, lab, role) -> DemoAccount:
+    """For `etanche demo` only: a synthetic account whose one-time password and TOTP URI
+    are returned, to be written to the demo's credentials file. No real workflow calls it."""
     password = generate_one_time_password()
     with transaction.atomic():
-        user = User(username=username, first_name=first_name.strip(),
-                    last_name=last_name.strip(), email=email.strip(), must_change_password=True,
-                    password_changed_at=timezone.now())
+        user, _membership = _new_account(username=username, first_name=first_name,
+                                         last_name=last_name, email=email, lab=lab, role=role,
+                                         actor=None)
         user.set_password(password)
-        user.save()
-        membership = Membership.objects.create(user=user, lab=lab, role=role)
-        uri = None
-        if with_totp:
-            uri = SealedTOTPDevice.objects.create(user=user, name="TOTP", confirmed=True).config_url
-        journal("USER_CREATE", lab=lab, user=actor, object_type="accounts.User",
-                object_id=user.pk, detail={"role": role, "via": "web" if actor else "cli"})
-    return Provisioned(user=user, membership=membership, password=password, otpauth_uri=uri)
+        user.must_change_password = True
+        user.save(update_fields=["password", "must_change_password"])
+        uri = SealedTOTPDevice.objects.create(user=user, name="TOTP", confirmed=True).config_url
+    return DemoAccount(user=user, password=password, otpauth_uri=uri)
 
 
 def disable_user(user: User, *, actor=None) -> None:
@@ -240,30 +280,30 @@ def _guard_resettable(membership: Membership, actor) -> None:
         )
 
 
-@sensitive_variables("password")
-def reset_password(user: User, *, actor=None, via: str = "cli") -> str:
-    """Give `user` a new one-time password (returned, to show once).
+def reset_password(user: User, *, actor=None, via: str = "cli",
+                   validity: timedelta = activations.DEFAULT_VALIDITY) -> Issued:
+    """Make the password unusable and give `user` an activation link to choose a new one.
 
-    The password must be changed at next login; every session ends and the
-    account's lockout is lifted (a forgotten password usually comes with one).
+    Every session ends and the account's lockout is lifted (a forgotten password
+    usually comes with one). Whoever resets learns no password.
     """
-    password = generate_one_time_password()
     with transaction.atomic():
-        user.set_password(password)
-        user.must_change_password = True
-        user.password_changed_at = timezone.now()
-        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
         ended = sessions.end_all_sessions(user)
         unlocked = throttle.unlock(user.username)
+        activation, token = activations.issue(user, Activation.Kind.PASSWORD, validity)
         _journal_for_user("PASSWORD_CHANGE", user, actor=actor, detail={
             "reset": True, "via": via, "sessions_ended": ended, "unlocked": unlocked})
-    return password
+    return Issued(activation=activation, token=token)
 
 
-def reset_mfa(user: User, *, actor=None, via: str = "cli") -> int:
-    """Remove the TOTP app and recovery codes: the user enrols again at next login.
+def reset_mfa(user: User, *, actor=None, via: str = "cli",
+              validity: timedelta = activations.DEFAULT_VALIDITY) -> Issued:
+    """Remove the TOTP app and recovery codes; the person enrols a new app from an
+    activation link (or, with their password, at next login).
 
-    Returns the number of devices removed. Sessions end: one may be on the lost phone.
+    Sessions end: one may be on the lost phone.
     """
     with transaction.atomic():
         removed = SealedTOTPDevice.objects.filter(user=user).delete()[1].get(
@@ -271,17 +311,18 @@ def reset_mfa(user: User, *, actor=None, via: str = "cli") -> int:
         removed += RecoveryCodeDevice.objects.filter(user=user).delete()[1].get(
             RecoveryCodeDevice._meta.label, 0)
         ended = sessions.end_all_sessions(user)
+        activation, token = activations.issue(user, Activation.Kind.MFA, validity)
         _journal_for_user("MFA_RESET", user, actor=actor, detail={
             "device": "all", "via": via, "removed": removed, "sessions_ended": ended})
-    return removed
+    return Issued(activation=activation, token=token, removed=removed)
 
 
-def reset_member_password(membership: Membership, *, actor) -> str:
+def reset_member_password(membership: Membership, *, actor) -> Issued:
     _guard_resettable(membership, actor)
     return reset_password(membership.user, actor=actor, via="web")
 
 
-def reset_member_mfa(membership: Membership, *, actor) -> int:
+def reset_member_mfa(membership: Membership, *, actor) -> Issued:
     _guard_resettable(membership, actor)
     return reset_mfa(membership.user, actor=actor, via="web")
 
@@ -314,6 +355,48 @@ def confirm_totp(user: User, device: SealedTOTPDevice, token: str) -> list[str] 
         codes = _new_recovery_codes(user)
         _journal_for_user("MFA_RESET" if replacing else "MFA_ENROL", user, actor=user,
                           detail={"device": "totp"})
+        notices.notify(user, notices.FACTOR_REPLACED if replacing else notices.FACTOR_ENROLLED)
+    return codes
+
+
+@sensitive_variables("new_password")
+def complete_activation(activation: Activation, *, new_password: str,
+                        device: SealedTOTPDevice, code: str) -> list[str] | None:
+    """The person's own password and authenticator app, from their activation link.
+
+    Checks the password policy (ValidationError) and the app's code (None if wrong)
+    before anything changes; then, in one transaction, sets both, spends the link,
+    ends every session and returns fresh recovery codes (shown once).
+    """
+    with transaction.atomic():
+        activation = (Activation.objects.select_for_update().select_related("user")
+                      .get(pk=activation.pk))
+        user = activation.user
+        refusal = activation.refusal or (None if user.is_active else activations.INVALID)
+        if refusal:
+            raise ValidationError(refusal)
+        password_validation.validate_password(new_password, user)
+        device = SealedTOTPDevice.objects.select_for_update().get(pk=device.pk, user=user,
+                                                                  confirmed=False)
+        if not device.verify_token(code):
+            return None
+        replacing = SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
+        SealedTOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        user.set_password(new_password)
+        user.must_change_password = False
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        activation.used_at = timezone.now()
+        activation.save(update_fields=["used_at"])
+        sessions.end_all_sessions(user)
+        codes = _new_recovery_codes(user)
+        detail = {"activation": activation.kind}
+        _journal_for_user("PASSWORD_CHANGE", user, actor=user, detail=detail)
+        _journal_for_user("MFA_RESET" if replacing else "MFA_ENROL", user, actor=user,
+                          detail={"device": "totp", **detail})
+        notices.notify(user, notices.PASSWORD)
         notices.notify(user, notices.FACTOR_REPLACED if replacing else notices.FACTOR_ENROLLED)
     return codes
 

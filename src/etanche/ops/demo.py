@@ -2,7 +2,9 @@
 
 Demo passwords are random and written once to a 0600 file in the data
 directory so a person trying Étanche can log in; they never reach the database
-in clear (only their Argon2id hashes do).
+in clear (only their Argon2id hashes do). This is the one place where whoever
+creates accounts holds their credentials, which is why it is for a demo only:
+real accounts get an activation link (accounts/activation.py).
 """
 
 import os
@@ -13,7 +15,7 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from stdnum import luhn
 
-from etanche.accounts.services import create_user
+from etanche.accounts.services import create_demo_account
 from etanche.labs.models import Lab
 from etanche.ops.labs import create_lab
 from etanche.patients.bulk import bulk_register
@@ -103,8 +105,8 @@ def _create_lab_and_staff(slug: str, expected_patients: int | None = None) -> De
     lab = create_lab(DEMO_SLUG, DEMO_NAME, DEMO_FINESS, expected_patients=expected_patients)
     accounts = []
     for username, first, last, role in DEMO_STAFF:
-        staff = create_user(username=username, first_name=first, last_name=last,
-                            email=f"{username}@demo.invalid", lab=lab, role=role)
+        staff = create_demo_account(username=username, first_name=first, last_name=last,
+                                    email=f"{username}@demo.invalid", lab=lab, role=role)
         accounts.append((username, role, staff.password, staff.otpauth_uri))
     _write_credentials(accounts)
     return DemoResult(lab=lab, accounts=accounts)
@@ -115,6 +117,11 @@ def _write_credentials(accounts: list[tuple[str, str, str, str]]) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(
+            "# !!! FOR A DEMO ONLY - NEVER FOR REAL PATIENTS OR REAL STAFF !!!\n"
+            "# Whoever reads this file holds every account below, second factor included:\n"
+            "# that is acceptable for synthetic demo data and nothing else. Real accounts\n"
+            "# are made with `etanche users create`, which gives the person an activation\n"
+            "# link and nobody their credentials.\n"
             "# Demo accounts of the demo lab (synthetic people). Keep private.\n"
             "# Log in with the one-time password (changed at first login), then a code\n"
             "# from an authenticator app set up with the otpauth URI (paste it or\n"

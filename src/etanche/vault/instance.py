@@ -12,6 +12,7 @@ existing seeds, codes and chains unreadable.
 
 - TOTP seed: format (1 byte, = 1) | nonce (12) | AES-256-GCM, bound to the user id;
 - recovery code: HMAC-SHA256 hex of "user_id:code";
+- activation link: HMAC-SHA256 hex of the link's random token;
 - system chain secret: nonce (12) | AES-256-GCM of the JSON fields, bound to
   "record_type|record_id";
 - lockout counters: HMAC-SHA256 hex of a label under SECRET_KEY itself;
@@ -38,12 +39,14 @@ ACCOUNTS_SALT = b"etanche-accounts"
 TOTP_PURPOSE = b"etanche/accounts/totp-seed/v1"
 RECOVERY_PURPOSE = b"etanche/accounts/recovery-code/v1"
 SESSION_PURPOSE = b"etanche/accounts/session-key/v1"
+ACTIVATION_PURPOSE = b"etanche/accounts/activation-link/v1"
 SYSTEM_CHAIN_PURPOSE = b"etanche/journal/system-chain/v1"
 SYSTEM_SIGNING_PURPOSE = b"etanche/journal/system-checkpoint/v1"
 REGISTRY_PURPOSE = b"etanche/journal/chain-registry/v1"
 
 __all__ = [
     "InstanceSealError",
+    "activation_digests",
     "counter_digest",
     "recovery_code_digests",
     "registry_mac",
@@ -106,6 +109,16 @@ def recovery_code_digests(code: str, *, user_id: int) -> list[str]:
         hmac.new(key, message, hashlib.sha256).hexdigest()
         for key in _keys(ACCOUNTS_SALT, RECOVERY_PURPOSE)
     ]
+
+
+def activation_digests(token: str) -> list[str]:
+    """The stored form of an activation link's token, current key first, then each fallback.
+
+    Keyed, so a database copy can neither use a pending link nor test guesses offline.
+    """
+    message = token.encode()
+    return [hmac.new(key, message, hashlib.sha256).hexdigest()
+            for key in _keys(ACCOUNTS_SALT, ACTIVATION_PURPOSE)]
 
 
 def counter_digest(message: bytes) -> str:

@@ -4,19 +4,25 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from etanche.accounts import activation as activations
 from etanche.accounts import services, throttle
 from etanche.accounts.models import SharedUseFlag
 from etanche.accounts.permissions import Perm
 from etanche.web.access import current_lab, get_membership_for_user
+from etanche.web.activation import activation_url
 from etanche.web.decorators import require_permission, sudo_required
 from etanche.web.forms.accounts import RoleForm, UserCreateForm
 
 
 def _error_text(exc: ValidationError) -> str:
     return " ".join(exc.messages)
+
+
+def _send(request, issued) -> bool:
+    """Mail the activation link to the person: the admin's page never shows it."""
+    return activations.send_link(issued.activation, activation_url(request, issued.token))
 
 
 def _flags_of_lab(lab):
@@ -49,14 +55,15 @@ def user_create(request):
             provisioned = services.create_user(
                 username=data["username"], first_name=data["first_name"],
                 last_name=data["last_name"], email=data["email"], lab=lab, role=data["role"],
-                actor=request.user, with_totp=False,
+                actor=request.user,
             )
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
         else:
-            return render(request, "accounts/user_created.html",
-                          {"created": provisioned.user, "password": provisioned.password})
+            return render(request, "accounts/user_created.html", {
+                "created": provisioned.user, "sent": _send(request, provisioned),
+                "expires_at": provisioned.activation.expires_at})
     return render(request, "accounts/user_create.html", {"form": form})
 
 
@@ -138,17 +145,17 @@ def address_unlock(request):
 @require_permission(Perm.USER_MANAGE)
 @sudo_required
 @never_cache
-@sensitive_variables("password")
 def member_reset_password(request, pk):
-    """A new one-time password, shown once on this response and nowhere else."""
+    """The password stops working; the person chooses a new one from a mailed link."""
     membership = get_membership_for_user(request, pk)
     try:
-        password = services.reset_member_password(membership, actor=request.user)
+        issued = services.reset_member_password(membership, actor=request.user)
     except ValidationError as exc:
         messages.error(request, _error_text(exc))
         return redirect("member_detail", pk=membership.pk)
-    return render(request, "accounts/password_reset_done.html",
-                  {"member": membership, "password": password})
+    return render(request, "accounts/password_reset_done.html", {
+        "member": membership, "sent": _send(request, issued),
+        "expires_at": issued.activation.expires_at})
 
 
 @require_POST
@@ -156,9 +163,14 @@ def member_reset_password(request, pk):
 @sudo_required
 def member_reset_mfa(request, pk):
     def action(membership):
-        services.reset_member_mfa(membership, actor=request.user)
-        return ("Double authentification réinitialisée ; ses sessions ont été fermées. "
-                "La personne enrôlera une nouvelle application à sa prochaine connexion.")
+        issued = services.reset_member_mfa(membership, actor=request.user)
+        if not _send(request, issued):
+            raise ValidationError(
+                "Double authentification réinitialisée, mais le courriel d'activation n'a pas "
+                f"pu être envoyé à {membership.user.email} : recommencez plus tard.")
+        return ("Double authentification réinitialisée ; ses sessions ont été fermées. Un lien "
+                f"d'activation a été envoyé à {membership.user.email} : la personne y "
+                "enregistrera sa nouvelle application.")
 
     return _apply(request, pk, action)
 

@@ -6,7 +6,17 @@ on them, and a URL that no test classifies fails the build.
 
 from django.urls import path
 
-from etanche.web import account, exports, home, journal, login, orders, patients, team
+from etanche.web import (
+    account,
+    activation,
+    exports,
+    home,
+    journal,
+    login,
+    orders,
+    patients,
+    team,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -17,6 +27,8 @@ urlpatterns = [
     path("connexion/code/", login.otp_verify, name="otp_verify"),
     path("connexion/double-facteur/", login.mfa_enrol, name="mfa_enrol"),
     path("connexion/mot-de-passe/", login.password_first_change, name="password_first_change"),
+    # an activation link (a new account, a reset): no login, a valid token only
+    path("activation/", activation.activation, name="activation"),
     # one's own account
     path("compte/", account.account, name="account"),
     path("compte/mot-de-passe/", account.account_password, name="account_password"),
