@@ -13,6 +13,7 @@ import itertools
 import struct
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth import SESSION_KEY
@@ -48,8 +49,12 @@ def make_lab(slug: str):
 def make_user(username: str, lab=None, role: str = Role.FRONTDESK, *, password=None,
               totp=True) -> User:
     first, _, last = username.partition(".")
+    # Personas joined months ago (an account younger than 7 days may not approve an export),
+    # their password set just now.
     user = User(username=username, first_name=first.title(), last_name=last.title() or "X",
-                email=f"{username}@example.invalid", must_change_password=False)
+                email=f"{username}@example.invalid", must_change_password=False,
+                date_joined=timezone.now() - timedelta(days=90),
+                password_changed_at=timezone.now())
     if password:
         user.set_password(password)
     else:

@@ -19,6 +19,7 @@ from etanche.exports import crypto
 from etanche.exports import services as exports
 from etanche.exports.models import Export, Status
 from etanche.journal.models import Action, Entry
+from etanche.vault.errors import TamperedData
 from tests.personas import sign_in, totp_now
 
 pytestmark = pytest.mark.usefixtures("with_patients")
@@ -91,3 +92,12 @@ def test_the_cli_refuses_the_dpo_and_takes_the_flag(world, key, monkeypatch, tmp
                "transfer", "--recipient", key[1], "--requested-by", world.biologist.username,
                "--patients", "all", "--shared-download")
     assert Export.objects.get(pk=int(out.splitlines()[-1])).downloads_shared
+
+
+def test_the_flag_cannot_be_set_in_the_database(world, key):
+    # Bound to the sealed row (vault/sealed.py BOUND_FIELDS): a database writer cannot share it.
+    export = _produced(world, key[1])
+    Export.objects.filter(pk=export.pk).update(downloads_shared=True)
+    with pytest.raises(TamperedData):
+        exports.open_for_download(export, world.dpo)
+    assert _file(export).exists()

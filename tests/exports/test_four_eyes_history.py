@@ -21,9 +21,10 @@ from django.utils import timezone
 from etanche.accounts import services
 from etanche.accounts.models import Role, SealedTOTPDevice, User
 from etanche.exports import services as exports
-from etanche.exports.models import Status
+from etanche.exports.models import Export, Status
 from etanche.journal.chain import micros
 from etanche.journal.models import Entry
+from etanche.vault.errors import TamperedData
 from tests.exports.helpers import requested
 from tests.personas import make_user, sign_in, totp_now
 
@@ -152,3 +153,12 @@ def test_the_page_and_the_cli_show_one_approval_of_two(world, key, monkeypatch):
     client.post(reverse("export_approve", args=[export.pk]))
     export.refresh_from_db()
     assert export.status == Status.APPROVED
+
+
+@override_settings(ETANCHE_EXPORT_SECOND_APPROVER_OVER=2)
+def test_a_first_approval_written_in_the_database_is_refused(world, key):
+    export = requested(world, key[1])
+    Export.objects.filter(pk=export.pk).update(first_approved_by=world.dpo)
+    with pytest.raises(TamperedData):
+        exports.approve_export(export, world.biologist)
+    assert Export.objects.get(pk=export.pk).status == Status.REQUESTED

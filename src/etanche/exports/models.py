@@ -51,7 +51,8 @@ class Export(SealedModel):
     # What is exported, to whom, and who asked and decided: bound to the envelope, so that
     # none of it can be rewritten in the database (vault/sealed.py).
     BOUND_FIELDS = ("profile", "format", "selection", "since", "recipient", "downloads_allowed",
-                    "status", "requested_by_id", "decided_by_id")
+                    "downloads_shared", "status", "requested_by_id", "first_approved_by_id",
+                    "decided_by_id")
     profile = models.CharField(max_length=20)
     format = models.CharField(max_length=8)
     selection = models.CharField(max_length=8, choices=Selection.choices)
@@ -69,6 +70,11 @@ class Export(SealedModel):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
+    # A large export needs two approvers: the first is kept here while the request waits for
+    # the second, who is `decided_by` (exports.services.approvals).
+    first_approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                          on_delete=models.PROTECT, related_name="+")
+    first_approved_at = models.DateTimeField(null=True, blank=True)
     produced_at = models.DateTimeField(null=True, blank=True)
     rows = models.PositiveIntegerField(null=True, blank=True)
     size = models.PositiveBigIntegerField(null=True, blank=True)
@@ -90,7 +96,8 @@ class Export(SealedModel):
         "downloads_done": P.NONE, "downloads_shared": P.NONE, "status": P.NONE,
         "requested_by": P.STAFF_CLEAR,
         "requested_at": P.STAFF_CLEAR, "decided_by": P.STAFF_CLEAR,
-        "decided_at": P.STAFF_CLEAR, "produced_at": P.NONE, "rows": P.NONE, "size": P.NONE,
+        "decided_at": P.STAFF_CLEAR, "first_approved_by": P.STAFF_CLEAR,
+        "first_approved_at": P.STAFF_CLEAR, "produced_at": P.NONE, "rows": P.NONE, "size": P.NONE,
         "sha256": P.NONE, "ended_at": P.NONE, "progress_total": P.NONE,
         "progress_done": P.NONE, "production_error": P.NONE,
     }

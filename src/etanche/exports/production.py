@@ -55,6 +55,11 @@ def _count(export: Export, sealed: dict) -> int:
     return _selection_query(export).values("pk").distinct().count()
 
 
+def selected_count(export: Export) -> int:
+    """How many patients the export's selection holds now (the canary not counted)."""
+    return _count(export, export.get_sealed())
+
+
 def _pseudonym_key(export: Export, salt_hex: str | None) -> bytes | None:
     if not salt_hex:
         return None

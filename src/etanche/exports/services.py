@@ -23,10 +23,12 @@ four eyes (`check_four_eyes`).
 import os
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from etanche.accounts import history as account_history
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.accounts.services import membership_in
 from etanche.exports import crypto, profiles
@@ -34,6 +36,7 @@ from etanche.exports.errors import ExportGone as ExportGone
 from etanche.exports.errors import ExportRefused as ExportRefused
 from etanche.exports.models import OBJECT_TYPE, Export, Selection, Status
 from etanche.exports.production import produce_export as produce_export
+from etanche.exports.production import selected_count
 from etanche.exports.tasks import produce_export_task
 from etanche.journal.actor import describe
 from etanche.journal.models import Action, Entry, Outcome
@@ -44,6 +47,11 @@ DEFAULT_EXPIRY = timedelta(days=7)
 MAX_EXPIRY = timedelta(days=30)
 MAX_DOWNLOADS = 10
 MAX_LIST = 100_000
+# An approver whose account the requester created, reset, unlocked or gave its role to
+# (or the other way round) within this many days is not a second person; nor is an
+# account younger than MIN_APPROVER_AGE_DAYS (issue 16, item 3).
+LINK_DAYS = 30
+MIN_APPROVER_AGE_DAYS = 7
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -142,7 +150,10 @@ def request_export(lab, user, *, profile: str, fmt: str = "ndjson", selection: s
 
 def check_four_eyes(export: Export, user) -> None:
     """The four-eyes rule, written only here: whoever approves or refuses an export holds
-    the approve permission in its lab and is not the person who asked. ExportRefused if not.
+    the approve permission in its lab, is not the person who asked nor the first approver
+    of a large export, and is independent of the requester: neither made, reset, unlocked
+    or promoted the other's account in the last LINK_DAYS days (read from the journal,
+    accounts.history), and the account is MIN_APPROVER_AGE_DAYS old. ExportRefused if not.
 
     A business rule, not an entry point's check: approve and refuse apply it whoever calls
     them, and pages ask `may_decide` before offering the buttons.
@@ -154,6 +165,28 @@ def check_four_eyes(export: Export, user) -> None:
     if user.pk == export.requested_by_id:
         raise ExportRefused({"__all__": ["Le demandeur ne peut pas approuver ni refuser sa "
                                          "propre demande : il faut une seconde personne."]})
+    if user.pk == export.first_approved_by_id:
+        raise ExportRefused({"__all__": ["Vous avez déjà approuvé cet export : une autre "
+                                         "personne doit donner la seconde approbation."]})
+    if account_history.linked_recently(user, export.requested_by, days=LINK_DAYS):
+        raise ExportRefused({"__all__": [
+            "Vous ne pouvez pas décider de cette demande : votre compte a été créé, "
+            "réinitialisé, déverrouillé ou a reçu son rôle du demandeur (ou l'inverse) il y a "
+            f"moins de {LINK_DAYS} jours. Il faut une personne indépendante du demandeur."]})
+    if account_history.younger_than(user, days=MIN_APPROVER_AGE_DAYS):
+        raise ExportRefused({"__all__": [
+            f"Votre compte a moins de {MIN_APPROVER_AGE_DAYS} jours : il ne peut pas encore "
+            "approuver ni refuser un export."]})
+
+
+def approvals(export: Export) -> tuple[int, int]:
+    """(approvals given, approvals needed): two above ETANCHE_EXPORT_SECOND_APPROVER_OVER
+    patients in the selection (counted now, so a growing lab is counted as it is)."""
+    needed = 2 if selected_count(export) > settings.ETANCHE_EXPORT_SECOND_APPROVER_OVER else 1
+    given = int(export.first_approved_by_id is not None)
+    if export.decided_by_id is not None and export.status != Status.REFUSED:
+        given += 1
+    return given, max(needed, given)
 
 
 def may_decide(export: Export, user) -> bool:
@@ -170,6 +203,7 @@ def may_decide(export: Export, user) -> bool:
 def _decide(export: Export, user, via: str, decision: str) -> Export:
     """Shared checks of approve and refuse; returns the locked row. Caller holds a transaction."""
     export = _lock(export)
+    export.get_sealed()  # the bound columns (requester, first approver...) are checked first
     check_four_eyes(export, user)
     if export.status != Status.REQUESTED:
         raise ExportRefused({"__all__": [f"Cet export est déjà "
@@ -186,18 +220,28 @@ def _journal_denied(export, user, via, reason: str) -> None:
 
 def approve_export(export: Export, user, *, via: str = "web", queue: bool = True) -> Export:
     """Approve (four eyes); with `queue`, the production task is queued in the same
-    transaction, so an approval is never left without it. The CLI produces in place."""
+    transaction, so an approval is never left without it. The CLI produces in place.
+
+    A large export stays requested after its first approval (`approvals`): the
+    second approver's decision approves it."""
     try:
         with transaction.atomic():
             export = _decide(export, user, via, "approve")
-            export.status, export.decided_by, export.decided_at = (
-                Status.APPROVED, user, timezone.now())
-            export.save(update_fields=["status", "decided_by", "decided_at"])
+            given, needed = approvals(export)
+            now = timezone.now()
+            if given + 1 < needed:
+                export.first_approved_by, export.first_approved_at = user, now
+                export.save(update_fields=["first_approved_by", "first_approved_at"])
+            else:
+                export.status, export.decided_by, export.decided_at = (
+                    Status.APPROVED, user, now)
+                export.save(update_fields=["status", "decided_by", "decided_at"])
             journal(lab=export.lab, user=user, action=Action.EXPORT_APPROVE,
                     object_type=OBJECT_TYPE, object_id=export.pk,
                     purpose=profiles.get(export.profile).label,
-                    detail={"decision": "approved", **_who(via)})
-            if queue:
+                    detail={"decision": "approved", "approval": given + 1, "of": needed,
+                            **_who(via)})
+            if queue and export.status == Status.APPROVED:
                 produce_export_task.enqueue(export.pk)
     except ExportRefused:
         # A refused attempt (four eyes, role) is itself worth supervising (F6).
@@ -268,6 +312,9 @@ def open_for_download(export: Export, user, *, via: str = "web"):
     """
     with transaction.atomic():
         export = _lock(export)
+        # Opening the seal checks the bound columns (status, sharing...) before any
+        # download is spent: a row rewritten in the database is TamperedData here.
+        export.get_sealed()
         if export.status == Status.PRODUCED and export.expires_at <= timezone.now():
             _end(export, Status.EXPIRED, reason="expired")
         if export.is_final:

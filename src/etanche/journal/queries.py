@@ -4,10 +4,11 @@ import hashlib
 import json
 from datetime import datetime, time, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from etanche.journal.chain import from_micros, micros
-from etanche.journal.models import Entry
+from etanche.journal.models import Entry, Outcome
 from etanche.vault import signing
 
 PATIENT = "patient"
@@ -106,3 +107,16 @@ def check_signed_export(lines: list[str], public_hex: str) -> str | None:
     if digest != trailer["sha256"] or len(lines) - 1 != trailer["entries"]:
         return "content differs from what was signed"
     return None
+
+
+def acted_on_each_other(first_id: int, second_id: int, *, lab_ids, actions, object_type: str,
+                        since) -> bool:
+    """Whether either user did one of `actions` (successfully) to the other's `object_type`
+    record since `since`, in one of `lab_ids`: the journal is where account events are
+    kept, in the same transaction as the change and under its MAC chain."""
+    pair = (Q(user_id=first_id, object_id=str(second_id))
+            | Q(user_id=second_id, object_id=str(first_id)))
+    return (Entry.objects.filter(lab_id__in=list(lab_ids), object_type=object_type,
+                                 action__in=list(actions), outcome=Outcome.OK,
+                                 at_us__gte=micros(since))
+            .filter(pair).exists())

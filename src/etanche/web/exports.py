@@ -75,6 +75,7 @@ def export_detail(request, pk):
         "refusal_reason": exports.refusal_reason(export)
         if export.status == Status.REFUSED else "",
         "can_decide": can_decide, "refuse_form": RefuseForm(),
+        "approvals": exports.approvals(export) if export.status == Status.REQUESTED else None,
         "own_request": export.requested_by_id == request.user.pk,
         "can_download": has_permission(membership, Perm.EXPORT_DOWNLOAD)
         and export.status == Status.PRODUCED and exports.may_download(export, request.user),
@@ -88,11 +89,16 @@ def export_detail(request, pk):
 def export_approve(request, pk):
     export = get_export_for_user(request, pk, Perm.EXPORT_APPROVE)
     try:
-        exports.approve_export(export, request.user)
+        export = exports.approve_export(export, request.user)
     except exports.ExportRefused as exc:
         for message in _messages_of(exc):
             messages.error(request, message)
     else:
+        if export.status == Status.REQUESTED:
+            given, needed = exports.approvals(export)
+            messages.success(request, f"Approbation enregistrée : {given} approbation sur "
+                                      f"{needed}. Une autre personne doit encore approuver.")
+            return redirect("export_detail", pk=pk)
         # Produced by `etanche worker`, off the request: the page follows its progress.
         messages.success(request, "Export approuvé : le fichier chiffré est en préparation.")
     return redirect("export_detail", pk=pk)

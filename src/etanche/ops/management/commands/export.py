@@ -12,7 +12,7 @@ from etanche.accounts.permissions import Perm
 from etanche.accounts.services import confirmed_totp
 from etanche.exports import crypto, profiles
 from etanche.exports import services as exports
-from etanche.exports.models import Export
+from etanche.exports.models import Export, Status
 from etanche.labs.models import Lab
 from etanche.ops.authority import acting_member
 
@@ -161,6 +161,11 @@ class Command(BaseCommand):
         user = self._named_user(by)
         # This process is a producer already: no need to queue the work for a worker.
         export = exports.approve_export(export, user, via="cli", queue=False)
+        if export.status == Status.REQUESTED:
+            given, needed = exports.approvals(export)
+            self.stdout.write(f"export {id}: {given} approbation sur {needed}; another person "
+                              f"approves it with `etanche export approve {id} --by USER`")
+            return
         self._produce(id=export.pk)
 
     def _refuse(self, *, id, by, reason, **_):
