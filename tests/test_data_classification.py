@@ -67,6 +67,8 @@ NOT_YET_ON_MODEL: dict[str, dict[str, P]] = {
         "object_id": P.PSEUDONYMOUS, "purpose": P.STAFF_CLEAR, "outcome": P.NONE,
         "detail": P.PSEUDONYMOUS, "mac": P.KEY_MATERIAL, "anchor": P.KEY_MATERIAL,
     },
+    # Chain names, ids, lab ids, head positions and MACs: nothing about a person.
+    "journal.Registry": {"id": P.NONE, "body": P.PSEUDONYMOUS, "mac": P.KEY_MATERIAL},
 }
 
 # Column types that can hold free text or a readable value: on a sealed model, such a
