@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # This subclass of LoginRequiredMiddleware also requires the TOTP step, a
     # changed initial password, and enforces idle and absolute session limits.
     "etanche.web.middleware.AccessMiddleware",
+    # After the login checks, so an anonymous request is still sent to the login page.
+    "etanche.web.input_guard.RejectNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
