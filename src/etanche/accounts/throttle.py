@@ -221,9 +221,12 @@ def failed(username: str, address: str | None, device: str | None = None) -> Fai
     return outcome
 
 
-def refused(username: str, address: str | None, device: str | None = None) -> Refusal:
-    """Count an attempt check() refused: towards bursts, and folded into one journal entry
-    per waiting scope and window (400 refused posts are not 400 entries)."""
+def refused(username: str, address: str | None, device: str | None, wait: Wait) -> Refusal:
+    """Count an attempt check() refused with `wait`: towards bursts, and folded into one
+    journal entry per waiting scope and window (400 refused posts are not 400 entries).
+
+    The scope is the one check() found waiting, not one waiting now: on a slow machine the
+    wait may end between the two calls, and the attempt must still be counted."""
     now = timezone.now()
     outcome = Refusal()
     with transaction.atomic():
@@ -232,9 +235,7 @@ def refused(username: str, address: str | None, device: str | None = None) -> Re
             burst = _count_burst(row, now)
             if burst:
                 outcome.bursts.append(burst)
-        waiting = [r for r in rows if r.kind != Kind.ALL and r.wait_until and r.wait_until > now]
-        if waiting:
-            outcome.report = _fold(waiting[0], now)
+        outcome.report = _fold(next(r for r in rows if r.kind == wait.kind), now)
         for row in rows:
             row.save()
     return outcome

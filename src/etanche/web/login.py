@@ -108,7 +108,7 @@ def _refuse_locked(request, username, user) -> throttle.Wait | None:
     address, device = sessions.client_address(request), browser_device(request)
     wait = throttle.check(username, address, device)
     if wait:
-        refusal = throttle.refused(username, address, device)
+        refusal = throttle.refused(username, address, device, wait)
         target = {"object_type": "accounts.User", "object_id": user.pk} if user else {}
         if refusal.report:
             for lab in _labs(user):
