@@ -21,7 +21,7 @@ from tests.activation import uri_of
 from tests.browser import chromium_page
 from tests.cli_helpers import run_etanche
 from tests.db_helpers import fresh_instance
-from tests.personas import code_from_uri
+from tests.personas import code_from_uri, next_code
 from tests.servers import running_server
 
 pytestmark = pytest.mark.browser
@@ -80,7 +80,7 @@ def _log_in(page, base, account):
     page.get_by_label("Mot de passe").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     page.wait_for_url("**/connexion/code/")
-    page.get_by_label("Code").fill(code_from_uri(uri, 1))
+    page.get_by_label("Code").fill(next_code(uri))
     page.get_by_label("Code").press("Enter")
     page.wait_for_url(base + "/")
 

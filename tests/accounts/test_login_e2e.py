@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from etanche.accounts.models import User
 from tests.activation import activate
-from tests.personas import code_from_uri, journal_actions, make_lab
+from tests.personas import code_from_uri, journal_actions, make_lab, next_code
 
 CHOSEN_PASSWORD = "Trois-petits-chats-2024!"  # noqa: S105
 
@@ -55,7 +55,7 @@ def test_it_logs_in_only_with_password_and_totp(client, provisioned):
     time.sleep(1.1)  # django-otp's own throttle: 1 s after one failure, doubling
 
     # The next step's code: the one typed at activation is spent.
-    response = client.post("/connexion/code/", {"code": code_from_uri(uri, 1)})
+    response = client.post("/connexion/code/", {"code": next_code(uri)})
     assert response["Location"] == "/"
     home = client.get("/")
     assert home.status_code == 200

@@ -11,7 +11,7 @@ from etanche.accounts import services
 from etanche.journal import actor as journal_actor
 from etanche.journal.models import Entry
 from tests.activation import activate
-from tests.personas import code_from_uri, sign_in
+from tests.personas import next_code, sign_in
 
 NEW_PASSWORD = "Sept-grenouilles-vertes-au-lavoir"  # noqa: S105
 
@@ -54,7 +54,7 @@ def test_it_ends_the_password_and_prints_an_activation_link_last(world, as_cli):
     client = Client()
     response = client.post("/login/", {"username": user.username, "password": NEW_PASSWORD})
     assert response["Location"] == "/connexion/code/"
-    response = client.post("/connexion/code/", {"code": code_from_uri(uri, 1)})
+    response = client.post("/connexion/code/", {"code": next_code(uri)})
     assert response["Location"] == "/"
 
 
