@@ -69,6 +69,7 @@ NOT_YET_ON_MODEL: dict[str, dict[str, P]] = {
     },
     # Chain names, ids, lab ids, head positions and MACs: nothing about a person.
     "journal.Registry": {"id": P.NONE, "body": P.PSEUDONYMOUS, "mac": P.KEY_MATERIAL},
+    "journal.Cursor": {"id": P.NONE, "consumer": P.NONE, "chain": P.NONE, "seq": P.NONE},
 }
 
 # Column types that can hold free text or a readable value: on a sealed model, such a

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "etanche.exports",
     "etanche.watch",
     "etanche.breach",
+    "etanche.imports",
+    "etanche.interop",
     "etanche.fhir",
     "etanche.web",
     "django_otp",

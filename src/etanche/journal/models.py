@@ -98,7 +98,9 @@ class Entry(models.Model):
     lab_id = models.BigIntegerField(null=True, blank=True)
     user_id = models.BigIntegerField(null=True, blank=True)
     actor = models.CharField(max_length=200)
-    action = models.CharField(max_length=32, choices=Action.choices)
+    # No choices on the column: every app adds its actions to Action, record() refuses any
+    # other, and a new action is not a migration of the journal (docs/journal.md).
+    action = models.CharField(max_length=32)
     object_type = models.CharField(max_length=40, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     purpose = models.CharField(max_length=200, blank=True)
@@ -127,6 +129,30 @@ class Entry(models.Model):
     @property
     def at(self):
         return from_micros(self.at_us)
+
+    @property
+    def action_label(self) -> str:
+        """The French name of the action (an entry of a retired action keeps its code)."""
+        try:
+            return Action(self.action).label
+        except ValueError:
+            return self.action
+
+
+class Cursor(models.Model):
+    """How far a consumer of the journal feed has read one chain (journal/feed.py)."""
+
+    consumer = models.CharField(max_length=40)
+    chain = models.ForeignKey(Chain, on_delete=models.CASCADE)
+    seq = models.BigIntegerField(default=-1)  # a chain starts at 0: -1 is "none yet"
+
+    class Meta:
+        db_table = "journal_cursor"
+        constraints = [models.UniqueConstraint(fields=["consumer", "chain"],
+                                               name="journal_cursor_consumer_chain")]
+
+    def __str__(self):
+        return f"{self.consumer}@{self.chain_id}#{self.seq}"
 
 
 class Registry(models.Model):
