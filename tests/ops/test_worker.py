@@ -75,3 +75,25 @@ def test_recovery_requeues_only_the_tasks_of_dead_workers(db, live_worker_id):
     assert DBTaskResult.objects.get(pk=tired.pk).exception_class_path.endswith("WorkerLost")
     assert worker.recover_orphans(own_id="w5-0000000000bb") == []  # once only
 
+
+
+def test_rounds_drain_a_backlog_and_one_failing_round_stops_nothing(transactional_db, monkeypatch):
+    backlog, calls = [3], []
+
+    def draining():
+        calls.append("drain")
+        if backlog[0]:
+            backlog[0] -= 1
+            return 1
+        return 0
+
+    def broken():
+        calls.append("broken")
+        raise RuntimeError("a round failed")
+
+    monkeypatch.setattr(worker, "ROUNDS", [worker.Round("drain", 3600, draining),
+                                           worker.Round("broken", 3600, broken)])
+    worker.run(interval=0.01, batch=True)
+    # Three busy passes, then one idle pass that ends the batch; the broken round is
+    # tried once (its period is an hour) and the worker went on.
+    assert calls.count("drain") == 4 and calls.count("broken") == 1 and backlog == [0]

@@ -18,6 +18,8 @@ import re
 import secrets
 import signal
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -110,6 +112,22 @@ def recover_orphans(own_id: str) -> list[str]:
     return recovered
 
 
+@dataclass(frozen=True)
+class Round:
+    """Periodic work the worker does between tasks: follow the journal feed, send the
+    outbox. `run` returns how much it did; a round that did something runs again at
+    once, so a backlog drains at full speed and an idle one costs a query per period."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[], int]
+
+
+# Each domain app that works in the background adds its round here (ops is the layer
+# that may import them all). Order matters only for latency, not for correctness.
+ROUNDS: list[Round] = []
+
+
 class Worker(LibraryWorker):
     """The library's worker (claiming, running, signals), our loop around it."""
 
@@ -119,6 +137,22 @@ class Worker(LibraryWorker):
             backend_name=DEFAULT_TASK_BACKEND_ALIAS, startup_delay=False, max_tasks=None,
             worker_id=liveness.worker_id, excluded_queue_names=[])
         self._recovered_at = float("-inf")
+        self._rounds_at = {r.name: float("-inf") for r in ROUNDS}
+
+    def _run_rounds(self) -> bool:
+        """Run each round that is due; whether any of them did something."""
+        busy = False
+        for work in ROUNDS:
+            if time.monotonic() - self._rounds_at[work.name] < work.every_seconds:
+                continue
+            try:
+                done = work.run()
+            except Exception:  # noqa: BLE001  one failing round must not stop tasks or others
+                log.exception("round %s failed; tried again next period", work.name)
+                done = 0
+            self._rounds_at[work.name] = float("-inf") if done else time.monotonic()
+            busy = busy or bool(done)
+        return busy
 
     def _claim(self) -> tuple[DBTaskResult | None, bool]:
         """(the next ready task, claimed, or None; whether the queue could be read)."""
@@ -158,6 +192,8 @@ class Worker(LibraryWorker):
             task, readable = self._claim()
             if task is not None:
                 self.run_task(task)
+                continue
+            if self._run_rounds():
                 continue
             if self.batch and readable:
                 return
