@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "etanche.breach",
     "etanche.imports",
     "etanche.interop",
+    "etanche.rights",
+    "etanche.tabular",
     "etanche.fhir",
     "etanche.web",
     "django_otp",
