@@ -6,6 +6,18 @@ from tests.orders.helpers import make_order, make_patient
 from tests.personas import build_world
 
 UNDER_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres:", "postgresql:"))
+# What does not depend on the database runs once, on the SQLite pass of CI.
+ONCE_MARKERS = ("once", "browser", "hsm")
+
+
+def pytest_collection_modifyitems(config, items):
+    if not ON_POSTGRESQL:
+        return
+    once = pytest.mark.skip(reason="does not depend on the database: run on the SQLite pass")
+    for item in items:
+        if any(item.get_closest_marker(name) for name in ONCE_MARKERS):
+            item.add_marker(once)
 
 
 def require_system(condition: bool, reason: str) -> None:
