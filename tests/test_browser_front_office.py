@@ -15,6 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from stdnum import luhn
 
 from tests.activation import uri_of
@@ -30,6 +31,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "front-offi
 NEW_PASSWORD = "Marée-haute-sur-Bréhat-1987"
 PATIENT = {"birth_name": "Le Gall", "first_names": "Nolwenn Marie", "birth_date": "1988-05-17",
            "sex": "F", "birthplace_code": "29019", "phone": "06 39 98 00 77"}
+PRESCRIBER_RPPS = "10003456789"
 
 
 def _provision(env, slug, username, name):
@@ -105,6 +107,35 @@ def _check_labels(pdf: bytes, barcodes: list[str]) -> None:
         assert all(code in text for code in barcodes)
 
 
+def _second_request_offers_the_prescriber(page, steps, patient_url):
+    """Issue 24, item 1: the next request offers Dr Le Bras as one choice and fills nothing;
+    another name with her RPPS is refused; the chosen prescriber shows before saving."""
+    page.goto(patient_url)
+    page.get_by_role("link", name="Nouvelle demande").click()
+    assert page.locator("#id_prescriber_name").input_value() == ""
+    assert page.locator("#id_prescriber_rpps").input_value() == ""
+    offered = page.get_by_label(re.compile(f"Dr Le Bras — RPPS {PRESCRIBER_RPPS}"))
+    assert not offered.is_checked()
+    summary = page.locator("#prescriber-summary")
+    assert summary.inner_text().strip() == "Aucun prescripteur choisi."
+    page.locator("#id_tests").fill("1104")
+    # The slip the issue reported: another name typed over the last prescriber's RPPS.
+    page.locator("#id_prescriber_name").fill("Dr Le Bihan")
+    page.locator("#id_prescriber_rpps").fill(PRESCRIBER_RPPS)
+    page.get_by_role("button", name="Enregistrer la demande").click()
+    page.wait_for_load_state()
+    assert page.get_by_text(f"Le RPPS {PRESCRIBER_RPPS} est celui de Dr Le Bras").is_visible()
+    steps.shot("request-prescriber-refused")
+    page.locator("#id_prescriber_name").fill("")
+    page.locator("#id_prescriber_rpps").fill("")
+    page.get_by_label(re.compile(f"Dr Le Bras — RPPS {PRESCRIBER_RPPS}")).check()
+    expect(summary).to_contain_text(f"Résultats adressés à Dr Le Bras — RPPS {PRESCRIBER_RPPS}")
+    steps.shot("request-prescriber-chosen")
+    page.get_by_role("button", name="Enregistrer la demande").click()
+    page.wait_for_url(re.compile(r".*/demandes/\d+/$"))
+    assert page.get_by_text(f"Dr Le Bras (RPPS {PRESCRIBER_RPPS})").is_visible()
+
+
 def test_a_front_office_day_in_chromium(instance):
     base, north, south = instance
     with chromium_page() as (page, problems):
@@ -145,7 +176,12 @@ def test_a_front_office_day_in_chromium(instance):
         question = page.get_by_label("Traitement anticoagulant en cours")
         question.wait_for()  # shown by htmx once 0127 (INR) is recognised
         question.fill("aucun")
-        page.get_by_label("Prescripteur", exact=True).fill("Dr Le Bras")
+        # No prescriber is offered for a first request, none is filled in.
+        assert page.locator("#id_prescriber_name").input_value() == ""
+        page.locator("#id_prescriber_name").fill("Dr Le Bras")
+        page.locator("#id_prescriber_rpps").fill(PRESCRIBER_RPPS)
+        summary = page.locator("#prescriber-summary")
+        expect(summary).to_contain_text("Résultats adressés à Dr Le Bras")
         steps.shot("request-entry")
         page.get_by_role("button", name="Enregistrer la demande").click()
         page.wait_for_url(re.compile(r".*/demandes/\d+/$"))
@@ -164,8 +200,10 @@ def test_a_front_office_day_in_chromium(instance):
         assert response.headers["cache-control"] == "no-store"
         _check_labels(response.body(), barcodes)
 
+        _second_request_offers_the_prescriber(page, steps, patient_url)
+
         page.get_by_role("link", name="Étanche").click()
-        assert page.locator("table").get_by_text(re.compile(r"\d{4}-\d{6}")).is_visible()
+        assert page.locator("table").get_by_text(re.compile(r"\d{4}-\d{6}")).first.is_visible()
         steps.shot("home-with-request")
         page.get_by_role("button", name="Se déconnecter").click()
         page.wait_for_url(re.compile(r".*/login/.*"))

@@ -37,7 +37,10 @@ def test_it_registers_a_request_and_remembers_the_prescriber(w, as_user):
     assert response["Location"] == reverse("order_detail", kwargs={"pk": order.pk})
     assert sorted(t.code for t in order.tests.all()) == ["0127", "1104", "1208"]
     page = client.get(url).content.decode()
-    assert 'value="Dr Le Bras"' in page and 'value="10003456789"' in page
+    # Offered as one choice (name and RPPS together), never filled in nor selected.
+    assert 'value="Dr Le Bras"' not in page and 'value="10003456789"' not in page
+    assert 'name="prescriber_choice" value="10003456789|Dr Le Bras">' in page
+    assert "checked" not in page.split('id="prescriber"')[1].split("</fieldset>")[0]
     # The memo in the (database) session is sealed, bound to this user.
     stored = client.session[memo.SESSION_KEY]
     assert "Bras" not in stored
@@ -203,3 +206,74 @@ def test_it_lets_lab_admins_manage_the_catalogue(w, as_user):
                                            "specimen": "serum"})
     assert CatalogueTest.objects.for_lab(w.lab_a).filter(code="L42", origin="local").exists()
     assert not CatalogueTest.objects.for_lab(w.lab_b).filter(code="L42").exists()
+
+
+# --- the prescriber: offered, never prefilled (issue 24, item 1) -----------------------------
+
+def _first(client, w, **overrides):
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    assert client.post(url, _entry(w, **overrides)).status_code == 302
+    return url
+
+
+def test_a_new_request_offers_the_patients_prescribers_and_selects_none(w, as_user):
+    # w.order (made by the fixture) was prescribed by Dr Lefebvre, without RPPS.
+    client = as_user(w.biologist)
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    page = client.get(url).content.decode()
+    assert 'value="|Dr Lefebvre"' in page and "pour ce patient" in page
+    name_input = page.split('name="prescriber_name"')[1].split(">")[0]
+    assert "value=" not in name_input
+    assert "Aucun prescripteur choisi." in page
+
+
+def test_saving_without_choosing_a_prescriber_is_refused(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_create", kwargs={"patient_id": w.patient.pk})
+    response = client.post(url, _entry(w, prescriber_name="", prescriber_rpps=""))
+    assert response.status_code == 200
+    assert "Choisissez le prescripteur dans la liste ou saisissez-le." in \
+        response.content.decode()
+    assert Order.objects.count() == 1
+
+
+def test_a_chosen_prescriber_keeps_its_own_rpps(w, as_user):
+    client = as_user(w.frontdesk)
+    url = _first(client, w, prescriber_name="Dr Kerbrat", prescriber_rpps="10003456789")
+    response = client.post(url, _entry(w, prescriber_name="", prescriber_rpps="",
+                                       prescriber_choice="10003456789|Dr Kerbrat"))
+    assert response.status_code == 302
+    order = Order.objects.for_lab(w.lab_a).order_by("-created_at").first()
+    sealed = order.get_sealed()
+    assert (sealed["prescriber_name"], sealed["prescriber_rpps"]) == ("Dr Kerbrat",
+                                                                      "10003456789")
+
+
+def test_another_name_with_a_known_prescribers_rpps_is_refused(w, as_user):
+    # The slip of the issue: the name changed, Dr Kerbrat's RPPS kept.
+    client = as_user(w.frontdesk)
+    url = _first(client, w, prescriber_name="Dr Kerbrat", prescriber_rpps="10003456789")
+    response = client.post(url, _entry(w, prescriber_name="Dr Le Bihan",
+                                       prescriber_rpps="10003456789"))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Le RPPS 10003456789 est celui de Dr Kerbrat" in page
+    assert Order.objects.count() == 2
+
+
+def test_a_choice_and_a_typed_prescriber_together_are_refused(w, as_user):
+    client = as_user(w.frontdesk)
+    url = _first(client, w, prescriber_name="Dr Kerbrat", prescriber_rpps="10003456789")
+    response = client.post(url, _entry(w, prescriber_name="Dr Le Bihan", prescriber_rpps="",
+                                       prescriber_choice="10003456789|Dr Kerbrat"))
+    assert "gardez l&#x27;un ou l&#x27;autre" in response.content.decode()
+    assert Order.objects.count() == 2
+
+
+def test_the_preview_shows_the_chosen_prescriber(w, as_user):
+    client = as_user(w.frontdesk)
+    response = client.post(reverse("order_tests_preview"), {
+        "part": "prescriber", "prescriber_choice": "10003456789|Dr Kerbrat"})
+    page = response.content.decode()
+    assert "Résultats adressés à <strong>Dr Kerbrat</strong>" in page
+    assert "10003456789" in page

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from etanche.accounts.models import Membership
 from etanche.accounts.permissions import Perm, has_permission, role_has
-from etanche.orders import catalogue, memo
+from etanche.orders import catalogue, memo, prescribers
 from etanche.orders import services as orders
 from etanche.orders.models import Status
 from etanche.orders.preanalytical import CONTAINERS, QUESTIONS, SPECIMEN_KINDS
@@ -71,10 +71,12 @@ def order_create(request, patient_id: int):
     # Registering the request journals a CREATE naming the patient; the record is opened
     # (a journaled READ) only when the page shows it: a form to fill or to correct.
     patient, redirected = resolve_patient_for_user(request, patient_id, Perm.ORDER_WRITE)
-    last = memo.recall(request.session, lab, request.user)
-    form = OrderForm(request.POST or None, initial={
-        "prescriber_name": last.get("name", ""), "prescriber_rpps": last.get("rpps", ""),
-        "prescription_date": timezone.localdate()})
+    # Prescribers are offered as choices, none selected: never filled in silently.
+    offered = prescribers.offered(
+        prescribers.of_patient(lab, orders.record_ids(patient)),
+        memo.recent(request.session, lab, request.user))
+    form = OrderForm(request.POST or None, prescribers=offered,
+                     initial={"prescription_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -94,7 +96,8 @@ def order_create(request, patient_id: int):
                           " ".join(data["prescriber_name"].split()),
                           check_rpps(data["prescriber_rpps"]) if data["prescriber_rpps"].strip()
                           else "")
-            messages.success(request, f"Demande {order.number} enregistrée.")
+            messages.success(request, f"Demande {order.number} enregistrée, prescripteur : "
+                                      f"{' '.join(data['prescriber_name'].split())}.")
             return redirect("order_detail", pk=order.pk)
     record = patients.open_patient(lab, request.user, patient, redirected,
                                    purpose="saisie d'une demande")
@@ -102,6 +105,8 @@ def order_create(request, patient_id: int):
     return render(request, "orders/create.html", {
         "form": form, "p": record.summary, "record": record, "preview": preview,
         "question_fields": form.question_fields(preview["question_keys"]),
+        "prescribers": offered, "chosen": form.chosen_prescriber(),
+        "choice": request.POST.get("prescriber_choice", ""),
     })
 
 
@@ -119,6 +124,10 @@ def order_tests_preview(request):
         if added not in codes:
             data["tests"] = " ".join([*codes, added])
     form = OrderForm(data)
+    if data.get("part") == "prescriber":
+        # The prescriber chosen so far, shown large above the save button.
+        return render(request, "orders/_prescriber_summary.html",
+                      {"chosen": form.chosen_prescriber()})
     form.is_valid()  # only to redisplay answers already typed
     preview = _preview(lab, form.codes())
     return render(request, "orders/_preview.html", {

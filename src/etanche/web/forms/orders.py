@@ -4,12 +4,14 @@ from datetime import date
 
 from django import forms
 
+from etanche.orders import prescribers as prescriber_choices
 from etanche.orders.preanalytical import QUESTIONS, REJECT_REASONS, SPECIMEN_KINDS
 from etanche.web.forms.dates import BoundedDateField, within_years
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 YESNO = [("oui", "Oui"), ("non", "Non")]
+NEW_PRESCRIBER = "autre"
 
 
 def _question_field(question):
@@ -28,11 +30,14 @@ class OrderForm(forms.Form):
     tests = forms.CharField(
         label="Analyses demandées (codes)", max_length=400,
         help_text="Codes NABM ou locaux séparés par des espaces, ex. « 1104 1208 0127 ». "
-                  "Pour chercher par libellé, utilisez la recherche ci-dessous.",
+                  "Pour chercher par nom d'analyse, utilisez la recherche à côté.",
         widget=forms.TextInput(attrs={"autocomplete": "off", "autofocus": True,
                                       "class": "codes"}))
     urgent = forms.BooleanField(label="Urgent", required=False)
-    prescriber_name = forms.CharField(label="Prescripteur", max_length=200,
+    # Filled by the user, or by one of the choices offered (clean()); never prefilled.
+    prescriber_choice = forms.CharField(required=False, max_length=220,
+                                        widget=forms.HiddenInput)
+    prescriber_name = forms.CharField(label="Prescripteur", max_length=200, required=False,
                                       widget=forms.TextInput(attrs={"autocomplete": "off"}))
     prescriber_rpps = forms.CharField(label="RPPS du prescripteur (facultatif)",
                                       required=False, max_length=20,
@@ -45,10 +50,52 @@ class OrderForm(forms.Form):
     notes = forms.CharField(label="Note interne", required=False, max_length=2000,
                             widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, prescribers=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.prescribers = list(prescribers)
         for key, question in QUESTIONS.items():
             self.fields[f"q_{key}"] = _question_field(question)
+
+    def clean(self):
+        data = super().clean()
+        choice = data.get("prescriber_choice") or ""
+        name = " ".join((data.get("prescriber_name") or "").split())
+        rpps = "".join(c for c in data.get("prescriber_rpps") or "" if not c.isspace())
+        if choice and choice != NEW_PRESCRIBER:
+            chosen = {p.token: p for p in self.prescribers}.get(choice)
+            if chosen is None:
+                self.add_error("prescriber_choice", "Ce prescripteur n'est plus proposé : "
+                                                    "choisissez-le à nouveau.")
+            elif name or rpps:
+                self.add_error("prescriber_choice", f"Vous avez choisi {chosen.display} dans "
+                               "la liste et saisi un autre prescripteur : gardez l'un ou "
+                               "l'autre.")
+            else:
+                data["prescriber_name"], data["prescriber_rpps"] = chosen.name, chosen.rpps
+        elif not name:
+            self.add_error("prescriber_choice" if self.prescribers else "prescriber_name",
+                           "Choisissez le prescripteur dans la liste ou saisissez-le."
+                           if self.prescribers else "Indiquez le prescripteur.")
+        else:
+            other = prescriber_choices.conflict(name, rpps, self.prescribers)
+            if other is not None:
+                self.add_error("prescriber_rpps", f"Le RPPS {rpps} est celui de {other.name} "
+                               f"dans les demandes récentes : choisissez {other.name} dans "
+                               "la liste, ou vérifiez le numéro.")
+        return data
+
+    def chosen_prescriber(self):
+        """Who the results will go to, as chosen so far (display only: clean() decides)."""
+        if not self.is_bound:
+            return None
+        choice = self.data.get("prescriber_choice") or ""
+        if choice and choice != NEW_PRESCRIBER:
+            return prescriber_choices.parse_token(choice)
+        name = " ".join((self.data.get("prescriber_name") or "").split())[:200]
+        if not name:
+            return None
+        rpps = "".join(c for c in self.data.get("prescriber_rpps") or "" if c.isdigit())[:11]
+        return prescriber_choices.Prescriber(name=name, rpps=rpps)
 
     def codes(self) -> list[str]:
         raw = self.data.get("tests", "") if self.is_bound else self.initial.get("tests", "")
