@@ -17,6 +17,8 @@ _STRIPPED = ("ETANCHE_", "DJANGO_SETTINGS_MODULE", "DATABASE_URL")
 def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_STRIPPED)}
     env["ETANCHE_DATA_DIR"] = str(data_dir)
+    # No honeypot patients at lab creation unless a test asks (they change every count).
+    env["ETANCHE_CANARIES_PER_10K"] = "0"
     env.update(extra)
     return env
 

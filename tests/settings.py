@@ -12,6 +12,8 @@ os.environ.setdefault("ETANCHE_SECRET_KEY", "test-only-" + "k" * 60)
 os.environ.pop("ETANCHE_DEBUG", None)
 # Tests roll back labs whose ids get reused: the vault re-checks its key cache on every call.
 os.environ.setdefault("ETANCHE_VAULT_RECHECK_SECONDS", "0")
+# No honeypot patients at lab creation (they would change every count); tests/watch seeds.
+os.environ["ETANCHE_CANARIES_PER_10K"] = "0"
 
 from etanche.settings import *  # noqa: E402, F403
 

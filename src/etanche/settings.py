@@ -191,6 +191,12 @@ ETANCHE_SEARCH_PER_HOUR = env_int("ETANCHE_SEARCH_PER_HOUR", 200)
 ETANCHE_PATIENT_READS_PER_MINUTE = env_int("ETANCHE_PATIENT_READS_PER_MINUTE", 30)
 ETANCHE_PATIENT_READS_PER_HOUR = env_int("ETANCHE_PATIENT_READS_PER_HOUR", 300)
 ETANCHE_SEARCH_NAME_ONLY_MAX = env_int("ETANCHE_SEARCH_NAME_ONLY_MAX", 5)
+# Personal API tokens (docs/fhir.md): requests per token and window (429 + Retry-After past
+# them), authorisation failures before a token locks, longest validity in days.
+ETANCHE_API_REQUESTS_PER_MINUTE = env_int("ETANCHE_API_REQUESTS_PER_MINUTE", 120)
+ETANCHE_API_REQUESTS_PER_HOUR = env_int("ETANCHE_API_REQUESTS_PER_HOUR", 3000)
+ETANCHE_API_TOKEN_FAILURES = env_int("ETANCHE_API_TOKEN_FAILURES", 10)
+ETANCHE_API_TOKEN_MAX_DAYS = env_int("ETANCHE_API_TOKEN_MAX_DAYS", 365)
 ETANCHE_SHARED_USE_WINDOW_MINUTES = env_int("ETANCHE_SHARED_USE_WINDOW_MINUTES", 5)
 # CNIL 2022-100: periodic renewal for privileged accounts (lab admin, DPO) only.
 ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS = env_int("ETANCHE_PRIVILEGED_PASSWORD_MAX_DAYS", 365)
@@ -262,10 +268,34 @@ ETANCHE_JOURNAL_RETENTION_DAYS = env_int("ETANCHE_JOURNAL_RETENTION_DAYS", 365)
 
 # --- exports: worker processes building a large export (0 = one per core)
 ETANCHE_EXPORT_WORKERS = env_int("ETANCHE_EXPORT_WORKERS", 0)
+# `etanche backup create` encrypts to these age public keys (comma-separated; docs/deploy.md).
+ETANCHE_BACKUP_RECIPIENTS = env_list("ETANCHE_BACKUP_RECIPIENTS", [])
 ETANCHE_EXPORT_PARALLEL_MIN = env_int("ETANCHE_EXPORT_PARALLEL_MIN", 20_000)
 # An export of more patients than this (counted in the lab's own selection) needs two
 # approvers besides the requester (issue 16, item 3).
 ETANCHE_EXPORT_SECOND_APPROVER_OVER = env_int("ETANCHE_EXPORT_SECOND_APPROVER_OVER", 10_000)
+
+# --- watch: alert rules over the journal feed and their delivery (docs/watch.md)
+# Defaults for every lab; a lab admin sets the lab's own on the watch settings page.
+ETANCHE_ALERT_EMAIL_TO = env_list("ETANCHE_ALERT_EMAIL_TO", [])
+# udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (RFC 5424 messages)
+ETANCHE_ALERT_SYSLOG = env_str("ETANCHE_ALERT_SYSLOG", "")
+# https://... (plain http only to a loopback address), JSON POST signed HMAC-SHA256
+ETANCHE_ALERT_WEBHOOK = env_str("ETANCHE_ALERT_WEBHOOK", "")
+ETANCHE_ALERT_WEBHOOK_SECRET = env_secret("ETANCHE_ALERT_WEBHOOK_SECRET") or ""
+ETANCHE_ALERT_TIMEOUT_SECONDS = env_int("ETANCHE_ALERT_TIMEOUT_SECONDS", 5)
+# Back-off between attempts doubles from 5 s up to this; an alert is never dropped.
+ETANCHE_ALERT_RETRY_MAX_SECONDS = env_int("ETANCHE_ALERT_RETRY_MAX_SECONDS", 600)
+# How often the worker reads the journal feed and sends the outbox (the 60 s promise).
+ETANCHE_WATCH_ROUND_SECONDS = env_int("ETANCHE_WATCH_ROUND_SECONDS", 2)
+# How often the worker verifies the journal chains (0: never; `journal verify` still works).
+ETANCHE_WATCH_VERIFY_MINUTES = env_int("ETANCHE_WATCH_VERIFY_MINUTES", 15)
+# The domain the lab's honeypot patients' e-mail addresses use: one the lab controls, so
+# that mail reaching one of them is a sign the lab's data is in use somewhere.
+ETANCHE_CANARY_EMAIL_DOMAIN = env_str("ETANCHE_CANARY_EMAIL_DOMAIN", "canari.invalid")
+# Honeypot patients seeded at lab creation, per 10,000 expected patients (at least one).
+ETANCHE_CANARIES_PER_10K = env_int("ETANCHE_CANARIES_PER_10K", 3)
+ETANCHE_BREAK_GLASS_MINUTES = env_int("ETANCHE_BREAK_GLASS_MINUTES", 30)
 
 # --- task queue (docs/adr/0006-task-queue.md): rows in this database, run by `etanche worker`
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -281,6 +311,18 @@ ETANCHE_HOUSEKEEPING_SECONDS = env_int("ETANCHE_HOUSEKEEPING_SECONDS", 900)
 # by default a file beside the data directory (docs/journal.md), "off" for none.
 _CHECKPOINTS = env_str("ETANCHE_CHECKPOINT_TARGET") or f"file:{checkpoint_path(DATA_DIR)}"
 ETANCHE_CHECKPOINT_TARGET = None if _CHECKPOINTS == "off" else _CHECKPOINTS
+
+# --- interop: HL7 v2.5 over MLLP to each lab's analytical LIS (docs/interop.md)
+ETANCHE_INTEROP_ROUND_SECONDS = env_int("ETANCHE_INTEROP_ROUND_SECONDS", 1)
+# Failed attempts (no answer, AR, malformed answer) before a message is parked for a lab admin.
+ETANCHE_INTEROP_MAX_ATTEMPTS = env_int("ETANCHE_INTEROP_MAX_ATTEMPTS", 5)
+# Back-off after a failure: this many seconds, doubled each time, capped.
+ETANCHE_INTEROP_BACKOFF_SECONDS = env_int("ETANCHE_INTEROP_BACKOFF_SECONDS", 5)
+ETANCHE_INTEROP_BACKOFF_MAX_SECONDS = env_int("ETANCHE_INTEROP_BACKOFF_MAX_SECONDS", 600)
+# Seconds to connect, and to wait for an acknowledgement.
+ETANCHE_INTEROP_TIMEOUT_SECONDS = env_int("ETANCHE_INTEROP_TIMEOUT_SECONDS", 10)
+# Sent messages are kept this long (to answer "was it sent?"), then deleted.
+ETANCHE_INTEROP_RETENTION_DAYS = env_int("ETANCHE_INTEROP_RETENTION_DAYS", 30)
 
 # --- vault (etanche.vault; see docs/security.md) ---
 # The master key (KEK) as a URI: file://PATH (default, created by `etanche init`,

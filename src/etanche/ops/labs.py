@@ -11,6 +11,7 @@ from etanche.labs.models import Lab
 from etanche.vault import indexes, shred
 from etanche.vault import services as vault
 from etanche.vault.errors import VaultError
+from etanche.watch import canaries
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
@@ -78,6 +79,7 @@ def create_lab(slug: str, name: str, finess: str, *, user=None,
     vault.provision_lab(lab, expected_patients)
     record(lab=lab, user=user, action=Action.LAB_CREATE, object_type="lab", object_id=lab.pk,
            detail={"expected_patients": expected_patients})
+    canaries.seed_for_new_lab(lab, expected_patients)
     return lab
 
 

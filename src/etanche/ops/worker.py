@@ -30,6 +30,9 @@ from django_tasks_db.management.commands.db_worker import Worker as LibraryWorke
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from etanche.interop import sender as interop_sender
+from etanche.watch import engine as watch_engine
+
 log = logging.getLogger("etanche.worker")
 
 # A task whose worker died this many times is failed, not run again: it may be what kills it.
@@ -125,7 +128,10 @@ class Round:
 
 # Each domain app that works in the background adds its round here (ops is the layer
 # that may import them all). Order matters only for latency, not for correctness.
-ROUNDS: list[Round] = []
+ROUNDS: list[Round] = [
+    Round("interop_outbox", settings.ETANCHE_INTEROP_ROUND_SECONDS, interop_sender.send_round),
+    Round("watch", settings.ETANCHE_WATCH_ROUND_SECONDS, watch_engine.run_round),
+]
 
 
 class Worker(LibraryWorker):

@@ -11,7 +11,9 @@ A canary is shaped field by field after a random sample of the lab's own rows
 made anew in the donors' forms and checked free among the lab's patients), so that
 the forms of its fields do not single it out of a leaked file (docs/exports.md).
 A lab with no patient yet gets a demo identity (synthetic.one_envelope). Its
-requests take real numbers from the lab's counter, so no real request carries them.
+requests' numbers are not taken from the lab's counter (orders.services.canary_number:
+a skipped number, or one the counter then skips), so no real request carries them
+and none is used up.
 """
 
 import random
@@ -22,7 +24,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from etanche.orders.services import barcode_for, next_number, requests_of_patients, specimens_for
+from etanche.orders.services import (
+    barcode_for,
+    canary_number,
+    requests_of_patients,
+    specimens_for,
+)
 from etanche.patients import indexing
 from etanche.patients.services import identifiers_in_use, live_envelopes, sample_live_ids
 from etanche.synthetic.canary import canary_envelope, canary_request
@@ -41,7 +48,8 @@ def _request(lab, env: dict, since=None) -> list[dict]:
     start = max(since, now - timedelta(days=30)) if since else now - timedelta(days=30)
     span = max(1, int((now - start).total_seconds()))
     created = start + timedelta(seconds=secrets.randbelow(span))
-    number = next_number(lab, timezone.localdate(created).year)
+    # Not from the lab's counter: a canary uses up no real request number (issue 24.3).
+    number = canary_number(lab, created)
     sampled = created + timedelta(seconds=secrets.randbelow(40 * 60) + 120)
     received = sampled + timedelta(seconds=secrets.randbelow(150 * 60) + 20 * 60)
     specimens = [{"barcode": barcode_for(number, rank), "container": container,
@@ -87,7 +95,7 @@ def _shaped_requests(lab, rng, ids, orders, since) -> list[dict]:
         if since is not None:
             created = max(created, since)
         lag = created - shape["created_at"]
-        number = next_number(lab, timezone.localdate(created).year)
+        number = canary_number(lab, created)
         specimens = [{"barcode": barcode_for(number, rank), "container": tube["container"],
                       "sampled_at": _iso(tube["sampled_at"] and tube["sampled_at"] + lag),
                       "received_at": _iso(tube["received_at"] and tube["received_at"] + lag)}
