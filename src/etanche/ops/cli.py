@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     if _wants_help(argv):
         # Help must work before `etanche init` has created a secret key.
         os.environ["ETANCHE_EPHEMERAL_SECRET"] = "1"  # noqa: S105  (a flag, not a secret)
-    elif argv[1] == "init":
-        # The data directory must exist before settings look for the key in it.
+    elif argv[1] == "init" or argv[1:3] in (["keys", "recover"], ["backup", "restore"]):
+        # The data directory must exist before settings look for the key in it; a
+        # recovery or a restore runs on a new machine, before the secret key is back.
         ensure_data_dir()
         os.environ["ETANCHE_EPHEMERAL_SECRET"] = "1"  # noqa: S105  (a flag, not a secret)
 

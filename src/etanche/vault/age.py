@@ -74,3 +74,54 @@ def encrypt_stream(chunks: Iterator[bytes], recipient: str, out: io.RawIOBase) -
         if reader.error is not None and reader.error is not exc:
             raise reader.error from None
         raise
+
+
+# Escrow shares and backups (issue 22): several recipients, identities from files,
+# and decryption streamed into a writer as it is produced.
+
+
+def parse_identity_file(text: str) -> list:
+    """The X25519 identities of an age identity file (`age-keygen` output; # comments)."""
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.upper().startswith("AGE-SECRET-KEY-"):
+            try:
+                found.append(x25519.Identity.from_str(line))
+            except pyrage.IdentityError:
+                raise BadRecipient("an age identity in the file is not valid") from None
+    if not found:
+        raise BadRecipient("the file holds no age identity (AGE-SECRET-KEY-1...)")
+    return found
+
+
+def encrypt_to(data: bytes, recipients: list[str]) -> bytes:
+    return pyrage.encrypt(data, [x25519.Recipient.from_str(r) for r in recipients])
+
+
+def decrypt_with(data: bytes, identities: list) -> bytes:
+    """Plaintext, or DecryptError when none of `identities` opens `data`."""
+    return pyrage.decrypt(data, identities)
+
+
+def is_age_file(head: bytes) -> bool:
+    return head.startswith(b"age-encryption.org/v1")
+
+
+def encrypt_stream_to(chunks: Iterator[bytes], recipients: list[str], out) -> None:
+    """`encrypt_stream` for several recipients (any of them opens the file)."""
+    reader = _ChunkReader(chunks)
+    try:
+        pyrage.encrypt_io(reader, out, [x25519.Recipient.from_str(r) for r in recipients])
+    except BaseException as exc:
+        if reader.error is not None and reader.error is not exc:
+            raise reader.error from None
+        raise
+
+
+def decrypt_stream(source, identities: list, out) -> None:
+    """Decrypt the readable `source` into the writable `out`, chunk by chunk."""
+    pyrage.decrypt_io(source, out, identities)
+
+
+DecryptError = pyrage.DecryptError

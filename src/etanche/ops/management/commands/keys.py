@@ -1,11 +1,13 @@
 import os
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from etanche.labs.models import Lab
+from etanche.ops import escrow
 from etanche.ops.keys import rotate_master, start_lab_rotation
-from etanche.vault import indexes, master
+from etanche.vault import age, indexes, master
 from etanche.vault.errors import VaultError
 from etanche.vault.models import LabKeyset, RotationJob, ShreddedLab, sealed_models
 from etanche.vault.progress import Progress
@@ -20,7 +22,12 @@ class Command(BaseCommand):
         "existing rows are re-sealed in batches, online; "
         "an interrupted run resumes when run again. `keys rotate --master`: re-wrap every lab "
         "keyset under a new master key (file provider: generated in place; HSM or KMS: set "
-        "ETANCHE_NEW_MASTER_KEY to the new key's URI)."
+        "ETANCHE_NEW_MASTER_KEY to the new key's URI). "
+        "`keys escrow --to AGE_KEY --to AGE_KEY ... --threshold K --out DIR`: split what rebuilds "
+        "the master key (file provider: the key; HSM or KMS: the wrapped keysets) into one "
+        "age-encrypted share per custodian, K needed (docs/deploy.md). `keys recover --share FILE "
+        "[--identity AGE_IDENTITY_FILE] ...`: rebuild it where ETANCHE_MASTER_KEY points, never "
+        "over an existing key. Both journaled (never the shares)."
     )
 
     def add_arguments(self, parser):
@@ -30,11 +37,27 @@ class Command(BaseCommand):
         rotate.add_argument("--lab", help="slug of the lab to rotate (default: every lab)")
         rotate.add_argument("--master", action="store_true", help="re-wrap under a new master key")
         rotate.add_argument("--batch-size", type=int, default=500, help="rows per transaction")
+        esc = sub.add_parser("escrow", help="split the master key among custodians (K of N)")
+        esc.add_argument("--to", action="append", required=True, metavar="AGE_KEY",
+                         help="a custodian's age public key (age1...), once per custodian")
+        esc.add_argument("--threshold", type=int, required=True, metavar="K",
+                         help="how many shares rebuild the key")
+        esc.add_argument("--out", required=True, metavar="DIR",
+                         help="new or empty directory for share-N.age")
+        rec = sub.add_parser("recover", help="rebuild the master key from K shares")
+        rec.add_argument("--share", action="append", required=True, metavar="FILE",
+                         help="a share file (age-encrypted, or already decrypted)")
+        rec.add_argument("--identity", action="append", default=[], metavar="AGE_IDENTITY_FILE",
+                         help="a custodian's age identity file; each opens its own share")
 
     def handle(self, *args, **options):
         try:
             if options["action"] == "status":
                 self._status()
+            elif options["action"] == "escrow":
+                self._escrow(options)
+            elif options["action"] == "recover":
+                self._recover(options)
             elif options["master"]:
                 if options["lab"]:
                     raise CommandError("--master re-wraps every lab's keys: drop --lab")
@@ -88,6 +111,38 @@ class Command(BaseCommand):
                 )
         if problem is not None:
             raise problem
+
+    def _escrow(self, options):
+        try:
+            summary, paths = escrow.escrow_key(options["to"], options["threshold"],
+                                               Path(options["out"]))
+        except age.BadRecipient as exc:
+            raise CommandError(f"--to: {exc}") from None
+        self.stdout.write(f"escrow {summary['escrow_id']} of {summary['kind']} "
+                          f"{summary['key_id']}: {summary['threshold']} of {summary['shares']} "
+                          "shares rebuild it")
+        for path, custodian in zip(paths, summary["custodians"], strict=True):
+            self.stdout.write(f"  {path}  for {custodian}")
+        self.stdout.write("give each custodian their file; keep no copy together. After a "
+                          "master-key rotation or a lab shred, escrow again and have the old "
+                          "shares destroyed.")
+
+    def _recover(self, options):
+        shares, identities = [], []
+        for name in options["identity"]:
+            try:
+                identities += age.parse_identity_file(Path(name).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                raise CommandError(f"cannot read identity file {name}") from None
+            except age.BadRecipient as exc:
+                raise CommandError(f"{name}: {exc}") from None
+        for name in options["share"]:
+            try:
+                shares.append(Path(name).read_bytes())
+            except OSError:
+                raise CommandError(f"cannot read share file {name}") from None
+        done, journaled = escrow.recover_key(shares, identities)
+        self.stdout.write(f"{done}; {journaled}")
 
     def _rotate(self, slug, batch_size):
         if slug:
