@@ -1,0 +1,233 @@
+"""Leaked rows matched to the lab's patients through the blind indexes only.
+
+For a batch of rows: each row's identifying values are normalised as the patients app
+indexes them (patients/indexing.py), keyed in bulk (one `vault.blind_indexes` call per index
+and batch), looked up in one query per index (`Patient.*_index IN (...)`, `PatientIndex` for
+phones); nothing is unsealed so far. An index is truncated by design (2 to 4 unrelated
+records share a value), so the candidates a row gets are then confirmed by unsealing only
+them, and only the ones that agree on the most indexes: a row that shares its NIR index and
+its name+date index with one record does not open the four records that share its phone
+index by chance.
+
+Confirmation compares the row with the record exactly and scores the evidence:
+NIR or INS 4, birth/used name + date of birth 3, phonetic name + first name + date 2,
+first name +1, e-mail 1.5, phone 1; a contradiction (another date of birth, a surname that
+is neither the birth nor the used name, nor sounds like it) takes 3 (date) or 2 (name) off.
+A row is matched to the best record when the score reaches MATCH_SCORE and no other record
+scores the same; the phone or the e-mail alone never suffices (families share them, and a
+foreign person may reuse an address). Confidence = min(1, score / 6).
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from etanche.patients.models import Patient, PatientIndex
+from etanche.patients.names import name_search_key
+from etanche.patients.phonetic import phonex
+from etanche.patients.search import open_values
+from etanche.tabular import classify
+from etanche.vault import services as vault
+from etanche.vault.indexes import compose
+
+MATCH_SCORE = 3.0
+WEIGHTS = {"nir": 4.0, "ins": 4.0, "name_dob": 3.0, "phonetic_dob": 2.0, "first_name": 1.0,
+           "email": 1.5, "phone": 1.0}
+CONTRADICTION = {"birth_date": 3.0, "surname": 2.0}
+UNSEAL_PER_ROW = 8
+
+
+@dataclass
+class Keys:
+    """The normalised identifying values of one leaked row (blind-index form)."""
+
+    nir: str = ""
+    ins: str = ""  # number|oid
+    surnames: list[str] = field(default_factory=list)  # search keys
+    first_name: str = ""  # search key
+    birth_date: str = ""
+    phones: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+
+    def identifying(self) -> bool:
+        return bool(self.nir or self.ins or self.emails or self.phones
+                    or (self.surnames and self.birth_date))
+
+
+def keys_of(columns: list[classify.Column], cells: list[str], seen=None) -> Keys:
+    """The row's keys; `seen` (a Counter), if given, counts each category the row holds."""
+    keys = Keys()
+    held = set()
+    for column in columns:
+        if not column.category or column.index >= len(cells):
+            continue
+        value = column.normalise(cells[column.index])
+        if not value:
+            continue
+        category = column.category
+        held.add(category)
+        if category == "nir" and not keys.nir:
+            keys.nir = value
+        elif category == "ins" and not keys.ins:
+            keys.ins = value
+            keys.nir = keys.nir or value.split("|")[0]
+        elif category == "surname" and value not in keys.surnames:
+            keys.surnames.append(value)
+        elif category == "full_name":
+            surname, first = value.split("|")
+            if surname and surname not in keys.surnames:
+                keys.surnames.append(surname)
+            keys.first_name = keys.first_name or first
+        elif category == "first_name" and not keys.first_name:
+            keys.first_name = value
+        elif category == "birth_date" and not keys.birth_date:
+            keys.birth_date = value
+        elif category == "phone" and value not in keys.phones:
+            keys.phones.append(value)
+        elif category == "email" and value not in keys.emails:
+            keys.emails.append(value)
+    if seen is not None:
+        seen.update(held)
+    return keys
+
+
+@dataclass
+class Match:
+    patient_id: int
+    score: float
+    evidence: list[str]
+
+    @property
+    def confidence(self) -> float:
+        return round(min(1.0, self.score / 6.0), 2)
+
+
+def _lookups(keys: Keys) -> list[tuple[str, str]]:
+    """(index name, normalised input) of one row, as patients/indexing.py computes them."""
+    wanted: list[tuple[str, str]] = []
+    if keys.nir:
+        wanted.append(("nir", keys.nir))
+    if keys.ins:
+        number, oid = keys.ins.split("|")
+        wanted.append(("ins", compose(number, oid)))
+    if keys.birth_date:
+        for surname in keys.surnames:
+            wanted.append(("birth_name_dob", compose(surname, keys.birth_date)))
+            wanted.append(("used_name_dob", compose(surname, keys.birth_date)))
+            if keys.first_name:
+                sound = compose(phonex(surname), phonex(keys.first_name), keys.birth_date)
+                wanted.append(("phonetic_dob", sound))
+    wanted += [("email", email) for email in keys.emails]
+    wanted += [("phone", phone) for phone in keys.phones]
+    return wanted
+
+
+def keyed_lookups(lab, batch: list[Keys]) -> dict[str, dict[int, list[int]]]:
+    """{index name: {keyed value: [rows of the batch]}}: one vault call per index."""
+    by_index: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for row, keys in enumerate(batch):
+        for name, value in _lookups(keys):
+            by_index[name][value].append(row)
+    keyed_rows: dict[str, dict[int, list[int]]] = {}
+    for name, values in by_index.items():
+        inputs = list(values)
+        rows_of: dict[int, list[int]] = defaultdict(list)
+        for value, key in zip(inputs, vault.blind_indexes(lab, name, inputs), strict=True):
+            rows_of[key].extend(values[value])
+        keyed_rows[name] = rows_of
+    return keyed_rows
+
+
+def _candidates(lab, batch: list[Keys], keyed: dict) -> list[dict[int, int]]:
+    """For each row: {patient id: number of index values it shares with the row}."""
+    found: list[dict[int, int]] = [defaultdict(int) for _ in batch]
+    for name, rows_of in keyed.items():
+        if name == "phone":
+            hits = PatientIndex.objects.filter(lab_id=getattr(lab, "pk", lab),
+                                               name=PatientIndex.PHONE,
+                                               value__in=list(rows_of)) \
+                .values_list("value", "patient_id")
+        else:
+            hits = Patient.objects.for_lab(lab).filter(**{f"{name}_index__in": list(rows_of)}) \
+                .values_list(f"{name}_index", "pk")
+        for key, patient_id in hits:
+            for row in rows_of[key]:
+                found[row][patient_id] += 1
+    return found
+
+
+def score(keys: Keys, env: dict) -> tuple[float, list[str]]:
+    evidence: list[str] = []
+    points = 0.0
+    if keys.nir and keys.nir == env.get("ins"):
+        evidence.append("ins" if keys.ins else "nir")
+        points += WEIGHTS["nir"]
+    record_names = {name_search_key(env.get("birth_name") or ""),
+                    name_search_key(env.get("used_name") or "")} - {""}
+    firsts = {name_search_key(f) for f in [*(env.get("first_names") or []),
+                                            env.get("used_first_name") or ""] if f}
+    same_day = keys.birth_date and keys.birth_date == env.get("birth_date")
+    named = bool(set(keys.surnames) & record_names)
+    sounds = not named and bool({phonex(s) for s in keys.surnames}
+                                & {phonex(n) for n in record_names})
+    first_same = bool(keys.first_name) and keys.first_name in firsts
+    first_sounds = bool(keys.first_name) and phonex(keys.first_name) in {phonex(f)
+                                                                         for f in firsts}
+    if same_day and named:
+        evidence.append("name_dob")
+        points += WEIGHTS["name_dob"]
+    elif same_day and sounds and first_sounds:
+        evidence.append("phonetic_dob")
+        points += WEIGHTS["phonetic_dob"]
+    if first_same:
+        evidence.append("first_name")
+        points += WEIGHTS["first_name"]
+    if set(keys.emails) & {(env.get("email") or "").strip().lower()} - {""}:
+        evidence.append("email")
+        points += WEIGHTS["email"]
+    if set(keys.phones) & set(env.get("phones") or []):
+        evidence.append("phone")
+        points += WEIGHTS["phone"]
+    if keys.birth_date and env.get("birth_date") and not same_day:
+        points -= CONTRADICTION["birth_date"]
+    if keys.surnames and record_names and not (named or sounds):
+        points -= CONTRADICTION["surname"]
+    if set(evidence) <= {"email", "phone", "first_name"}:
+        points = min(points, MATCH_SCORE - 0.5)  # contact details alone never suffice
+    return points, evidence
+
+
+def match_batch(lab, batch: list[Keys], keyed: dict | None = None) -> list[Match | None]:
+    """The patient each row is, or None (not the lab's patient, or ambiguous)."""
+    keyed = keyed if keyed is not None else keyed_lookups(lab, batch)
+    found = _candidates(lab, batch, keyed)
+    chosen: list[list[int]] = []
+    for candidates in found:
+        if not candidates:
+            chosen.append([])
+            continue
+        best = max(candidates.values())
+        top = [pk for pk, n in candidates.items() if n == best]
+        chosen.append(sorted(top)[:UNSEAL_PER_ROW])
+    wanted = {pk for ids in chosen for pk in ids}
+    envelopes: dict[int, tuple[int, dict]] = {}
+    if wanted:
+        rows = Patient.objects.for_lab(lab).filter(pk__in=wanted)
+        merged = dict(rows.values_list("pk", "merged_into_id"))
+        for pk, env in open_values(rows.values_list(*Patient.opening_columns())):
+            envelopes[pk] = (merged.get(pk) or pk, env)
+    results: list[Match | None] = []
+    for keys, ids in zip(batch, chosen, strict=True):
+        scored = []
+        for pk in ids:
+            survivor, env = envelopes[pk]
+            points, evidence = score(keys, env)
+            if points >= MATCH_SCORE:
+                scored.append(Match(survivor, points, evidence))
+        scored.sort(key=lambda m: -m.score)
+        if not scored or (len(scored) > 1 and scored[1].score == scored[0].score
+                          and scored[1].patient_id != scored[0].patient_id):
+            results.append(None)
+        else:
+            results.append(scored[0])
+    return results
+

@@ -1,0 +1,126 @@
+"""Scan a leaked file: what it holds, whose data it is, where it came from, how severe.
+
+`scan_file(lab, source)` streams the file (breach/reading.py), classifies each table's columns
+from its first SAMPLE rows (tabular/classify.py), then reads every row once, in batches of
+BATCH: keys normalised, keyed in bulk, looked up in the lab's blind indexes, candidates
+confirmed by unsealing only them (breach/matching.py), canaries looked for
+(breach/attribution.py). Memory holds one sample and one batch, plus the matched row numbers
+and patient ids (integers).
+
+The result splits in two: `public` (counts, row numbers, column categories, canaries with their
+export, severity: what the CLI prints and a journal may count) and `private` (which patient
+each matched row is, with evidence and confidence), which only a sealed BreachScan keeps.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from etanche.breach import attribution, reading, severity
+from etanche.breach.matching import Keys, keyed_lookups, keys_of, match_batch
+from etanche.tabular import classify, errors
+
+SAMPLE = classify.SAMPLE_ROWS
+BATCH = 1000
+
+
+@dataclass
+class ScanResult:
+    public: dict
+    private: dict = field(default_factory=dict)
+
+    @property
+    def patient_ids(self) -> list[int]:
+        return self.private["patient_ids"]
+
+
+class _Totals:
+    def __init__(self, lab):
+        self.lab = lab
+        self.rows = 0
+        self.categories: Counter = Counter()
+        self.evidence: Counter = Counter()
+        self.confidence: Counter = Counter()
+        self.matched_rows: list[int] = []
+        self.matches: dict[int, list] = {}  # row -> [patient id, confidence, evidence]
+        self.patients: set[int] = set()
+        self.hits: list = []
+        self.finder = attribution.CanaryFinder(lab)
+
+    def batch(self, numbers: list[int], cells: list[list[str]], keys: list[Keys]) -> None:
+        keyed = keyed_lookups(self.lab, keys)
+        for number, match in zip(numbers, match_batch(self.lab, keys, keyed), strict=True):
+            if match is None:
+                continue
+            self.matched_rows.append(number)
+            self.patients.add(match.patient_id)
+            self.matches[number] = [match.patient_id, match.confidence, match.evidence]
+            self.evidence.update(match.evidence)
+            self.confidence["high" if match.confidence >= 0.9 else
+                            "medium" if match.confidence >= 0.6 else "low"] += 1
+        self.hits += self.finder.check(numbers, keys, cells, keyed)
+
+
+def _scan_section(section: reading.Section, totals: _Totals) -> dict:
+    sample = []
+    for number, cells in section.rows:
+        sample.append((number, cells))
+        if len(sample) >= SAMPLE:
+            break
+    columns = classify.classify(section.header, (cells for _, cells in sample))
+
+    def all_rows():
+        yield from sample
+        yield from section.rows
+
+    numbers, cells_batch, keys_batch = [], [], []
+    count = 0
+    for number, cells in all_rows():
+        count += 1
+        numbers.append(number)
+        cells_batch.append(cells)
+        keys_batch.append(keys_of(columns, cells, totals.categories))
+        if len(numbers) >= BATCH:
+            totals.batch(numbers, cells_batch, keys_batch)
+            numbers, cells_batch, keys_batch = [], [], []
+    if numbers:
+        totals.batch(numbers, cells_batch, keys_batch)
+    totals.rows += count
+    return {"name": section.name, "rows": count,
+            "columns": [c.as_dict() for c in columns]}
+
+
+def scan_file(lab, source, *, limits: reading.Limits | None = None,
+              circumstances: dict | None = None) -> ScanResult:
+    """Scan a path (or a function opening the file); TabularError on a file it cannot read."""
+    totals = _Totals(lab)
+    tables, fmt, compression = [], "", None
+    for section in reading.sections(source, limits):
+        fmt, compression = section.format, section.compression
+        tables.append(_scan_section(section, totals))
+    if not totals.rows:
+        raise errors.empty()
+    lab_canaries = attribution.lab_canaries(lab, totals.patients)
+    canaries = attribution.describe(lab, totals.hits)
+    canaries += [{"canary": None, "kind": "lab", "lab": getattr(lab, "pk", lab),
+                  "rows": sorted(r for r, m in totals.matches.items() if m[0] == pk),
+                  "evidence": ["lab_canary"]} for pk in sorted(lab_canaries)]
+    patients = totals.patients - lab_canaries
+    columns = [dict(c, table=t["name"]) if len(tables) > 1 else c
+               for t in tables for c in t["columns"]]
+    categories = dict(sorted(totals.categories.items()))
+    public = {
+        "rows": totals.rows, "format": fmt, "compression": compression,
+        "tables": [{"name": t["name"], "rows": t["rows"]} for t in tables],
+        "columns": columns,
+        "categories": categories,
+        "matched_rows": sorted(totals.matched_rows),
+        "matched_patients": len(patients),
+        "evidence": dict(sorted(totals.evidence.items())),
+        "confidence": dict(sorted(totals.confidence.items())),
+        "canaries": canaries,
+        "exports": attribution.export_overlap(lab, patients),
+        "severity": severity.assess(categories, len(patients), **(circumstances or {})),
+    }
+    private = {"patient_ids": sorted(patients),
+               "matches": {str(k): v for k, v in sorted(totals.matches.items())}}
+    return ScanResult(public, private)
