@@ -69,7 +69,11 @@ def test_it_refuses_a_duplicate_with_candidate_ids_unless_told(lab, monkeypatch)
         _add(monkeypatch, person(first_names=["Anne"]))
     assert "duplicate" in str(caught.value) and first.strip() in str(caught.value)
     assert "KERGOAT" not in str(caught.value)
-    second, _ = _add(monkeypatch, person(first_names=["Anne"]), "--not-duplicate")
+    # The same NIR is one person: no option lets a second record hold it (issue 24.2).
+    with pytest.raises(CommandError) as caught:
+        _add(monkeypatch, person(first_names=["Anne"]), "--not-duplicate")
+    assert caught.value.returncode == 3 and "same NIR" in str(caught.value)
+    second, _ = _add(monkeypatch, person(first_names=["Anne"], serial=None), "--not-duplicate")
     assert int(second) != int(first)
 
 

@@ -123,18 +123,39 @@ def test_it_returns_warnings_it_cannot_settle(world):
 # --- duplicates -------------------------------------------------------------------------
 
 
-def test_it_refuses_the_same_nir_unless_told_it_is_another_person(world):
+def test_it_refuses_the_same_nir_even_when_told_it_is_another_person(world):
+    """Issue 24.2: the "another person" tick once saved a second record with the same
+    NIR. One NIR is one person: refused whatever the user states (SameNir)."""
     first = patients.register_patient(world.lab_a, None, person())
     same_nir = person(birth_name="DURAND", first_names=["Zoé"])
-    with pytest.raises(patients.DuplicatePatient) as caught:
-        patients.register_patient(world.lab_a, None, same_nir)
-    assert [(c.id, c.reasons) for c in caught.value.candidates] == [(first.id, ("nir",))]
-    assert caught.value.exact_nir
-    assert "duplicate" in str(caught.value) and "DURAND" not in str(caught.value)
-    second = patients.register_patient(world.lab_a, None, same_nir, not_duplicate=True)
-    assert Patient.objects.filter(pk=second.id).exists()
-    assert Entry.objects.filter(action=Action.CREATE, object_id=str(second.id)).get().detail == (
-        '{"not_duplicate":true}')
+    for told in (False, True):
+        with pytest.raises(patients.SameNir) as caught:
+            patients.register_patient(world.lab_a, None, same_nir, not_duplicate=told)
+        assert [(c.id, c.reasons) for c in caught.value.candidates] == [(first.id, ("nir",))]
+        assert caught.value.exact_nir
+        assert "duplicate" in str(caught.value) and "DURAND" not in str(caught.value)
+    assert Patient.objects.filter(lab=world.lab_a).count() == 1
+    # What was shown is journaled as a duplicates search, nothing was created.
+    assert not Entry.objects.filter(action=Action.CREATE).exclude(
+        object_id=str(first.id)).exists()
+
+
+def test_the_insured_persons_nir_is_coverage_not_identity(world):
+    """A child on a parent's card: the parent's NIR goes in insured_nir, where it is
+    neither the child's INS nor a duplicate criterion."""
+    parent = patients.register_patient(world.lab_a, None, person())
+    child = person(birth_name="DURAND", first_names=["Zoé"], serial=None,
+                   birth_date=date(2015, 6, 1), phone="0639980077",
+                   insured_nir=person()["nir"])
+    first = patients.register_patient(world.lab_a, None, child)
+    second = patients.register_patient(world.lab_a, None, {
+        **child, "first_names": ["Léa"], "birth_date": "2017-02-03"})
+    record = patients.get_patient(world.lab_a, None, first.id)
+    assert (record.fields["ins"], record.fields["insured_nir"]) == ("", person()["nir"])
+    assert len({parent.id, first.id, second.id}) == 3
+    with pytest.raises(ValidationError) as caught:
+        patients.register_patient(world.lab_a, None, {**child, "insured_nir": "123"})
+    assert "NIR de l'assuré" in caught.value.message_dict["insured_nir"][0]
 
 
 def test_it_finds_the_same_birth_name_and_date_whatever_the_accents(world):

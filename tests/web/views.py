@@ -109,6 +109,11 @@ VIEWS = [
     _spec("patient_search", "GET", P.PATIENT_SEARCH, LAB, also=FORM),
     _spec("patient_create", "GET", P.PATIENT_WRITE, LAB, also=FORM),
     _spec("patient_detail", "GET", P.PATIENT_READ, PATIENT),
+    _spec("patient_correct", "GET", P.PATIENT_WRITE, PATIENT, also=FORM),
+    _spec("patient_merge", "GET", P.PATIENT_MERGE, PATIENT, also=FORM),
+    # Without a merged record to name, a French message back on the patient page.
+    _spec("patient_unmerge", "POST", P.PATIENT_MERGE, PATIENT, status=302,
+          redirect="patient_detail"),
     # requests and catalogue
     _spec("order_create", "GET", P.ORDER_WRITE, PATIENT, also=FORM),
     _spec("order_tests_preview", "POST", P.ORDER_WRITE, LAB, data={"tests": "1104"}),
@@ -124,6 +129,7 @@ VIEWS = [
           status=302, redirect="order_detail"),
     _spec("order_labels", "GET", P.LABEL_PRINT, ORDER),
     _spec("catalogue", "GET", P.CATALOGUE_MANAGE, LAB),
+    _spec("interop_outbox", "GET", P.INTEROP_MANAGE, LAB, also=FORM),
     _spec("catalogue_add", "GET", P.CATALOGUE_MANAGE, LAB, also=FORM),
     _spec("catalogue_edit", "GET", P.CATALOGUE_MANAGE, CATALOGUE_TEST, also=FORM),
     _spec("catalogue_toggle", "POST", P.CATALOGUE_MANAGE, CATALOGUE_TEST, status=302,

@@ -19,6 +19,8 @@ class Perm(StrEnum):
     PATIENT_SEARCH = "patient.search"
     PATIENT_READ = "patient.read"
     PATIENT_WRITE = "patient.write"
+    # merging two records of one person (and undoing it): a biologist's decision
+    PATIENT_MERGE = "patient.merge"
     ORDER_READ = "order.read"
     ORDER_WRITE = "order.write"
     SPECIMEN_WRITE = "specimen.write"
@@ -32,6 +34,8 @@ class Perm(StrEnum):
     # administration
     USER_MANAGE = "user.manage"
     CATALOGUE_MANAGE = "catalogue.manage"
+    IMPORT_RUN = "import.run"  # take in a previous software's patients and requests
+    INTEROP_MANAGE = "interop.manage"  # the HL7 outbox page: parked messages, resend
     # oversight
     SHARED_USE_READ = "shared_use.read"
     JOURNAL_READ = "journal.read"
@@ -47,12 +51,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     Role.FRONTDESK: frozenset(_FRONT_OFFICE),
     Role.BIOLOGIST: frozenset(
         _FRONT_OFFICE
-        | {Perm.CLINICAL_READ, Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD}
+        | {Perm.CLINICAL_READ, Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD,
+           Perm.PATIENT_MERGE}
     ),
     # The lab admin runs the lab but reads no patient record: separation of duties.
     Role.LABADMIN: frozenset(
-        {Perm.USER_MANAGE, Perm.CATALOGUE_MANAGE, Perm.SHARED_USE_READ, Perm.EXPORT_REQUEST,
-         Perm.EXPORT_APPROVE}
+        {Perm.USER_MANAGE, Perm.CATALOGUE_MANAGE, Perm.INTEROP_MANAGE, Perm.SHARED_USE_READ,
+         Perm.EXPORT_REQUEST,
+         Perm.EXPORT_APPROVE, Perm.IMPORT_RUN}
     ),
     # The DPO answers data-subject requests and investigates accesses, so finds and
     # reads patient records (each read journaled like anyone's); writes nothing.

@@ -12,7 +12,9 @@ INS number, NIR or NIA; alias `ins`) and `ins_oid` (default: NIR OID);
 `identity_status` (PROV default; VALI with `id_document` = {"kind": "cni" |
 "passeport" | "titre_sejour", "checked_on": date}); `street`, `postal_code`,
 `city`; `phone` and/or `phones` (list); `email`; `amo_regime` (2 digits),
-`amo_fund` (3), `amo_centre` (4); `amc_insurer`, `amc_contract`;
+`amo_fund` (3), `amo_centre` (4), `insured_nir` (the NIR of the insured person whose
+card covers the patient: a parent's, a spouse's; checked for its key only, never
+compared with the patient's own, and never a duplicate criterion); `amc_insurer`, `amc_contract`;
 `physician_name`, `physician_rpps` (11 digits); `blood_group`; `notes`.
 """
 
@@ -32,7 +34,7 @@ INPUT_FIELDS = (
     *REQUIRED, "used_name", "used_first_name", "nir", "ins", "ins_oid", "identity_status",
     "id_document", "street", "postal_code", "city", "phone", "phones", "email", "amo_regime",
     "amo_fund", "amo_centre", "amc_insurer", "amc_contract", "physician_name", "physician_rpps",
-    "blood_group", "notes",
+    "blood_group", "notes", "insured_nir",
 )  # fmt: skip
 # What the sealed envelope holds (schema version 1): every identifying field, nothing else.
 ENVELOPE_FIELDS = (
@@ -40,6 +42,7 @@ ENVELOPE_FIELDS = (
     "birthplace_code", "birthplace_label", "ins", "ins_oid", "identity_status", "id_document",
     "street", "postal_code", "city", "phones", "email", "amo_regime", "amo_fund", "amo_centre",
     "amc_insurer", "amc_contract", "physician_name", "physician_rpps", "blood_group", "notes",
+    "insured_nir",
 )  # fmt: skip
 INS_TRAITS = ("birth_name", "first_names", "birth_date", "sex", "birthplace_code")
 MAX_FIRST_NAMES = 10
@@ -265,6 +268,11 @@ def _clean_contact(data, env, errors) -> None:
         env["blood_group"] = errors.run("blood_group", normalize_blood_group,
                                         str(data["blood_group"])) or ""
     env["notes"] = errors.run("notes", _text, data.get("notes"), "La note", MAX_NOTES) or ""
+    env["insured_nir"] = ""
+    if data.get("insured_nir"):
+        value = data["insured_nir"] if isinstance(data["insured_nir"], str) else ""
+        insured = errors.run("insured_nir", nirs.parse_nir, value, label="NIR de l'assuré")
+        env["insured_nir"] = insured.number if insured else ""
 
 
 def as_input(envelope: dict) -> dict:

@@ -110,3 +110,54 @@ class PatientIndex(models.Model):
 
     def __str__(self):
         return f"{self.name} index of patient #{self.patient_id}"
+
+
+class PatientVersion(SealedModel):
+    """A previous state of a record, kept sealed: a correction, a merge or its undoing.
+
+    Sealed: the whole envelope as it was before the change (`previous`), the fields
+    the change touched and the reason given. In clear: whose record, what kind of
+    change, the other record of a merge, when and by whom (ids only).
+    A merge's version is what an un-merge restores; `undone_at` marks it spent.
+    """
+
+    CORRECTION, MERGE, UNMERGE = "correction", "merge", "unmerge"
+    KINDS = [(CORRECTION, "correction"), (MERGE, "fusion"), (UNMERGE, "annulation de fusion")]
+
+    # Whose previous state this is, and which merge: bound to the envelope.
+    BOUND_FIELDS = ("patient_id", "kind", "other_id")
+
+    lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+",
+                            db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="versions")
+    kind = models.CharField(max_length=12, choices=KINDS)
+    # The other record of a merge (the one merged into `patient`); CASCADE: retention
+    # deletes both records of a merge together.
+    other = models.ForeignKey(Patient, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="+", db_index=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+", db_index=False)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LabQuerySet.as_manager()
+
+    PERSONAL_DATA = {
+        "id": P.PSEUDONYMOUS,
+        "lab": P.PSEUDONYMOUS,
+        "sealed": P.SEALED,
+        "key_version": P.NONE,
+        "revision": P.NONE,
+        "patient": P.PSEUDONYMOUS,
+        "kind": P.PSEUDONYMOUS,
+        "other": P.PSEUDONYMOUS,
+        "created_at": P.PSEUDONYMOUS,
+        "created_by": P.PSEUDONYMOUS,
+        "undone_at": P.PSEUDONYMOUS,
+    }
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.kind} of patient #{self.patient_id}"

@@ -16,17 +16,19 @@ maps fields to French messages. Authorisation is the caller's (web views:
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from etanche.journal.actor import describe
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
 from etanche.labs.models import Lab
-from etanche.patients import indexing, intake
-from etanche.patients.models import Patient, PatientIndex
+from etanche.patients import events, indexing, intake
+from etanche.patients.models import Patient, PatientIndex, PatientVersion
 from etanche.patients.names import name_search_key
 from etanche.patients.phonetic import phonetic_key
 from etanche.patients.search import (  # noqa: F401  (search, PatientSummary: API)
@@ -65,6 +67,17 @@ class DuplicatePatient(PatientError):
     @property
     def exact_nir(self) -> bool:
         return any("nir" in c.reasons for c in self.candidates)
+
+
+class SameNir(DuplicatePatient):
+    """The INS/NIR is already another record's. Not an override: one number is one
+    person, so two records holding it are an identity-vigilance incident, to be merged."""
+
+    MESSAGE = ("Ce NIR est déjà celui d'un autre dossier du laboratoire. Un NIR n'appartient "
+               "qu'à une seule personne : rien n'a été enregistré. S'il s'agit de la même "
+               "personne, ouvrez son dossier (et fusionnez les dossiers en double) ; si le NIR "
+               "est celui de l'assuré qui couvre le patient (carte d'un parent), saisissez-le "
+               "dans « NIR de l'assuré », pas comme NIR du patient.")
 
 
 @dataclass
@@ -145,6 +158,9 @@ def _candidates_among(env: dict, rows) -> list[Candidate]:
         if reasons:
             found.append(Candidate(pk, reasons, summary_of(pk, other)))
     return found
+
+
+candidates_among = _candidates_among  # imports: a batch's candidate rows, compared exactly
 
 
 def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None,
@@ -233,7 +249,9 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
     """Check, look for duplicates, then create the sealed record with its journal entry.
 
     Likely duplicates are refused (DuplicatePatient, with the candidates) unless the
-    user states it is another person (`not_duplicate`: twins, a parent's card).
+    user states it is another person (`not_duplicate`: twins, a parent's card). The
+    same INS/NIR as another record is refused whatever the user states (SameNir): one
+    number belongs to one person, and a parent's card is the coverage's `insured_nir`.
     """
     cleaned = intake.clean(data, user_ref=_user_ref(user))
     with transaction.atomic():
@@ -241,24 +259,30 @@ def register_patient(lab, user, data: dict, *, not_duplicate: bool = False) -> R
         # same person wait for each other, so one sent twice at once is created once.
         keyed = _keyed(lab, cleaned.envelope)  # once: the lock, the check and the row
         _lock_identity(lab, keyed[0])
-        candidates = [] if not_duplicate else _duplicate_candidates(
-            lab, cleaned.envelope, columns=keyed[0])
-        entries = [] if not_duplicate else [_duplicates_entry(candidates)]
-        if not candidates:
+        found = _duplicate_candidates(lab, cleaned.envelope, columns=keyed[0])
+        same_nir = [c for c in found if "nir" in c.reasons]
+        refused = same_nir or ([] if not_duplicate else found)
+        # The check is journaled when it shows something (or when the user did not
+        # wave it away): what the refusal displays is a search of other patients.
+        entries = [_duplicates_entry(refused)] if refused or not not_duplicate else []
+        if not refused:
             patient = Patient(lab_id=getattr(lab, "pk", lab))
             patient.set_sealed(cleaned.envelope)
             side_rows = _apply_indexes(patient, keyed)
             patient.save(force_insert=True)
             PatientIndex.objects.bulk_create(side_rows)
+            events.patient_created.send(Patient, lab=lab, patient_id=patient.pk)
             entries.append({"action": Action.CREATE, "object_type": OBJECT_TYPE,
                             "object_id": patient.pk,
                             "detail": {"not_duplicate": True} if not_duplicate else None})
         # Journal last (a lab's chain stays locked from its append to the commit), the
         # check and the creation in one append.
         journal(lab=lab, user=user, entries=entries)
-    if candidates:
+    if same_nir:
+        raise SameNir(same_nir)
+    if refused:
         # Raised after the commit: showing the candidates is itself journaled.
-        raise DuplicatePatient(candidates)
+        raise DuplicatePatient(refused)
     return Registered(patient.pk, cleaned.warnings)
 
 
@@ -325,15 +349,48 @@ def open_patient(lab, user, patient: Patient, redirected: int | None = None,
     return PatientRecord(patient.pk, fields, redirected, merged)
 
 
-def update_patient(lab, user, patient_id, changes: dict, *, purpose: str = "") -> list[str]:
-    """Apply `changes` (input keys; "" or None clears an optional field); returns warnings.
+def _save_indexed(patient: Patient, env: dict) -> None:
+    """Seal `env` into the row and rewrite its blind indexes (columns and side rows)."""
+    patient.set_sealed(env)
+    side_rows = _apply_indexes(patient, _keyed(patient.lab_id, env))
+    patient.save()
+    PatientIndex.objects.filter(patient=patient).delete()
+    PatientIndex.objects.bulk_create(side_rows)
+
+
+def _keep_version(lab, user, patient: Patient, kind: str, previous: dict, fields, reason: str,
+                  other: Patient | None = None) -> PatientVersion:
+    version = PatientVersion(lab_id=patient.lab_id, patient=patient, kind=kind, other=other,
+                             created_by=user if getattr(user, "pk", None) else None)
+    version.set_sealed({"previous": previous, "fields": sorted(fields), "reason": reason})
+    version.save(force_insert=True)
+    return version
+
+
+def _clean_reason(reason) -> str:
+    text = " ".join(str(reason or "").split())
+    if not text:
+        raise ValidationError({"reason": ["Indiquez la raison de la correction."]})
+    if len(text) > 500:
+        raise ValidationError({"reason": ["La raison dépasse 500 caractères."]})
+    return text
+
+
+def update_patient(lab, user, patient_id, changes: dict, *, purpose: str = "",
+                   reason: str = "", not_duplicate: bool = False) -> list[str]:
+    """Correct a record: apply `changes` (input keys; "" or None clears an optional
+    field) with the checks of registration; returns warnings.
 
     Status changes follow status.py (VALI needs `id_document`; RECUP/QUAL need INSi).
     Changing an INS trait of a validated identity takes it back to PROV: the
-    document check was of the old traits.
+    document check was of the old traits. When the traits the duplicate check reads
+    change, the check runs as at registration (DuplicatePatient unless
+    `not_duplicate`; SameNir always). The previous envelope is kept as a sealed
+    version (who, when, `reason`).
     """
     if not isinstance(changes, dict) or not changes:
         raise ValidationError({"__all__": ["Aucune modification demandée."]})
+    reason = " ".join(str(reason or "").split())[:500]
     with transaction.atomic():
         patient, redirected = _resolve(lab, patient_id, for_update=True)
         if redirected:
@@ -354,22 +411,100 @@ def update_patient(lab, user, patient_id, changes: dict, *, purpose: str = "") -
                 "(un nouveau contrôle de pièce d'identité est nécessaire)."
             )
         changed = sorted(k for k in intake.ENVELOPE_FIELDS if env.get(k) != old.get(k))
-        patient.set_sealed(env)
-        side_rows = _apply_indexes(patient, _keyed(patient.lab_id, env))
-        patient.save()
-        PatientIndex.objects.filter(patient=patient).delete()
-        PatientIndex.objects.bulk_create(side_rows)
-        journal(lab=lab, user=user, action=Action.UPDATE, object_type=OBJECT_TYPE,
-                object_id=patient.pk, purpose=purpose, detail={"fields": changed})
+        if not changed:
+            return cleaned.warnings
+        refused = _correction_duplicates(lab, patient, old, env, not_duplicate)
+        if refused:
+            journal(lab=lab, user=user, **_duplicates_entry(refused))
+        else:
+            _keep_version(lab, user, patient, PatientVersion.CORRECTION, old, changed, reason)
+            _save_indexed(patient, env)
+            events.patient_corrected.send(Patient, lab=lab, patient_id=patient.pk)
+            journal(lab=lab, user=user, action=Action.UPDATE, object_type=OBJECT_TYPE,
+                    object_id=patient.pk, purpose=purpose, detail={"fields": changed})
+    if refused:
+        raise (SameNir if any("nir" in c.reasons for c in refused) else DuplicatePatient)(
+            refused)
     return cleaned.warnings
 
 
-def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "") -> None:
+def _correction_duplicates(lab, patient, old: dict, env: dict,
+                           not_duplicate: bool) -> list[Candidate]:
+    """The records a correction would duplicate, when it changes what the check reads."""
+    new_columns = _keyed(lab, env)[0]
+    old_columns = _keyed(lab, old)[0]
+    if all(new_columns[n] == old_columns[n] for n in LOCKED_INDEXES):
+        return []
+    _lock_identity(lab, new_columns)
+    mine = {patient.pk, *merged_into(lab, patient.pk)}
+    found = [c for c in _duplicate_candidates(lab, env, exclude=patient.pk, columns=new_columns)
+             if c.id not in mine]
+    same_nir = [c for c in found if "nir" in c.reasons]
+    return same_nir or ([] if not_duplicate else found)
+
+
+@dataclass(frozen=True)
+class Version:
+    """A previous state of a record, unsealed for display."""
+
+    id: int
+    kind: str
+    created_at: object
+    created_by: str  # the username, "" for the system
+    other_id: int | None
+    undone_at: object
+    fields: tuple[str, ...]
+    reason: str
+    previous: dict
+
+    @property
+    def kind_label(self) -> str:
+        return dict(PatientVersion.KINDS)[self.kind]
+
+    @property
+    def changes(self) -> list[tuple[str, object]]:
+        """(field, value before the change) of the fields it touched."""
+        return [(name, self.previous.get(name)) for name in self.fields]
+
+
+def versions(lab, patient_id) -> list[Version]:
+    """The record's previous states, newest first. The caller journals the read of the
+    record they belong to (the patient page does)."""
+    rows = (PatientVersion.objects.for_lab(lab).filter(patient_id=int(patient_id))
+            .select_related("created_by"))
+    found = []
+    for row in rows:
+        env = row.get_sealed()
+        by = row.created_by.username if row.created_by else ""
+        found.append(Version(row.pk, row.kind, row.created_at, by, row.other_id,
+                             row.undone_at, tuple(env["fields"]), env["reason"],
+                             env["previous"]))
+    return found
+
+
+# --- merge ----------------------------------------------------------------------------------
+
+UNMERGE_DAYS = 30
+KEEP, OTHER = "keep", "other"
+# The fields a biologist chooses between, side by side; the rest stays the kept record's.
+MERGE_FIELDS = tuple(k for k in intake.ENVELOPE_FIELDS
+                     if k not in ("birthplace_label", "ins_oid", "id_document"))
+
+
+def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "",
+                   choices: dict | None = None, reason: str = "") -> None:
     """Merge `merged_id` into `survivor_id`: the survivor keeps its record and history,
-    the merged record leaves search and redirects to the survivor. Journaled on both ids."""
+    taking from the other the fields `choices` names ({field: "other"}); the merged
+    record leaves search and redirects to the survivor, its requests shown with the
+    survivor's (orders.orders_for_patient follows merges). Journaled on both ids; the
+    survivor's previous state is kept so that `unmerge_patients` restores both."""
     survivor_id, merged_id = _ids(survivor_id, merged_id)
     if survivor_id == merged_id:
         raise PatientError("a patient cannot be merged into itself")
+    choices = choices or {}
+    unknown = sorted(set(choices) - set(MERGE_FIELDS))
+    if unknown or any(v not in (KEEP, OTHER) for v in choices.values()):
+        raise ValidationError({"__all__": ["Choix de fusion invalide."]})
     with transaction.atomic():
         rows = Patient.objects.for_lab(lab).select_for_update()
         found = {p.pk: p for p in rows.filter(pk__in=[survivor_id, merged_id])}
@@ -380,17 +515,111 @@ def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "") -> N
                 raise PatientError(f"patient {pid} was already merged into "
                                    f"{found[pid].merged_into_id}")
         survivor, merged = found[survivor_id], found[merged_id]
+        before, other = survivor.get_sealed(), merged.get_sealed()
+        env = _merged_envelope(before, other, choices)
+        taken = sorted(k for k in intake.ENVELOPE_FIELDS if env.get(k) != before.get(k))
+        _keep_version(lab, user, survivor, PatientVersion.MERGE, before, taken, reason,
+                      other=merged)
+        if taken:
+            _save_indexed(survivor, env)
         merged.merged_into = survivor
         for name in indexing.COLUMNS:
             setattr(merged, f"{name}_index", None)
         merged.save()
         PatientIndex.objects.filter(patient=merged).delete()
-        journal(lab=lab, user=user, action=Action.MERGE, object_type=OBJECT_TYPE,
-                object_id=survivor.pk, purpose=purpose,
-                detail={"role": "survivor", "merged": merged.pk})
-        journal(lab=lab, user=user, action=Action.MERGE, object_type=OBJECT_TYPE,
-                object_id=merged.pk, purpose=purpose,
-                detail={"role": "merged", "into": survivor.pk})
+        events.patient_merged.send(Patient, lab=lab, survivor_id=survivor.pk, merged_id=merged.pk)
+        journal(lab=lab, user=user, entries=[
+            {"action": Action.MERGE, "object_type": OBJECT_TYPE, "object_id": survivor.pk,
+             "purpose": purpose,
+             "detail": {"role": "survivor", "merged": merged.pk, "fields": taken}},
+            {"action": Action.MERGE, "object_type": OBJECT_TYPE, "object_id": merged.pk,
+             "purpose": purpose, "detail": {"role": "merged", "into": survivor.pk}},
+        ])
+
+
+def _merged_envelope(keep: dict, other: dict, choices: dict) -> dict:
+    env = dict(keep)
+    for name, side in choices.items():
+        if side == OTHER:
+            env[name] = other.get(name)
+            if name == "ins":
+                env["ins_oid"] = other.get("ins_oid")
+            if name == "birthplace_code":
+                env["birthplace_label"] = other.get("birthplace_label")
+    if any(env.get(k) != keep.get(k) for k in (*intake.INS_TRAITS, "ins")):
+        # Traits from two records were never checked together against one document.
+        env["identity_status"], env["id_document"] = IdentityStatus.PROV.value, None
+    return env
+
+
+def unmerge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "",
+                     now=None) -> None:
+    """Undo a merge of the last UNMERGE_DAYS days: the merged record is live again with
+    its own indexes, and the survivor gets back the fields it took from it (its state
+    before the undoing kept as a version). Journaled on both ids."""
+    survivor_id, merged_id = _ids(survivor_id, merged_id)
+    now = now or timezone.now()
+    with transaction.atomic():
+        rows = Patient.objects.for_lab(lab).select_for_update()
+        found = {p.pk: p for p in rows.filter(pk__in=[survivor_id, merged_id])}
+        if set(found) != {survivor_id, merged_id}:
+            raise PatientNotFound("no such pair of patients in this lab")
+        survivor, merged = found[survivor_id], found[merged_id]
+        if merged.merged_into_id != survivor.pk or survivor.merged_into_id is not None:
+            raise PatientError(f"patient {merged_id} is not merged into {survivor_id}")
+        version = (PatientVersion.objects.for_lab(lab).select_for_update()
+                   .filter(patient=survivor, other=merged, kind=PatientVersion.MERGE,
+                           undone_at__isnull=True).order_by("-created_at").first())
+        if version is None or version.created_at < now - timedelta(days=UNMERGE_DAYS):
+            raise PatientError(
+                f"Une fusion ne s'annule que dans les {UNMERGE_DAYS} jours : au-delà, "
+                "corrigez les dossiers un à un.")
+        kept = version.get_sealed()
+        current = survivor.get_sealed()
+        restored = {**current, **{k: kept["previous"].get(k) for k in kept["fields"]}}
+        if restored != current:
+            _keep_version(lab, user, survivor, PatientVersion.UNMERGE, current, kept["fields"],
+                          "", other=merged)
+            _save_indexed(survivor, restored)
+        version.undone_at = now
+        version.save(update_fields=["undone_at"])
+        merged.merged_into = None
+        _save_indexed(merged, merged.get_sealed())
+        events.patient_corrected.send(Patient, lab=lab, patient_id=survivor.pk)
+        events.patient_corrected.send(Patient, lab=lab, patient_id=merged.pk)
+        journal(lab=lab, user=user, entries=[
+            {"action": Action.UNMERGE, "object_type": OBJECT_TYPE, "object_id": survivor.pk,
+             "purpose": purpose, "detail": {"role": "survivor", "unmerged": merged.pk}},
+            {"action": Action.UNMERGE, "object_type": OBJECT_TYPE, "object_id": merged.pk,
+             "purpose": purpose, "detail": {"role": "merged", "from": survivor.pk}},
+        ])
+
+
+def merge_preview(lab, user, keep_id, other_id, purpose: str = "fusion") -> list[tuple]:
+    """(field, kept value, other value, differs) for the side-by-side page; both
+    records' reads journaled. Refused for a record already merged."""
+    keep_id, other_id = _ids(keep_id, other_id)
+    if keep_id == other_id:
+        raise PatientError("a patient cannot be merged into itself")
+    with transaction.atomic():
+        records = []
+        for pid in (keep_id, other_id):
+            patient, redirected = _resolve(lab, pid)
+            if redirected:
+                raise PatientError(f"patient {pid} was already merged into {patient.pk}")
+            records.append(open_patient(lab, user, patient, None, purpose).fields)
+    keep, other = records
+    return [(name, keep.get(name), other.get(name), keep.get(name) != other.get(name))
+            for name in MERGE_FIELDS]
+
+
+def merges_undoable(lab, patient_id, *, now=None) -> list[int]:
+    """Ids of the records merged into `patient_id` in the last UNMERGE_DAYS days, not undone."""
+    now = now or timezone.now()
+    return list(PatientVersion.objects.for_lab(lab).filter(
+        patient_id=int(patient_id), kind=PatientVersion.MERGE, undone_at__isnull=True,
+        created_at__gte=now - timedelta(days=UNMERGE_DAYS), other__merged_into=int(patient_id),
+    ).values_list("other_id", flat=True))
 
 
 def live_envelopes(lab, patient_ids) -> list[tuple[int, dict]]:

@@ -305,6 +305,7 @@ def envelope_of(identity: SyntheticIdentity) -> dict:
         "physician_rpps": identity.physician_rpps,
         "blood_group": identity.blood_group,
         "notes": identity.notes,
+        "insured_nir": "",
     }
     assert tuple(env) == ENVELOPE_FIELDS  # noqa: S101  a new envelope field must be filled here
     return env

@@ -74,6 +74,21 @@ def get_order_for_user(request, pk, perm: Perm = Perm.ORDER_READ) -> Order:
     return order
 
 
+def find_order_for_user(request, text: str, perm: Perm = Perm.ORDER_READ) -> Order | None:
+    """The request of the lab whose number (2026-000123, dash optional) or one of whose
+    tube barcodes (202600012301) is `text`; None when none is."""
+    membership = _membership(request)
+    if not has_permission(membership, perm):
+        raise PermissionDenied
+    digits = "".join(text.split()).replace("-", "")
+    rows = Order.objects.filter(lab_id=membership.lab_id)
+    if digits.isdigit() and len(digits) == 10:
+        return rows.filter(number=f"{digits[:4]}-{digits[4:]}").first()
+    if digits.isdigit() and len(digits) == 12:
+        return rows.filter(specimens__barcode=digits, specimens__lab_id=membership.lab_id).first()
+    return None
+
+
 def _patient_membership(request, pk, perm) -> Membership:
     """The request's membership when it holds `perm`; without it, 403 only when the patient
     exists in the lab (a missing id stays a 404)."""

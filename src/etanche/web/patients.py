@@ -9,16 +9,27 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from etanche.accounts import usage
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.orders import services as orders
 from etanche.patients import services as patients
+from etanche.patients.intake import as_input
 from etanche.patients.status import IdentityStatus, allowed_targets
-from etanche.web.access import current_lab, get_patient_for_user
+from etanche.web.access import (
+    current_lab,
+    find_order_for_user,
+    get_patient_for_user,
+    resolve_patient_for_user,
+)
 from etanche.web.decorators import require_permission
-from etanche.web.forms.patients import PatientForm, PatientSearchForm
+from etanche.web.forms.patients import (
+    CorrectionForm,
+    MergeForm,
+    PatientForm,
+    PatientSearchForm,
+)
 
 
 def _over_limit(request, kind: str):
@@ -49,7 +60,16 @@ def patient_search(request):
     cached (never_cache: no-store). A query string is ignored, not obeyed."""
     form = PatientSearchForm(request.POST if request.method == "POST" else None)
     page = None
-    if form.is_bound and form.is_valid():
+    if form.is_bound and form.is_valid() and form.scanned():
+        if not has_permission(request.membership, Perm.ORDER_READ):
+            form.add_error("number", "Votre rôle ne donne pas accès aux demandes.")
+        else:
+            order = find_order_for_user(request, form.scanned())
+            if order is not None:
+                return redirect("order_detail", pk=order.pk)
+            form.add_error("number", "Aucune demande du laboratoire ne porte ce numéro ou "
+                                     "ce code-barres.")
+    elif form.is_bound and form.is_valid():
         criteria = form.criteria()
         refused = _over_limit(request, usage.SEARCH) if criteria else None
         if refused:
@@ -72,12 +92,15 @@ def patient_search(request):
 def patient_create(request):
     lab = current_lab(request)
     form = PatientForm(request.POST or None)
-    candidates = []
+    candidates, same_nir = [], False
     if request.method == "POST" and form.is_valid():
         try:
             result = patients.register_patient(
                 lab, request.user, form.service_data(timezone.localdate()),
                 not_duplicate=form.cleaned_data["not_duplicate"])
+        except patients.SameNir as exc:
+            form.add_error("nir", patients.SameNir.MESSAGE)
+            candidates, same_nir = exc.candidates, True
         except patients.DuplicatePatient as exc:
             candidates = exc.candidates
         except ValidationError as exc:
@@ -87,7 +110,8 @@ def patient_create(request):
             for warning in result.warnings:
                 messages.warning(request, warning)
             return redirect("patient_detail", pk=result.id)
-    return render(request, "patients/create.html", {"form": form, "candidates": candidates})
+    return render(request, "patients/create.html", {"form": form, "candidates": candidates,
+                                                    "same_nir": same_nir})
 
 
 def _status_needs(current: str) -> list[tuple[str, str]]:
@@ -117,4 +141,130 @@ def patient_detail(request, pk: int):
         "orders": orders.orders_for_patient(lab, patient),
         "can_order": has_permission(membership, Perm.ORDER_WRITE),
         "can_see_history": has_permission(membership, Perm.ACCESS_HISTORY_READ),
+        "can_correct": has_permission(membership, Perm.PATIENT_WRITE),
+        "can_merge": has_permission(membership, Perm.PATIENT_MERGE),
+        "versions": patients.versions(lab, record.id),
+        "undoable": patients.merges_undoable(lab, record.id),
+        "labels": FIELD_LABELS,
     })
+
+
+FIELD_LABELS = {
+    "birth_name": "Nom de naissance", "first_names": "Prénoms de naissance",
+    "used_name": "Nom utilisé", "used_first_name": "Prénom utilisé",
+    "birth_date": "Date de naissance", "sex": "Sexe", "birthplace_code": "Lieu de naissance",
+    "birthplace_label": "Lieu de naissance (libellé)", "ins": "INS (NIR ou NIA)",
+    "ins_oid": "OID de l'INS", "identity_status": "Statut de l'identité",
+    "id_document": "Pièce d'identité contrôlée", "street": "Adresse",
+    "postal_code": "Code postal", "city": "Commune", "phones": "Téléphones",
+    "email": "Courriel", "amo_regime": "Régime obligatoire", "amo_fund": "Caisse",
+    "amo_centre": "Centre", "amc_insurer": "Complémentaire", "amc_contract": "N° de contrat",
+    "physician_name": "Médecin traitant", "physician_rpps": "RPPS du médecin traitant",
+    "blood_group": "Groupe sanguin", "notes": "Note", "insured_nir": "NIR de l'assuré",
+}
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Perm.PATIENT_WRITE)
+@never_cache
+def patient_correct(request, pk: int):
+    """Correction of identity, contact, coverage and physician, with the checks of
+    registration; the previous values are kept as a sealed version."""
+    record = get_patient_for_user(request, pk, Perm.PATIENT_WRITE, purpose="correction")
+    if record.redirected_from:
+        return redirect("patient_correct", pk=record.id)
+    form = CorrectionForm(request.POST or None,
+                          initial=CorrectionForm.initial_from(as_input(record.fields)))
+    candidates, same_nir = [], False
+    if request.method == "POST" and form.is_valid():
+        try:
+            warnings = patients.update_patient(
+                current_lab(request), request.user, record.id,
+                form.changes(timezone.localdate()), purpose="correction",
+                reason=form.cleaned_data["reason"],
+                not_duplicate=form.cleaned_data["not_duplicate"])
+        except patients.SameNir as exc:
+            form.add_error("nir", patients.SameNir.MESSAGE)
+            candidates, same_nir = exc.candidates, True
+        except patients.DuplicatePatient as exc:
+            candidates = exc.candidates
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        except patients.PatientError:
+            form.add_error(None, "Ce dossier ne peut pas être corrigé.")
+        else:
+            messages.success(request, "Dossier corrigé ; les valeurs précédentes sont "
+                                      "conservées dans l'historique des versions.")
+            for warning in warnings:
+                messages.warning(request, warning)
+            return redirect("patient_detail", pk=record.id)
+    return render(request, "patients/correct.html", {
+        "form": form, "record": record, "candidates": candidates, "same_nir": same_nir,
+        "can_merge": has_permission(request.membership, Perm.PATIENT_MERGE)})
+
+
+def _merge_choices(post, rows) -> dict:
+    return {name: post.get(f"keep_{name}") for name, *_ in rows
+            if post.get(f"keep_{name}") in (patients.KEEP, patients.OTHER)}
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Perm.PATIENT_MERGE)
+@never_cache
+def patient_merge(request, pk: int):
+    """Merge another record into this one: the other's id, then both side by side with
+    the differences marked; the biologist picks, field by field, the value to keep."""
+    lab = current_lab(request)
+    patient, redirected = resolve_patient_for_user(request, pk, Perm.PATIENT_MERGE)
+    if redirected:
+        return redirect("patient_merge", pk=patient.pk)
+    form = MergeForm(request.POST or request.GET or None)
+    rows = None
+    if form.is_bound and form.is_valid():
+        other = form.cleaned_data["other"]
+        resolve_patient_for_user(request, other, Perm.PATIENT_MERGE)  # 404 another lab's
+        try:
+            rows = patients.merge_preview(lab, request.user, patient.pk, other)
+        except patients.PatientError:
+            form.add_error("other", "Ce dossier ne peut pas être fusionné dans celui-ci "
+                                    "(le même, ou déjà fusionné).")
+        else:
+            if request.method == "POST" and request.POST.get("confirm"):
+                try:
+                    patients.merge_patients(
+                        lab, request.user, patient.pk, other, purpose="fusion",
+                        choices=_merge_choices(request.POST, rows),
+                        reason=form.cleaned_data["reason"])
+                except (patients.PatientError, ValidationError):
+                    form.add_error(None, "La fusion a été refusée : rechargez la page.")
+                else:
+                    messages.success(request, f"Dossier {other} fusionné dans celui-ci ; "
+                                              "la fusion peut être annulée pendant "
+                                              f"{patients.UNMERGE_DAYS} jours.")
+                    return redirect("patient_detail", pk=patient.pk)
+    return render(request, "patients/merge.html", {
+        "form": form, "pk": patient.pk, "rows": rows, "labels": FIELD_LABELS,
+        "other": form.cleaned_data.get("other") if rows else None})
+
+
+@require_POST
+@require_permission(Perm.PATIENT_MERGE)
+def patient_unmerge(request, pk: int):
+    """Undo a merge of the last 30 days: both records as they were."""
+    patient, _ = resolve_patient_for_user(request, pk, Perm.PATIENT_MERGE)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Indiquez le dossier dont la fusion est à annuler.")
+        return redirect("patient_detail", pk=patient.pk)
+    other = form.cleaned_data["other"]
+    try:
+        patients.unmerge_patients(current_lab(request), request.user, patient.pk, other,
+                                  purpose="fusion")
+    except (patients.PatientError, ValidationError) as exc:
+        french = str(exc) if str(exc).startswith("Une fusion") else (
+            "Ce dossier n'est pas fusionné dans celui-ci.")
+        messages.error(request, french)
+    else:
+        messages.success(request, f"Fusion annulée : le dossier {other} est de nouveau "
+                                  "distinct.")
+    return redirect("patient_detail", pk=patient.pk)

@@ -4,13 +4,14 @@ URL names are unique across the project: tests/web/views.py keys its checklist
 on them, and a URL that no test classifies fails the build.
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from etanche.web import (
     account,
     activation,
     exports,
     home,
+    interop,
     journal,
     login,
     orders,
@@ -56,6 +57,10 @@ urlpatterns = [
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/nouveau/", patients.patient_create, name="patient_create"),
     path("patients/<int:pk>/", patients.patient_detail, name="patient_detail"),
+    path("patients/<int:pk>/correction/", patients.patient_correct, name="patient_correct"),
+    path("patients/<int:pk>/fusion/", patients.patient_merge, name="patient_merge"),
+    path("patients/<int:pk>/fusion/annulation/", patients.patient_unmerge,
+         name="patient_unmerge"),
     # requests and catalogue
     path("patients/<int:patient_id>/demandes/nouvelle/", orders.order_create,
          name="order_create"),
@@ -68,6 +73,7 @@ urlpatterns = [
     path("demandes/<int:pk>/non-conformite/", orders.order_reject, name="order_reject"),
     path("demandes/<int:pk>/etiquettes.pdf", orders.order_labels, name="order_labels"),
     path("catalogue/", orders.catalogue_list, name="catalogue"),
+    path("messages-hl7/", interop.outbox, name="interop_outbox"),
     path("catalogue/nouvelle/", orders.catalogue_add, name="catalogue_add"),
     path("catalogue/<int:pk>/", orders.catalogue_edit, name="catalogue_edit"),
     path("catalogue/<int:pk>/activation/", orders.catalogue_toggle, name="catalogue_toggle"),
@@ -79,4 +85,6 @@ urlpatterns = [
     path("exports/<int:pk>/refuser/", exports.export_refuse, name="export_refuse"),
     path("exports/<int:pk>/telecharger/", exports.export_download, name="export_download"),
     path("exports/<int:pk>/purger/", exports.export_purge, name="export_purge"),
+    # the FHIR API: personal tokens, no session (etanche/fhir/urls.py)
+    path("fhir/", include("etanche.fhir.urls")),
 ]

@@ -12,6 +12,10 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PatientSearchForm(forms.Form):
+    number = forms.CharField(
+        label="N° de demande ou code-barres du tube", required=False, max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric"}),
+        help_text="Un code-barres scanné dans n'importe quel champ ouvre la demande.")
     nir = forms.CharField(label="NIR / NIA (15 caractères)", required=False, max_length=30,
                           widget=forms.TextInput(attrs={"autocomplete": "off",
                                                         "inputmode": "numeric"}))
@@ -30,7 +34,23 @@ class PatientSearchForm(forms.Form):
     def criteria(self) -> dict:
         data = self.cleaned_data
         return {key: (value.isoformat() if key == "birth_date" else value)
-                for key, value in data.items() if value}
+                for key, value in data.items() if value and key != "number"}
+
+    def scanned(self) -> str:
+        """A request number or tube barcode typed or scanned: in its own field, or alone
+        in the name field (where the cursor waits when the reader types it)."""
+        data = self.cleaned_data
+        if data.get("number"):
+            return data["number"]
+        others = [k for k, v in data.items() if v and k not in ("name", "number")]
+        name = "".join((data.get("name") or "").split())
+        return name if name and not others and looks_like_request(name) else ""
+
+
+def looks_like_request(text: str) -> bool:
+    """2026-000123 (a request number) or 202600012301 (a tube: number and rank)."""
+    digits = text.replace("-", "")
+    return digits.isdigit() and len(digits) in (10, 12)
 
 
 DOCUMENT_CHOICES = [("", "Aucune pièce contrôlée (identité provisoire)")] + [
@@ -79,6 +99,9 @@ class PatientForm(forms.Form):
     amc_contract = forms.CharField(label="N° de contrat complémentaire", required=False,
                                    max_length=200)
     physician_name = forms.CharField(label="Médecin traitant", required=False, max_length=200)
+    insured_nir = forms.CharField(
+        label="NIR de l'assuré (si ce n'est pas le patient)", required=False, max_length=30,
+        help_text="Celui de la carte Vitale qui couvre le patient (un parent, un conjoint).")
     not_duplicate = forms.BooleanField(
         label="J'ai vérifié : il s'agit d'une autre personne que les dossiers proposés",
         required=False)
@@ -93,3 +116,45 @@ class PatientForm(forms.Form):
             data["id_document"] = {"kind": self.cleaned_data["id_document"],
                                    "checked_on": today.isoformat()}
         return data
+
+
+# What the correction form shows of an envelope, and sends back.
+_CORRECTED = ("birth_name", "used_name", "used_first_name", "sex", "birthplace_code", "nir",
+              "phone", "email", "street", "postal_code", "city", "amo_regime", "amo_fund",
+              "amo_centre", "amc_insurer", "amc_contract", "physician_name", "insured_nir")
+
+
+class CorrectionForm(PatientForm):
+    """Correction of a record: the registration fields, prefilled, with a reason."""
+
+    reason = forms.CharField(label="Raison de la correction", max_length=500,
+                             help_text="Par exemple : erreur de saisie du nom de naissance, "
+                                       "vérifié sur la carte d'identité.")
+
+    @classmethod
+    def initial_from(cls, data: dict) -> dict:
+        """`data`: the record in input form (patients.intake.as_input)."""
+        initial = {k: data.get(k, "") for k in _CORRECTED}
+        initial["first_names"] = " ".join(data.get("first_names") or [])
+        initial["birth_date"] = data.get("birth_date")
+        return initial
+
+    def changes(self, today) -> dict:
+        data = self.cleaned_data
+        changes = {k: data.get(k) or "" for k in _CORRECTED}
+        changes["first_names"] = data["first_names"].split()
+        changes["birth_date"] = data["birth_date"].isoformat()
+        if data.get("id_document"):
+            changes["identity_status"] = "VALI"
+            changes["id_document"] = {"kind": data["id_document"],
+                                      "checked_on": today.isoformat()}
+        return changes
+
+
+class MergeForm(forms.Form):
+    """The other record of a merge, by its id (shown on its page)."""
+
+    other = forms.IntegerField(label="Numéro du dossier à fusionner dans celui-ci",
+                               min_value=1, widget=forms.TextInput(attrs={
+                                   "inputmode": "numeric", "autocomplete": "off"}))
+    reason = forms.CharField(label="Raison de la fusion", required=False, max_length=500)
