@@ -67,6 +67,11 @@ def _pseudonym_key(export: Export, salt_hex: str | None) -> bytes | None:
     return vault.derive_salted_key(export.lab_id, purpose, bytes.fromhex(salt_hex))
 
 
+def canary_donors(export: Export, sealed: dict):
+    """The rows a canary is shaped after: a list export's own patients, else the lab's."""
+    return sealed["patient_ids"] if export.selection == Selection.LIST else None
+
+
 def _canary_record(export, profile, canary, key) -> dict:
     stored = canary_record(canary)
     requests = stored["requests"] if profile.reads_requests else []
@@ -113,7 +118,7 @@ def _start(export: Export) -> tuple[Export, dict]:
             sealed["pseudonym_salt"] = secrets.token_hex(32)
             export.set_sealed(sealed)
         # The canary is one more row of the file: the total counts it, as `rows` will.
-        export.progress_total = _count(export, sealed) + 1
+        export.progress_total = _count(export, sealed) + (1 if profile.canary else 0)
         export.progress_done, export.production_error = 0, ""
         export.save(update_fields=["sealed", "key_version", "progress_total", "progress_done",
                                    "production_error"])
@@ -125,15 +130,17 @@ def produce_export(export: Export) -> Export:
     export, sealed = _start(export)
     profile = profiles.get(export.profile)
     key = _pseudonym_key(export, sealed.get("pseudonym_salt"))
-    canary = issue_canary_for_export(
-        export, marker_for=(lambda cid: pseudonym(key, cid)) if key else None,
-        among=sealed["patient_ids"] if export.selection == Selection.LIST else None)
-    total = export.progress_total - 1
+    canary_row = None
+    if profile.canary:  # none in a person's own data (subject access)
+        canary = issue_canary_for_export(
+            export, marker_for=(lambda cid: pseudonym(key, cid)) if key else None,
+            among=canary_donors(export, sealed))
+        canary_row = _canary_record(export, profile, canary, key)
+    total = export.progress_total - (1 if canary_row is not None else 0)
     position = secrets.randbelow(total + 1)  # anywhere, first and last places included
     writer = parallel.writer_for(export.format, profile)
     counter = {"rows": 0}
-    tasks = _tasks(export, profile, sealed, key, _canary_record(export, profile, canary, key),
-                   position)
+    tasks = _tasks(export, profile, sealed, key, canary_row, position)
     chunks = _chunks(export, writer, tasks, parallel.workers_for(total), counter)
     path = crypto.exports_dir() / export.file_name
     digest, size = crypto.encrypt_to_file(chunks, export.recipient, path)

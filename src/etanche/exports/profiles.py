@@ -98,6 +98,12 @@ class Profile:
     fields: tuple[str, ...]
     single_patient: bool = False  # subject access: one person's data, for that person
     pseudonymised: bool = False
+    # A canary row (watch) goes into the file, except where it would do harm: a person's
+    # own data holds only theirs (issue 24, item 3).
+    canary: bool = True
+    # The recipient loads the file into software (migration, transfer): the approver is
+    # shown the canary's identifier, to pass on out of band so it can be set aside.
+    announces_canary: bool = False
 
     def has(self, name: str) -> bool:
         return name in self.fields
@@ -123,7 +129,7 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "migration", "Migration vers un autre logiciel",
         "Tout ce dont le logiciel suivant a besoin pour reprendre les dossiers : identité, "
         "INS et statut, contact, couverture, médecin traitant, demandes et prélèvements, notes.",
-        _EVERYTHING,
+        _EVERYTHING, announces_canary=True,
     ),
     Profile(
         "transfer", "Transmission à un laboratoire spécialisé",
@@ -132,12 +138,12 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
         "exigent. Ni adresse, ni téléphone, ni courriel, ni couverture.",
         ("patient_id", *_IDENTITY, *_INS, "request_id", "request_number", "request_date",
          "urgent", "test_codes", "test_labels", "clinical_info", "answers", "fasting",
-         *_SPECIMEN),
+         *_SPECIMEN), announces_canary=True,
     ),
     Profile(
         "subject-access", "Droit d'accès de la personne (RGPD art. 15 et 20)",
         "Tout ce que le laboratoire détient sur une seule personne, remis à elle-même.",
-        _EVERYTHING, single_patient=True,
+        _EVERYTHING, single_patient=True, canary=False,
     ),
     Profile(
         "research", "Extraction pseudonymisée pour la recherche",

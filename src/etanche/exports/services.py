@@ -35,13 +35,15 @@ from etanche.exports import crypto, profiles
 from etanche.exports.errors import ExportGone as ExportGone
 from etanche.exports.errors import ExportRefused as ExportRefused
 from etanche.exports.models import OBJECT_TYPE, Export, Selection, Status
+from etanche.exports.production import canary_donors, selected_count
 from etanche.exports.production import produce_export as produce_export
-from etanche.exports.production import selected_count
 from etanche.exports.tasks import produce_export_task
 from etanche.journal.actor import describe
 from etanche.journal.models import Action, Entry, Outcome
 from etanche.journal.services import record as journal
 from etanche.patients.models import Patient
+from etanche.watch.models import Canary
+from etanche.watch.services import canary_record, issue_canary_for_export
 
 DEFAULT_EXPIRY = timedelta(days=7)
 MAX_EXPIRY = timedelta(days=30)
@@ -241,6 +243,9 @@ def approve_export(export: Export, user, *, via: str = "web", queue: bool = True
                     purpose=profiles.get(export.profile).label,
                     detail={"decision": "approved", "approval": given + 1, "of": needed,
                             **_who(via)})
+            if export.status == Status.APPROVED and profiles.get(export.profile).announces_canary:
+                # Made now, not at production: the approver is shown its identifier.
+                issue_canary_for_export(export, among=canary_donors(export, export.get_sealed()))
             if queue and export.status == Status.APPROVED:
                 produce_export_task.enqueue(export.pk)
     except ExportRefused:
@@ -404,3 +409,42 @@ def history(export: Export):
 def exports_of_lab(lab):
     return (Export.objects.for_lab(lab).select_related("requested_by", "decided_by")
             .order_by("-requested_at"))
+
+
+# --- what the file holds, and its canary (issue 24, item 3) ------------------------------
+
+def _fr_count(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def holds(export: Export) -> str:
+    """What the file holds, in words: "2 000 patients + 1 traceur"; "" before production
+    has counted."""
+    profile = profiles.get(export.profile)
+    total = export.rows if export.status != Status.REQUESTED and export.rows else (
+        export.progress_total or 0)
+    if not total:
+        return ""
+    canaries = 1 if profile.canary else 0
+    people = max(0, total - canaries)
+    text = f"{_fr_count(people)} patient{'s' if people > 1 else ''}"
+    return f"{text} + 1 traceur" if canaries else text
+
+
+def canary_notice(export: Export) -> dict | None:
+    """For a migration or transfer, the canary the file carries, to tell the recipient out
+    of band: its identifier in the file, its name and birth date, its request numbers."""
+    if not profiles.get(export.profile).announces_canary:
+        return None
+    canary = Canary.objects.for_lab(export.lab_id).filter(export_id=export.pk).first()
+    if canary is None:
+        return None
+    stored = canary_record(canary)
+    identity = stored["identity"]
+    return {
+        "patient_id": canary.pk,
+        "birth_name": (identity.get("birth_name") or "").upper(),
+        "first_names": " ".join(identity.get("first_names") or []),
+        "birth_date": identity.get("birth_date") or "",
+        "request_numbers": [r["number"] for r in stored.get("requests", [])],
+    }

@@ -63,8 +63,11 @@ class OrderCounter(models.Model):
     lab = models.ForeignKey("labs.Lab", on_delete=models.CASCADE, related_name="+")
     year = models.PositiveIntegerField()
     last = models.PositiveIntegerField(default=0)
+    # Numbers held by canaries (orders.services.canary_number): never given to a request.
+    reserved = models.JSONField(default=list, blank=True)
 
-    PERSONAL_DATA = {"id": P.NONE, "lab": P.NONE, "year": P.NONE, "last": P.NONE}
+    PERSONAL_DATA = {"id": P.NONE, "lab": P.NONE, "year": P.NONE, "last": P.NONE,
+                     "reserved": P.PSEUDONYMOUS}
 
     class Meta:
         constraints = [

@@ -6,6 +6,7 @@ order id in `detail`, so a patient's access history shows who opened, created
 or printed their requests; no entry holds personal data.
 """
 
+import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from etanche.journal import services as journal
 from etanche.journal.models import Action
-from etanche.orders import catalogue, labels
+from etanche.orders import catalogue, events, labels
 from etanche.orders.models import Order, OrderCounter, OrderTest, Specimen, Status
 from etanche.orders.preanalytical import (
     CONTAINERS,
@@ -92,9 +93,61 @@ def next_number(lab, year: int) -> str:
     # and a failed UPDATE fails the caller's transaction anyway.
     with transaction.atomic(savepoint=False):
         _bump_counter(lab, year)
-        last = OrderCounter.objects.filter(lab_id=lab.pk, year=year).values_list(
-            "last", flat=True).get()
+        # One read for both: the reserved list costs the request entry no extra round trip.
+        last, reserved = OrderCounter.objects.filter(lab_id=lab.pk, year=year).values_list(
+            "last", "reserved").get()
+        while last in (reserved or ()):  # a canary holds it: skip, under the same lock
+            OrderCounter.objects.filter(lab_id=lab.pk, year=year).update(last=F("last") + 1)
+            last += 1
     return _number(year, last)
+
+
+GAP_WINDOW = timedelta(days=1)
+
+
+def canary_number(lab, moment) -> str:
+    """A request number for a canary's request: real-looking, never taken from the counter.
+
+    The counter is not moved (a canary must use up no real request number, issue 24,
+    item 3). First choice: a number skipped by a rolled-back request among those
+    registered within a day of `moment` (the counter never goes back, so no request
+    will get it). Without such a gap: the number just past the counter, RESERVED on
+    the counter row, which next_number() then skips. Either way the number is
+    written in `reserved`, so two canaries never share one.
+    """
+    year = timezone.localdate(moment).year
+    with transaction.atomic():
+        _ensure_counter(lab, year)
+        counter = OrderCounter.objects.select_for_update().get(lab_id=lab.pk, year=year)
+        reserved = set(counter.reserved or ())
+        ranks = sorted(
+            int(n.rpartition("-")[2]) for n in Order.objects.for_lab(lab).filter(
+                number__startswith=f"{year}-",
+                created_at__range=(moment - GAP_WINDOW, moment + GAP_WINDOW),
+            ).values_list("number", flat=True) if n.rpartition("-")[2].isdigit())
+        candidates = [n for n in range(ranks[0], ranks[-1]) if n not in reserved
+                      and n not in set(ranks)][:50] if ranks else []
+        if candidates:
+            used = set(Order.objects.for_lab(lab).filter(
+                number__in=[_number(year, n) for n in candidates]).values_list(
+                    "number", flat=True))
+            candidates = [n for n in candidates if _number(year, n) not in used]
+        if candidates:
+            chosen = secrets.choice(candidates)
+        else:
+            chosen = max([counter.last, *reserved]) + 1
+        counter.reserved = sorted(reserved | {chosen})
+        counter.save(update_fields=["reserved"])
+    return _number(year, chosen)
+
+
+def _ensure_counter(lab, year: int) -> None:
+    if not OrderCounter.objects.filter(lab_id=lab.pk, year=year).exists():
+        try:
+            with transaction.atomic():
+                OrderCounter.objects.create(lab_id=lab.pk, year=year, last=0)
+        except IntegrityError:
+            pass  # created meanwhile by another request
 
 
 def _bump_counter(lab, year: int) -> None:
@@ -237,6 +290,7 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
     order.save(force_insert=True)
     OrderTest.objects.bulk_create(rows)
     Specimen.objects.bulk_create(tubes)
+    events.request_created.send(Order, lab=lab, order=order)
     # Journal last: the counter's row is locked before the journal's chain, as everywhere.
     journal.record(lab=lab, user=user, action=Action.CREATE, object_type=PATIENT,
                    object_id=patient.pk, purpose="enregistrement d'une demande",
@@ -277,9 +331,14 @@ def orders_of_day(lab, day: date | None = None):
             .prefetch_related("tests", "specimens").order_by("-created_at"))
 
 
+def record_ids(patient) -> list[int]:
+    """The patient's id and those of the records merged into it."""
+    return [patient.pk, *patient.merged_records.values_list("pk", flat=True)]
+
+
 def orders_for_patient(lab, patient):
     """A patient's requests, including those of records merged into it."""
-    ids = [patient.pk, *patient.merged_records.values_list("pk", flat=True)]
+    ids = record_ids(patient)
     return (Order.objects.for_lab(lab).filter(patient_id__in=ids)
             .prefetch_related("tests").order_by("-created_at"))
 
@@ -383,6 +442,7 @@ def cancel(lab, user, order: Order, reason: str) -> Order:
     _move(order, Status.CANCELLED)
     _reseal(order, cancel_reason=reason)
     order.save(update_fields=["status", "status_changed_at", "sealed", "key_version"])
+    events.request_cancelled.send(Order, lab=lab, order=order)
     journal.record(lab=lab, user=user, action=Action.UPDATE, object_type=PATIENT,
                    object_id=order.patient_id, purpose="annulation",
                    detail={"order": order.pk, "status": order.status})

@@ -80,6 +80,10 @@ def export_detail(request, pk):
         "can_download": has_permission(membership, Perm.EXPORT_DOWNLOAD)
         and export.status == Status.PRODUCED and exports.may_download(export, request.user),
         "can_purge": has_permission(membership, Perm.EXPORT_APPROVE) and not export.is_final,
+        "holds": exports.holds(export),
+        # The canary's identifier, for the approver to pass to the recipient out of band.
+        "canary": exports.canary_notice(export)
+        if has_permission(membership, Perm.EXPORT_APPROVE) else None,
     })
 
 
