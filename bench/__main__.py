@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Group name -> benchmarks it prints, in order.
 GROUPS = {
-    "intake": ["intake"],
+    "intake": ["stack_floor", "intake"],
     "search": ["demo_generate", "search_nir_p95", "search_name_dob_p95", "search_name_p95"],
     "journal_verify": ["journal_verify"],
     "export": ["export_500k"],

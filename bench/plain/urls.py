@@ -3,6 +3,7 @@ from django.urls import path
 from bench.plain import views
 
 urlpatterns = [
+    path("plancher/", views.floor, name="plain_floor"),
     path("patients/", views.search, name="plain_search"),
     path("patients/nouveau/", views.patient_create, name="plain_patient_create"),
     path("patients/<int:patient_id>/demandes/nouvelle/", views.order_create,

@@ -27,6 +27,19 @@ from etanche.web.patients import _add_errors
 MEMO = "bench.prescriber"
 
 
+@require_http_methods(["GET", "POST"])
+@require_permission(Perm.PATIENT_SEARCH)
+@never_cache
+def floor(request):
+    """stack_floor: the cheapest authenticated page the product could serve. The same
+    middleware, session, login and second-factor state, permission check and CSRF check
+    as every page; the site's layout rendered once; no query of ours. A POST answers
+    with the redirect a form's success gives, as the intake's two POSTs do."""
+    if request.method == "POST":
+        return redirect("plain_floor")
+    return render(request, "bench/floor.html")
+
+
 @require_GET
 @require_permission(Perm.PATIENT_SEARCH)
 @never_cache
