@@ -63,7 +63,7 @@ def seed(lab, count: int = 1) -> int:
                 registered = patients.register_patient(lab, None, _input(one_envelope()))
             except patients.DuplicatePatient:
                 continue  # a synthetic identity already in the lab: draw another
-            LabCanary.objects.create(lab_id=lab.pk, digest=digest(key, registered.patient_id))
+            LabCanary.objects.create(lab_id=lab.pk, digest=digest(key, registered.id))
             made += 1
     return made
 

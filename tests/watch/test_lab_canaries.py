@@ -1,0 +1,81 @@
+"""Lab canaries: real Patient rows no dump tells apart, any touch a critical alert."""
+
+import pytest
+from django.db import transaction
+
+from etanche.journal.models import Action
+from etanche.journal.services import record
+from etanche.ops.labs import create_lab
+from etanche.patients import search
+from etanche.patients import services as patients
+from etanche.patients.models import Patient
+from etanche.watch import canaries
+from etanche.watch.models import LabCanary, Severity
+from tests.orders.helpers import make_patient
+from tests.watch.helpers import alerts_of, drain
+
+pytestmark = pytest.mark.django_db
+
+
+def _canary_ids(lab):
+    return sorted(canaries.canaries_among(lab, Patient.objects.for_lab(lab)
+                                          .values_list("pk", flat=True)))
+
+
+def test_seeding_makes_patient_rows_known_only_by_a_keyed_digest(world, settings):
+    settings.ETANCHE_CANARY_EMAIL_DOMAIN = "alerte.lab-a.example"
+    real = make_patient(world.lab_a, world.frontdesk)
+    assert canaries.seed(world.lab_a, 2) == 2
+    ids = _canary_ids(world.lab_a)
+    assert len(ids) == 2 and real.pk not in ids
+    # Stored like any patient: same columns filled, no flag, no clear id anywhere in watch.
+    row, other = (Patient.objects.get(pk=ids[0]), real)
+    assert {f.attname for f in Patient._meta.concrete_fields
+            if getattr(row, f.attname) is None} <= {
+        f.attname for f in Patient._meta.concrete_fields if getattr(other, f.attname) is None
+    } | {"ins_index", "used_name_dob_index"}
+    stored = " ".join(LabCanary.objects.values_list("digest", flat=True))
+    assert all(str(pid) not in stored for pid in ids)
+    env = patients.get_patient(world.lab_a, None, ids[0]).fields
+    assert env["email"].endswith("@alerte.lab-a.example")
+
+
+def test_seeding_itself_raises_nothing_any_touch_is_critical(world):
+    canaries.seed(world.lab_a, 1)
+    (canary,) = _canary_ids(world.lab_a)
+    drain()
+    assert alerts_of(world.lab_a, "honeypot") == []
+    patients.get_patient(world.lab_a, world.frontdesk, canary)
+    drain()
+    (alert,) = alerts_of(world.lab_a, "honeypot")
+    assert alert.severity == Severity.CRITICAL and alert.user_id == world.frontdesk.pk
+    assert alert.get_sealed()["patients"] == [canary]
+
+
+def test_a_search_that_shows_a_canary_trips_the_rule(world):
+    canaries.seed(world.lab_a, 1)
+    (canary,) = _canary_ids(world.lab_a)
+    env = patients.get_patient(world.lab_a, None, canary).fields
+    drain()
+    page = search.search(world.lab_a, world.frontdesk, nir=env["ins"])
+    assert [s.id for s in page.results] == [canary]
+    drain()
+    assert len(alerts_of(world.lab_a, "honeypot")) == 1
+
+
+def test_a_real_patient_read_is_no_honeypot_alert(world):
+    canaries.seed(world.lab_a, 1)
+    real = make_patient(world.lab_a, world.frontdesk)
+    patients.get_patient(world.lab_a, world.frontdesk, real.pk)
+    with transaction.atomic():
+        record(lab=world.lab_b, user=world.other_frontdesk, action=Action.READ,
+               object_type="patient", object_id=_canary_ids(world.lab_a)[0])
+    drain()
+    assert alerts_of(world.lab_a, "honeypot") == [] and alerts_of(world.lab_b, "honeypot") == []
+
+
+def test_lab_creation_seeds_a_few_per_ten_thousand(db, settings):
+    settings.ETANCHE_CANARIES_PER_10K = 3
+    assert canaries.for_expected(10_000) == 3 and canaries.for_expected(1_000) == 1
+    lab = create_lab("lab-c", "Laboratoire C", "990000507", expected_patients=20_000)
+    assert canaries.count(lab) == 6 and Patient.objects.for_lab(lab).count() == 6
