@@ -216,6 +216,9 @@ class SharedUseFlag(models.Model):
 # Activation links, where a person sets the credentials nobody else holds (issue 16), and
 # second-factor devices with their secrets sealed or hashed (docs/adr/0005).
 from etanche.accounts.activation import Activation  # noqa: E402, F401
+
+# Personal API tokens of the FHIR API, stored as keyed digests (accounts/tokens.py).
+from etanche.accounts.apitoken import ApiToken  # noqa: E402, F401
 from etanche.accounts.devices import (  # noqa: E402, F401
     RecoveryCode,
     RecoveryCodeDevice,

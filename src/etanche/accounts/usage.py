@@ -68,11 +68,17 @@ def _retry_after(row: UsageCounter, limit: int, seconds: int, now) -> int:
 
 
 def count(user_id: int, kind: str) -> OverLimit | None:
+    return count_windows(user_id, kind, [(getattr(settings, setting), seconds)
+                                         for setting, seconds in WINDOWS[kind]])
+
+
+def count_windows(user_id: int, kind: str, windows) -> OverLimit | None:
+    """`count` with explicit (limit, seconds) windows, for a counter of another name (a
+    personal API token's, accounts/tokens.py: kind "api<token id>"); at most 14 characters."""
     now = timezone.now()
     with transaction.atomic():
         rows = []
-        for setting, seconds in WINDOWS[kind]:
-            limit = getattr(settings, setting)
+        for limit, seconds in windows:
             row, _ = UsageCounter.objects.select_for_update().get_or_create(
                 user_id=user_id, kind=f"{kind}/{seconds}", defaults={"window_start": now})
             seen = _slide(row, seconds, now)

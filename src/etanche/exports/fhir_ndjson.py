@@ -1,4 +1,14 @@
-"""FHIR R4 NDJSON: one resource per line, written as plain dicts (docs/exports.md, "FHIR").
+"""FHIR R4 resources as plain dicts: the ONE mapping of Étanche records to FHIR, and the
+NDJSON writer of exports (one resource per line; docs/exports.md, "FHIR"; docs/fhir.md).
+
+Exports, the FHIR API (etanche.fhir) and data-subject answers all build their
+resources here, from the record dicts of exports/records.py (profile field
+names). `exchange=True` (the API) applies the INS rules of FR Core: the INS
+(NIR with OID 1.2.250.1.213.1.4.8, NIA .9, test .10, demo .11) goes as an
+identifier only when the identity status is QUAL, typed INS-NIR/INS-NIA; the
+status itself as the FR Core identity-reliability extension; the record's own
+id as a local identifier always. Exports keep the fields their profile names,
+as recorded (the status beside them), so a migration loses nothing.
 
 Resources: Patient, Coverage (AMO and AMC), Practitioner (attending
 physician), ServiceRequest (one per requested test, grouped by the request
@@ -21,6 +31,19 @@ REQUEST_NUMBER = "https://etanche.fr/fhir/NamingSystem/request-number"
 NABM = "https://etanche.fr/fhir/CodeSystem/nabm"
 CONTAINER = "https://etanche.fr/fhir/CodeSystem/container"
 AMO_CLASS = "https://etanche.fr/fhir/CodeSystem/amo-class"
+PATIENT_ID = "https://etanche.fr/fhir/NamingSystem/patient-id"
+# FR Core (Interop'Santé, hl7.fhir.fr.core: FRCorePatientINSProfile, FRCoreOrganizationProfile,
+# fr-core-cs-identity-status; docs/fhir.md gives the files and commits read).
+FR_RELIABILITY = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-identity-reliability"
+FR_IDENTITY_STATUS = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-identity-status"
+FR_V2_0203 = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-v2-0203"
+FINESS_SYSTEM = "https://finess.esante.gouv.fr"
+# OID of an INS number -> (identifier type in FR_V2_0203, Identifier.use)
+INS_TYPES = {"1.2.250.1.213.1.4.8": ("INS-NIR", "official"),
+             "1.2.250.1.213.1.4.9": ("INS-NIA", "temp"),
+             "1.2.250.1.213.1.4.10": ("INS-NIR-TEST", "official"),
+             "1.2.250.1.213.1.4.11": ("INS-NIR-DEMO", "official")}
+QUALIFIED = "QUAL"
 GENDER = {"M": "male", "F": "female"}
 STATUS = {"registered": "active", "sampled": "active", "received": "active",
           "cancelled": "revoked", "rejected": "revoked"}
@@ -34,7 +57,20 @@ def _clean(resource: dict) -> dict:
     return {k: v for k, v in resource.items() if v not in (None, [], {}, "")}
 
 
-def _patient(p: dict, pid: str) -> dict:
+def _ins_identifier(p: dict) -> dict | None:
+    """The INS as FR Core carries it: only for a QUAL identity, typed by its OID."""
+    if p.get("identity_status") != QUALIFIED or not p.get("ins"):
+        return None
+    oid = p.get("ins_oid") or "1.2.250.1.213.1.4.8"
+    kind, use = INS_TYPES.get(oid, (None, None))
+    if kind is None:
+        return None
+    return {"use": use, "type": {"coding": [{"system": FR_V2_0203, "code": kind}]},
+            "system": f"urn:oid:{oid}", "value": p["ins"]}
+
+
+def patient(p: dict, pid: str, *, exchange: bool = False) -> dict:
+    """A Patient from a record's patient fields; `exchange`: the INS rules (module doc)."""
     names = []
     if "birth_name" in p or "first_names" in p:
         names.append(_clean({"use": "official", "family": p.get("birth_name"),
@@ -53,7 +89,11 @@ def _patient(p: dict, pid: str) -> dict:
         if "birthplace_code" in p:
             place["extension"] = [_ext("insee-code", valueCode=p["birthplace_code"])]
         extensions.append({"url": BIRTHPLACE, "valueAddress": place})
-    if "identity_status" in p:
+    if "identity_status" in p and exchange:
+        extensions.append({"url": FR_RELIABILITY, "extension": [
+            {"url": "identityStatus", "valueCoding": {"system": FR_IDENTITY_STATUS,
+                                                      "code": p["identity_status"]}}]})
+    elif "identity_status" in p:
         extensions.append(_ext("identity-status", valueCode=p["identity_status"]))
     document = [e for e in (
         _ext("kind", valueCode=p["id_document_kind"]) if "id_document_kind" in p else None,
@@ -66,7 +106,11 @@ def _patient(p: dict, pid: str) -> dict:
     if "notes" in p:
         extensions.append(_ext("patient-note", valueString=p["notes"]))
     identifier = None
-    if "ins" in p:
+    if exchange:
+        identifier = [{"use": "usual", "system": PATIENT_ID, "value": pid}]
+        if ins := _ins_identifier(p):
+            identifier.append(ins)
+    elif "ins" in p:
         identifier = [_clean({"system": f"urn:oid:{p['ins_oid']}" if "ins_oid" in p else None,
                               "value": p["ins"]})]
     birth = p.get("birth_date") or (str(p["birth_year"]) if "birth_year" in p else None)
@@ -79,7 +123,8 @@ def _patient(p: dict, pid: str) -> dict:
     })
 
 
-def _practitioner(p: dict, pid: str) -> dict | None:
+def practitioner(p: dict, pid: str) -> dict | None:
+    """The attending physician of patient `pid`, as Practitioner gp-<pid>."""
     if "physician_name" not in p and "physician_rpps" not in p:
         return None
     return _clean({
@@ -90,7 +135,8 @@ def _practitioner(p: dict, pid: str) -> dict | None:
     })
 
 
-def _coverages(p: dict, pid: str) -> list[dict]:
+def coverages(p: dict, pid: str) -> list[dict]:
+    """AMO (amo-<pid>) and AMC (amc-<pid>) Coverage of patient `pid`."""
     out = []
     amo = [(key, p[key]) for key in ("amo_regime", "amo_fund", "amo_centre") if key in p]
     if amo:
@@ -111,7 +157,9 @@ def _coverages(p: dict, pid: str) -> list[dict]:
     return out
 
 
-def _specimens(r: dict, rid: str, pid: str) -> list[dict]:
+def specimens(r: dict, rid: str, pid: str, *, exchange: bool = False) -> list[dict]:
+    """The Specimens of request `rid`: ids <rid>-s<rank>, or each one's `specimen_id` in
+    exchange (the API), which also points each to its ServiceRequest."""
     out = []
     for rank, s in enumerate(r.get("specimens") or [], start=1):
         collection = _clean({"collectedDateTime": s.get("specimen_sampled_at")})
@@ -119,17 +167,19 @@ def _specimens(r: dict, rid: str, pid: str) -> list[dict]:
                                            "code": s["specimen_container"]}]}}] \
             if "specimen_container" in s else None
         out.append(_clean({
-            "resourceType": "Specimen", "id": f"{rid}-s{rank}",
+            "resourceType": "Specimen",
+            "id": s["specimen_id"] if exchange and "specimen_id" in s else f"{rid}-s{rank}",
             "accessionIdentifier": {"value": s["specimen_barcode"]}
             if "specimen_barcode" in s else None,
             "subject": {"reference": f"Patient/{pid}"},
             "receivedTime": s.get("specimen_received_at"),
             "collection": collection, "container": container,
+            "request": [{"reference": f"ServiceRequest/{rid}"}] if exchange else None,
         }))
     return out
 
 
-def _service_requests(r: dict, rid: str, pid: str, specimens: list[dict]) -> list[dict]:
+def _request_extensions(r: dict) -> list[dict]:
     extensions = []
     if "prescription_date" in r:
         extensions.append(_ext("prescription-date", valueDate=r["prescription_date"]))
@@ -139,9 +189,20 @@ def _service_requests(r: dict, rid: str, pid: str, specimens: list[dict]) -> lis
         extensions.append(_ext("preanalytical-answers", extension=[
             _ext(key, **({"valueBoolean": v} if isinstance(v, bool) else {"valueString": str(v)}))
             for key, v in sorted(r["answers"].items()) if v not in (None, "")]))
-    requester = _clean({"display": r.get("prescriber_name"),
-                        "identifier": {"system": RPPS_OID, "value": r["prescriber_rpps"]}
-                        if "prescriber_rpps" in r else None})
+    return extensions
+
+
+def _requester(r: dict) -> dict | None:
+    return _clean({"display": r.get("prescriber_name"),
+                   "identifier": {"system": RPPS_OID, "value": r["prescriber_rpps"]}
+                   if "prescriber_rpps" in r else None}) or None
+
+
+def service_requests(r: dict, rid: str, pid: str, specimens: list[dict]) -> list[dict]:
+    """One ServiceRequest per requested test (ids <rid>-t<rank>), grouped by `requisition`:
+    the export's form, where each line is one act."""
+    extensions = _request_extensions(r)
+    requester = _requester(r)
     codes, labels = r.get("test_codes") or [], r.get("test_labels") or []
     tests = list(zip(codes, labels, strict=True)) if codes and labels else (
         [(c, None) for c in codes] or [(None, label) for label in labels] or [(None, None)])
@@ -159,7 +220,7 @@ def _service_requests(r: dict, rid: str, pid: str, specimens: list[dict]) -> lis
             "priority": ("urgent" if r["urgent"] else "routine") if "urgent" in r else None,
             "code": concept, "subject": {"reference": f"Patient/{pid}"},
             "authoredOn": r.get("request_date") or r.get("request_month"),
-            "requester": requester or None,
+            "requester": requester,
             "reasonCode": [{"text": r["clinical_info"]}] if "clinical_info" in r else None,
             "note": [{"text": r["request_notes"]}] if "request_notes" in r else None,
             "specimen": [{"reference": f"Specimen/{s['id']}"} for s in specimens],
@@ -167,17 +228,54 @@ def _service_requests(r: dict, rid: str, pid: str, specimens: list[dict]) -> lis
     return out
 
 
+def service_request(r: dict, rid: str, pid: str, specimens: list[dict], *,
+                    lab_id=None) -> dict:
+    """The whole request as ONE ServiceRequest (the API's form: what a prescriber's software
+    sends and cancels): id `rid`, the request number as identifier and requisition, each
+    NABM act a coding of `code`, the lab as performer."""
+    codes, labels = r.get("test_codes") or [], r.get("test_labels") or []
+    labels = labels if len(labels) == len(codes) else [None] * len(codes)
+    number = ({"system": REQUEST_NUMBER, "value": r["request_number"]}
+              if "request_number" in r else None)
+    return _clean({
+        "resourceType": "ServiceRequest", "id": rid, "extension": _request_extensions(r),
+        "identifier": [number] if number else None, "requisition": number,
+        "status": STATUS.get(r.get("request_status"), "unknown"), "intent": "order",
+        "priority": ("urgent" if r["urgent"] else "routine") if "urgent" in r else None,
+        "code": _clean({"coding": [_clean({"system": NABM, "code": c, "display": label})
+                                   for c, label in zip(codes, labels, strict=True)],
+                        "text": ", ".join(x for x in labels if x) or None}) or None,
+        "subject": {"reference": f"Patient/{pid}"},
+        "authoredOn": r.get("request_date") or r.get("request_month"),
+        "requester": _requester(r),
+        "performer": [{"reference": f"Organization/{lab_id}"}] if lab_id is not None else None,
+        "reasonCode": [{"text": r["clinical_info"]}] if "clinical_info" in r else None,
+        "note": [{"text": r["request_notes"]}] if "request_notes" in r else None,
+        "specimen": [{"reference": f"Specimen/{s['id']}"} for s in specimens],
+    })
+
+
+def organization(lab_id, name: str, finess: str) -> dict:
+    """The lab (legal entity) with its FINESS, as FR Core's finess identifier slice."""
+    return _clean({
+        "resourceType": "Organization", "id": str(lab_id), "active": True, "name": name,
+        "identifier": [{"use": "official",
+                        "type": {"coding": [{"system": FR_V2_0203, "code": "FINEJ"}]},
+                        "system": FINESS_SYSTEM, "value": finess}] if finess else None,
+    })
+
+
 def resources(record: dict, profile: Profile) -> list[dict]:
     p = record["patient"]
     pid = p.get("patient_id") or p.get("pseudonym")
-    out = [_patient(p, pid)]
-    if practitioner := _practitioner(p, pid):
-        out.append(practitioner)
-    out += _coverages(p, pid)
+    out = [patient(p, pid)]
+    if gp := practitioner(p, pid):
+        out.append(gp)
+    out += coverages(p, pid)
     for rank, r in enumerate(record["requests"], start=1):
         rid = r.get("request_id") or f"{pid}-r{rank}"
-        specimens = _specimens(r, rid, pid)
-        out += _service_requests(r, rid, pid, specimens) + specimens
+        tubes = specimens(r, rid, pid)
+        out += service_requests(r, rid, pid, tubes) + tubes
     return out
 
 

@@ -2,8 +2,23 @@
 
 import getpass
 import os
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 _cli = False
+# The channel a named user acts through, beside their name (a personal API token).
+_through: ContextVar[str] = ContextVar("etanche_journal_through", default="")
+
+
+@contextmanager
+def acting_through(channel: str):
+    """Entries recorded inside name `channel` beside the user (e.g. "jeton API #12"), so a
+    read through a token is told apart from the same person's reads on the web."""
+    reset = _through.set(channel)
+    try:
+        yield
+    finally:
+        _through.reset(reset)
 
 
 def mark_cli() -> None:
@@ -14,7 +29,8 @@ def mark_cli() -> None:
 
 def describe(user=None, actor: str | None = None) -> str:
     if user is not None and getattr(user, "is_authenticated", False):
-        return user.get_username()
+        channel = _through.get()
+        return f"{user.get_username()} ({channel})" if channel else user.get_username()
     if actor:
         return actor
     if _cli:

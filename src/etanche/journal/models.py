@@ -53,6 +53,9 @@ class Action(models.TextChoices):
     EXPORT_APPROVE = "export-approve", "approbation d'export"
     EXPORT_DOWNLOAD = "export-download", "téléchargement d'export"
     EXPORT_PURGE = "export-purge", "purge d'export"
+    BREACH_SCAN = "breach-scan", "analyse d'un fichier divulgué"
+    BREACH_CASE = "breach-case", "dossier de violation de données"
+    BREACH_DRAFT = "breach-draft", "brouillon de notification de violation"
     IMPORT = "import", "import"
     # interop (HL7 to the analytical LIS)
     INTEROP_SEND = "interop-send", "message HL7 envoyé"

@@ -13,12 +13,16 @@ existing seeds, codes and chains unreadable.
 - TOTP seed: format (1 byte, = 1) | nonce (12) | AES-256-GCM, bound to the user id;
 - recovery code: HMAC-SHA256 hex of "user_id:code";
 - activation link: HMAC-SHA256 hex of the link's random token;
+- personal API token: HMAC-SHA256 hex of the token (accounts/tokens.py);
+- FHIR paging cursor: nonce (12) | AES-256-GCM of the JSON state, base64url, bound to
+  the API token it was issued to (a cursor may carry search criteria: never in clear);
 - system chain secret: nonce (12) | AES-256-GCM of the JSON fields, bound to
   "record_type|record_id";
 - lockout counters: HMAC-SHA256 hex of a label under SECRET_KEY itself;
 - session key: HMAC-SHA256 hex of the key, under the current key only.
 """
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -40,6 +44,8 @@ TOTP_PURPOSE = b"etanche/accounts/totp-seed/v1"
 RECOVERY_PURPOSE = b"etanche/accounts/recovery-code/v1"
 SESSION_PURPOSE = b"etanche/accounts/session-key/v1"
 ACTIVATION_PURPOSE = b"etanche/accounts/activation-link/v1"
+API_TOKEN_PURPOSE = b"etanche/accounts/api-token/v1"
+CURSOR_PURPOSE = b"etanche/fhir/paging-cursor/v1"
 SYSTEM_CHAIN_PURPOSE = b"etanche/journal/system-chain/v1"
 SYSTEM_SIGNING_PURPOSE = b"etanche/journal/system-checkpoint/v1"
 REGISTRY_PURPOSE = b"etanche/journal/chain-registry/v1"
@@ -47,10 +53,13 @@ REGISTRY_PURPOSE = b"etanche/journal/chain-registry/v1"
 __all__ = [
     "InstanceSealError",
     "activation_digests",
+    "api_token_digests",
     "counter_digest",
+    "open_cursor",
     "recovery_code_digests",
     "registry_mac",
     "registry_mac_ok",
+    "seal_cursor",
     "seal_system",
     "seal_totp_seed",
     "session_digest",
@@ -119,6 +128,45 @@ def activation_digests(token: str) -> list[str]:
     message = token.encode()
     return [hmac.new(key, message, hashlib.sha256).hexdigest()
             for key in _keys(ACCOUNTS_SALT, ACTIVATION_PURPOSE)]
+
+
+def api_token_digests(token: str) -> list[str]:
+    """The stored form of a personal API token, current key first, then each fallback:
+    a database copy neither authenticates nor lets guesses be tested offline."""
+    message = token.encode()
+    return [hmac.new(key, message, hashlib.sha256).hexdigest()
+            for key in _keys(ACCOUNTS_SALT, API_TOKEN_PURPOSE)]
+
+
+def seal_cursor(state: dict, *, bound_to: str) -> str:
+    """An opaque paging cursor (URL-safe text) for `state`, readable only by this instance
+    and only for `bound_to` (the API token's id): a next link carries no criteria in clear."""
+    nonce = os.urandom(NONCE_BYTES)
+    aead = AESGCM(_keys(None, CURSOR_PURPOSE)[0])
+    body = aead.encrypt(nonce, json.dumps(state).encode(), f"cursor:{bound_to}".encode())
+    return base64.urlsafe_b64encode(nonce + body).decode().rstrip("=")
+
+
+def open_cursor(text: str, *, bound_to: str) -> dict | None:
+    """The state of a cursor made by seal_cursor for `bound_to`; None if it is not one."""
+    if not text or len(text) > 4000:
+        return None
+    try:
+        token = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError):
+        return None
+    nonce, body = token[:NONCE_BYTES], token[NONCE_BYTES:]
+    for key in _keys(None, CURSOR_PURPOSE):
+        try:
+            plain = AESGCM(key).decrypt(nonce, body, f"cursor:{bound_to}".encode())
+        except (InvalidTag, ValueError):
+            continue
+        try:
+            state = json.loads(plain)
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
+    return None
 
 
 def counter_digest(message: bytes) -> str:

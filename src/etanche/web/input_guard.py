@@ -8,6 +8,8 @@ French message, instead of each view and form checking it.
 
 from django.http import HttpResponseBadRequest
 
+from etanche.fhir.outcome import FhirError, error_response
+
 MESSAGE = "Requête refusée : un des champs contient un caractère nul (0x00).\n"
 
 
@@ -25,5 +27,7 @@ class RejectNulMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
+            if request.path.startswith("/fhir/"):  # the API answers in FHIR, even here
+                return error_response(FhirError(400, MESSAGE.strip()))
             return HttpResponseBadRequest(MESSAGE, content_type="text/plain; charset=utf-8")
         return None
