@@ -40,6 +40,13 @@ class Perm(StrEnum):
     SHARED_USE_READ = "shared_use.read"
     JOURNAL_READ = "journal.read"
     ACCESS_HISTORY_READ = "access_history.read"
+    # watch (issue 17): alerts and their triage, the lab's watch settings, break-the-glass
+    ALERT_READ = "alert.read"
+    ALERT_TRIAGE = "alert.triage"
+    WATCH_MANAGE = "watch.manage"
+    BREAK_GLASS = "break_glass.use"
+    # breach response (GDPR art. 33-34): scan a leaked file, keep the case, draft notices
+    BREACH_MANAGE = "breach.manage"
 
 
 _FRONT_OFFICE = {
@@ -48,7 +55,9 @@ _FRONT_OFFICE = {
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
-    Role.FRONTDESK: frozenset(_FRONT_OFFICE),
+    # Break-the-glass: opening, for a stated reason and a limited time, what the role does
+    # not normally open (clinical information of a request); journaled, alerted to the DPO.
+    Role.FRONTDESK: frozenset(_FRONT_OFFICE | {Perm.BREAK_GLASS}),
     Role.BIOLOGIST: frozenset(
         _FRONT_OFFICE
         | {Perm.CLINICAL_READ, Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD,
@@ -56,16 +65,17 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
     ),
     # The lab admin runs the lab but reads no patient record: separation of duties.
     Role.LABADMIN: frozenset(
-        {Perm.USER_MANAGE, Perm.CATALOGUE_MANAGE, Perm.INTEROP_MANAGE, Perm.SHARED_USE_READ,
+        {Perm.USER_MANAGE, Perm.CATALOGUE_MANAGE, Perm.WATCH_MANAGE,
+         Perm.INTEROP_MANAGE, Perm.SHARED_USE_READ,
          Perm.EXPORT_REQUEST,
          Perm.EXPORT_APPROVE, Perm.IMPORT_RUN}
     ),
     # The DPO answers data-subject requests and investigates accesses, so finds and
     # reads patient records (each read journaled like anyone's); writes nothing.
     Role.DPO: frozenset(
-        {Perm.PATIENT_SEARCH, Perm.PATIENT_READ,
-         Perm.SHARED_USE_READ, Perm.JOURNAL_READ, Perm.ACCESS_HISTORY_READ,
-         Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD}
+        {Perm.PATIENT_SEARCH, Perm.PATIENT_READ, Perm.ALERT_READ, Perm.ALERT_TRIAGE,
+         Perm.BREAK_GLASS, Perm.SHARED_USE_READ, Perm.JOURNAL_READ, Perm.ACCESS_HISTORY_READ,
+         Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD, Perm.BREACH_MANAGE}
     ),
     # Read-only oversight (an inspector, a certification auditor): no personal data.
     Role.AUDITOR: frozenset({Perm.JOURNAL_READ}),
