@@ -3,11 +3,13 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from etanche.journal.models import Entry
-from etanche.orders import catalogue
+from etanche.orders import catalogue, wording
 from etanche.orders.models import CatalogueTest
 from etanche.orders.preanalytical import QUESTIONS, SPECIMEN_KINDS
+from tests.personas import sign_in
 
 DATA = Path(catalogue.__file__).parent / "data"
 # The full NABM reference file, copied into the repository (tests/data/SOURCES.md);
@@ -85,3 +87,42 @@ def test_it_finds_tests_by_code_prefix_or_label_words(world):
     assert [t.code for t in catalogue.search_tests(world.lab_a, "1104")] == ["1104"]
     assert "1213" in [t.code for t in catalogue.search_tests(world.lab_a, "ferritine")]
     assert catalogue.search_tests(world.lab_a, "") == []
+
+
+# --- search and labels in French (issue 24, item 4) -------------------------------------------
+
+@pytest.mark.parametrize(("typed", "first"), [
+    ("glycémie", "0552"), ("glycemie", "0552"), ("GLYCÉMIE", "0552"), ("tsh", "1208"),
+    ("TSH", "1208"), ("nfs", "1104"), ("NFP", "1104"), ("crp", "1804"), ("hba1c", "1577"),
+    ("HbA1c", "1577"), ("ferritine", "1213"), ("bilan lipidique", "0996"),
+    ("hémogramme", "1104"), ("protéine c réactive", "1804"), ("Créatinine", "0592"),
+])
+def test_search_ignores_accents_and_case_and_knows_the_usual_names(world, typed, first):
+    found = [t.code for t in catalogue.search_tests(world.lab_a, typed)]
+    assert found and found[0] == first, found
+
+
+def test_tsh_finds_every_test_written_t_s_h(world):
+    found = {t.code for t in catalogue.search_tests(world.lab_a, "tsh")}
+    assert {"1208", "1211", "1212", "1488"} <= found
+
+
+def test_every_synonym_names_a_shipped_code():
+    assert set(wording.synonyms()) <= set(catalogue.nabm_acts())
+
+
+def test_labels_read_in_french_and_the_official_one_is_kept_verbatim(world):
+    catalogue.ensure_seeded(world.lab_a)
+    test = CatalogueTest.objects.for_lab(world.lab_a).get(code="1104")
+    assert test.label == "Hémogramme y compris plaquettes (NFS, NFP)"
+    assert catalogue.official_label("1104") == "HEMOGRAMME Y COMPRIS PLAQUETTES (NFS , NFP)"
+    assert CatalogueTest.objects.for_lab(world.lab_a).get(code="0552").label == \
+        "Sang : glucose (glycémie)"
+    assert catalogue.official_label("L001") is None
+
+
+def test_the_test_search_page_shows_the_official_label_beside(world, client):
+    sign_in(client, world.frontdesk)
+    page = client.get(reverse("test_search"), {"q": "glycémie"}).content.decode()
+    assert "Sang : glucose (glycémie)" in page
+    assert "Libellé NABM : GLUCOSE" in page

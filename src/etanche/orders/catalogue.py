@@ -17,6 +17,7 @@ from django.db import transaction
 
 from etanche.journal import services as journal
 from etanche.journal.models import Action
+from etanche.orders import wording
 from etanche.orders.models import CatalogueTest
 from etanche.orders.preanalytical import QUESTIONS, SPECIMEN_KINDS
 
@@ -35,8 +36,21 @@ class NabmAct:
 
     @property
     def display_label(self) -> str:
-        # The short label is the readable one; the long one is cut at 100 characters.
-        return (self.short_label or self.label)[:1].upper() + (self.short_label or self.label)[1:]
+        # The short label is the readable one (the long one is cut at 100 characters), in
+        # proper French (orders/wording.py); the official one stays beside it on the pages.
+        return wording.french_label(self.short_label or self.label)
+
+
+def official_label(code: str) -> str | None:
+    """The NABM's own label of `code`, verbatim; None for a local test."""
+    act = nabm_acts().get(code)
+    return act.label if act else None
+
+
+def found_by(test: CatalogueTest) -> str:
+    """The texts a test is found by: code, label, official label, documented synonyms."""
+    return " ".join([test.code, test.label, official_label(test.code) or "",
+                     *wording.synonyms().get(test.code, ())])
 
 
 @functools.cache
@@ -88,7 +102,11 @@ def all_tests(lab):
 
 
 def search_tests(lab, text: str, limit: int = 20):
-    """Tests whose code starts with, or label contains, `text` (no personal data here)."""
+    """Tests whose code starts with `text`, or whose label, official NABM label or documented
+    synonyms (data/synonyms.csv) hold every word of it, accents and case aside: "glycémie",
+    "GLYCEMIE" and "glycemie" find the same tests, "tsh" finds "T.S.H.". A synonym typed
+    whole comes first ("nfs": the blood count before tests merely mentioning it). No
+    personal data here; a lab's catalogue is a few hundred rows, filtered in Python."""
     text = (text or "").strip()
     if not text:
         return []
@@ -97,7 +115,11 @@ def search_tests(lab, text: str, limit: int = 20):
         by_code = list(tests.filter(code__startswith=text.upper())[:limit])
         if by_code:
             return by_code
-    return list(tests.filter(label__icontains=text)[:limit])
+    folded = wording.fold(text)
+    found = [t for t in tests.order_by("code") if wording.matches(text, found_by(t))]
+    found.sort(key=lambda t: folded not in {wording.fold(s)
+                                            for s in wording.synonyms().get(t.code, ())})
+    return found[:limit]
 
 
 def _check_setting(specimen: str, questions: str) -> str:

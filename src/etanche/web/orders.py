@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from etanche.accounts.models import Membership
 from etanche.accounts.permissions import Perm, has_permission, role_has
-from etanche.orders import catalogue, memo, prescribers
+from etanche.orders import catalogue, memo, prescribers, wording
 from etanche.orders import services as orders
 from etanche.orders.models import Status
 from etanche.orders.preanalytical import CONTAINERS, QUESTIONS, SPECIMEN_KINDS
@@ -275,13 +275,15 @@ def catalogue_list(request):
     lab = current_lab(request)
     query = (request.GET.get("q") or "").strip()[:60]
     tests = catalogue.all_tests(lab)
-    if query:
-        tests = tests.filter(code__startswith=query.upper()) | tests.filter(
-            label__icontains=query)
     if request.GET.get("etat") == "desactivees":
         tests = tests.filter(enabled=False)
+    tests = tests.order_by("code")
+    if query:
+        # Accents, case and synonyms aside, as on the request form (orders/wording.py).
+        tests = [t for t in tests if t.code.startswith(query.upper())
+                 or wording.matches(query, catalogue.found_by(t))]
     return render(request, "orders/catalogue.html", {
-        "tests": tests.order_by("code"), "q": query, "specimens": SPECIMEN_KINDS,
+        "tests": tests, "q": query, "specimens": SPECIMEN_KINDS,
         "questions": QUESTIONS, "state": request.GET.get("etat", ""),
     })
 
