@@ -5,9 +5,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 
 from etanche.accounts.models import Role
-from etanche.interop import hl7, outbox
+from etanche.interop import hl7, inbound, outbox, progress
 from etanche.interop import services as interop
-from etanche.interop.models import OutboxMessage
+from etanche.interop.models import FillerStatus, OutboxMessage
 from etanche.orders import services as orders
 from etanche.orders.models import Order
 from etanche.patients import services as patients
@@ -25,7 +25,7 @@ def _er7(message) -> str:
 
 def test_a_new_request_writes_a_valid_oml_o21(world, destination):
     patient = make_patient(world.lab_a, world.frontdesk)
-    order = make_order(world.lab_a, world.frontdesk, patient, clinical_info="Sous AVK")
+    order = make_order(world.lab_a, world.frontdesk, patient, clinical_info="Fièvre nocturne")
     (message,) = _messages(message_type="OML^O21")
     assert (message.patient_ref, message.order_ref, message.event) == (patient.pk, order.pk, "NW")
     parsed = validate(_er7(message))
@@ -41,17 +41,17 @@ def test_a_new_request_writes_a_valid_oml_o21(world, destination):
     assert codes == set(order.tests.values_list("code", flat=True))
     barcodes = {s.split("|")[2].split("&")[0] for s in segments if s.startswith("SPM")}
     assert barcodes == set(order.specimens.values_list("barcode", flat=True))
-    assert "AVK" not in _er7(message)  # the destination does not take clinical information
+    assert "Fièvre nocturne" not in _er7(message)  # the destination takes no clinical info
 
 
 def test_clinical_information_only_where_the_destination_allows(world, port):
     interop.add_destination("lis-clin", lab=world.lab_a, host="127.0.0.1", port=port,
                             messages="orders", clinical_info=True)
     patient = make_patient(world.lab_a, world.frontdesk)
-    make_order(world.lab_a, world.frontdesk, patient, clinical_info="Sous AVK")
+    make_order(world.lab_a, world.frontdesk, patient, clinical_info="Fièvre nocturne")
     (message,) = _messages(message_type="OML^O21")
     obr = next(s for s in _er7(message).split("\r") if s.startswith("OBR"))
-    assert obr.split("|")[13] == "Sous AVK"
+    assert obr.split("|")[13] == "Fièvre nocturne"
 
 
 def test_a_cancellation_is_an_oml_o21_ca(world, destination):
@@ -138,3 +138,30 @@ def test_the_outbox_is_sealed_at_rest(world, destination):
         cursor.execute("SELECT sealed FROM interop_outboxmessage")
         blobs = b"".join(bytes(row[0]) for row in cursor.fetchall())
     assert blobs and "Quéméneur".encode() not in blobs and b"PID|" not in blobs
+
+
+def test_sampling_sends_the_collection_time_as_an_oml_o21_xo(world, destination):
+    patient = make_patient(world.lab_a, world.frontdesk)
+    order = make_order(world.lab_a, world.frontdesk, patient)
+    orders.record_sampling(world.lab_a, world.frontdesk, order)
+    change = _messages(message_type="OML^O21")[-1]
+    assert change.event == "XO"
+    validate(_er7(change))
+    spm = next(s for s in _er7(change).split("\r") if s.startswith("SPM"))
+    assert spm.split("|")[17]  # SPM-17, the collection time
+
+
+def test_an_unsolicited_status_update_moves_the_request(world, destination):
+    patient = make_patient(world.lab_a, world.frontdesk)
+    order = make_order(world.lab_a, world.frontdesk, patient)
+    update = "\r".join([
+        "MSH|^~\\&|LIS|PLATEAU|ETANCHE|LAB|20260101120000||OML^O21^OML_O21|LIS42|P|2.5",
+        f"PID|1||{patient.pk}^^^ETANCHE^PI", f"ORC|SC|{order.number}^ETANCHE|||IP"])
+    ack = inbound.answer(destination, update)
+    assert "MSA|AA|LIS42" in ack
+    assert progress.status_of(world.lab_a, [order.pk]) == {order.pk: FillerStatus.IN_PROGRESS}
+    final = update.replace("|||IP", "|||CM").replace("LIS42", "LIS43")
+    inbound.answer(destination, final)
+    inbound.answer(destination, update.replace("LIS42", "LIS44"))  # late: never moves back
+    assert progress.status_of(world.lab_a, [order.pk]) == {order.pk: FillerStatus.RESULTS}
+    assert "MSA|AE" in inbound.answer(destination, "not hl7")

@@ -409,6 +409,7 @@ def record_sampling(lab, user, order: Order, *, sampled_at=None, collector=None)
     _move(order, Status.SAMPLED)
     order.save(update_fields=["status", "status_changed_at"])
     order.specimens.update(sampled_at=sampled_at, collector=collector)
+    events.request_changed.send(Order, lab=lab, order=order)  # the collection time
     journal.record(lab=lab, user=user, action=Action.UPDATE, object_type=PATIENT,
                    object_id=order.patient_id, purpose="prélèvement",
                    detail={"order": order.pk, "status": order.status})
