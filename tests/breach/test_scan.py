@@ -3,18 +3,12 @@
 import pytest
 
 from etanche.breach.scan import scan_file
-from etanche.patients import bulk
 from etanche.patients.models import Patient
 from etanche.synthetic import people
 from tests.breach import leaks
+from tests.breach.conftest import OURS
 
-OURS, FOREIGN = 240, 80
-
-
-@pytest.fixture
-def lab(world):
-    bulk.bulk_register(world.lab_a, people.envelopes(OURS, seed=181))
-    return world.lab_a
+FOREIGN = 80
 
 
 def ours_and_foreign():

@@ -46,6 +46,10 @@ class Action(models.TextChoices):
     UPDATE = "update", "modification"
     MERGE = "merge", "fusion"
     UNMERGE = "unmerge", "annulation de fusion"
+    SUBJECT_REQUEST = "subject-request", "demande d'exercice d'un droit (RGPD)"
+    SUBJECT_ANSWER = "subject-answer", "réponse à une demande de droit (RGPD)"
+    RETENTION = "retention", "suppression à l'échéance de conservation"
+    AUDIT = "audit", "auto-audit de l'installation"
     DELETE = "delete", "suppression"
     PRINT = "print", "impression"
     # exports and imports
