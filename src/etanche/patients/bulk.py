@@ -73,6 +73,9 @@ def _insert(lab, user, envelopes: list[dict], source: str) -> list[int]:
     return ids
 
 
+insert_batch = _insert  # one batch of checked envelopes -> their new ids (imports)
+
+
 def bulk_register(
     lab,
     envelopes: Iterable[dict],

@@ -205,6 +205,9 @@ def open_source(source, limits: Limits | None = None) -> Opened:
     except errors.TabularError:
         Opened(None, None, "", closers).close()
         raise
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        Opened(None, None, "", closers).close()
+        raise  # the caller names the path: a reader's message never does
     except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         Opened(None, None, "", closers).close()
         raise errors.TabularError(
