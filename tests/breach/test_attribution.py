@@ -1,0 +1,31 @@
+"""A decrypted Étanche export is attributed to its export through its canary."""
+
+import pyrage
+import pytest
+
+from etanche.breach.scan import scan_file
+from etanche.exports import services as exports
+from tests.exports.helpers import age_key, full_patients, produced
+
+
+@pytest.mark.parametrize(("profile", "fmt"), [("migration", "ndjson"), ("migration", "csv"),
+                                              ("transfer", "ndjson"), ("research", "csv")])
+def test_export_named_by_its_canary(lab, world, tmp_path, profile, fmt):
+    full_patients(world.lab_a, world.frontdesk, n=3)
+    identity, recipient = age_key()
+    export = produced(world, recipient, profile=profile, fmt=fmt)
+    with exports.open_for_download(export, world.biologist) as handle:
+        clear = pyrage.decrypt(handle.read(), [identity])
+    path = tmp_path / f"export.{fmt}"
+    path.write_bytes(clear)
+    public = scan_file(world.lab_a, path).public
+    named = [c for c in public["canaries"] if c["kind"] == "export"]
+    assert [c["export"]["id"] for c in named] == [export.pk], public["canaries"]
+    described = named[0]["export"]
+    assert described["profile"] == profile
+    assert described["requester"] == world.labadmin.username
+    assert world.biologist.username in described["approvers"]
+    assert described["recipient"] == export.recipient
+    if profile != "research":
+        assert public["matched_patients"] >= 0.99 * 243
+        assert public["exports"][0]["export"] == export.pk
