@@ -14,6 +14,10 @@ os.environ.pop("ETANCHE_DEBUG", None)
 os.environ.setdefault("ETANCHE_VAULT_RECHECK_SECONDS", "0")
 # No honeypot patients at lab creation (they would change every count); tests/watch seeds.
 os.environ["ETANCHE_CANARIES_PER_10K"] = "0"
+# The walks and the fuzzer send thousands of API requests a minute with one token;
+# tests/fhir/test_tokens.py sets the limits it tests.
+os.environ.setdefault("ETANCHE_API_REQUESTS_PER_MINUTE", "1000000")
+os.environ.setdefault("ETANCHE_API_REQUESTS_PER_HOUR", "1000000")
 
 from etanche.settings import *  # noqa: E402, F403
 

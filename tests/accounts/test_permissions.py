@@ -47,7 +47,8 @@ def test_no_membership_or_an_inactive_one_grants_nothing():
 
 # --- every permission is used by an entry point; services know nothing of HTTP -------------
 
-DOMAIN_APPS = ("accounts", "patients", "orders", "exports", "watch", "breach", "fhir",
+# Not fhir: a surface beside web (docs/architecture.md), whose door takes HTTP requests.
+DOMAIN_APPS = ("accounts", "patients", "orders", "exports", "watch", "breach",
                "journal", "vault", "labs", "lib", "synthetic")
 SRC = Path(etanche.__file__).parent
 

@@ -15,7 +15,16 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.web.views import LOGIN_STEP, PUBLIC, VIEWS, caller, make_object, member_client, url
+from tests.web.views import (
+    API,
+    LOGIN_STEP,
+    PUBLIC,
+    VIEWS,
+    caller,
+    make_object,
+    member_client,
+    url,
+)
 from tests.web.views import holder as holder_of
 
 VALUES = {
@@ -33,11 +42,15 @@ ALONE = {label: VALUES[label]
 NON_UTF8 = "%FF%FE%C3%28"  # bytes that are no UTF-8 text, as a client may send them
 # Query parameters views read from request.GET themselves (web/*.py), beyond their forms.
 QUERY = ("page", "q", "etat", "next", "start", "end")
+# Search parameters the FHIR routes read (etanche/fhir/capability.py says which where).
+API_QUERY = ("_id", "_count", "_cursor", "_include", "identifier", "family", "given",
+             "birthdate", "phonetic", "telecom", "patient", "subject", "status", "authored",
+             "request", "beneficiary")
 FIELD = re.compile(r"<(?:input|select|textarea)\b[^>]*?\bname=\"([^\"]+)\"")
 
 
 def _fields(client, spec, path) -> list[str]:
-    names = set(spec.data) | set(QUERY)
+    names = set(spec.data) | set(QUERY) | (set(API_QUERY) if spec.kind == API else set())
     if "GET" in spec.allowed:
         page = client.get(path)
         if page.status_code == 200 and page["Content-Type"].startswith("text/html"):
@@ -49,7 +62,7 @@ def _fields(client, spec, path) -> list[str]:
 def _client(spec, world, first_client):
     """A fresh signed-in client for each request where possible: a logout, a refused
     sudo or a throttle must not make the rest of the walk see only the login page."""
-    if spec.kind in (PUBLIC, LOGIN_STEP):
+    if spec.kind in (PUBLIC, LOGIN_STEP, API):  # the API: the first client's token
         return first_client
     if spec.permission is None:
         return member_client(world.frontdesk)

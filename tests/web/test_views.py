@@ -15,6 +15,7 @@ from django.test import Client
 from etanche.accounts.permissions import role_has
 from etanche.web.decorators import ANY_STEP, STEP_ATTR
 from tests.web.views import (
+    API,
     API_PREFIX,
     LAB,
     LOGIN_STEP,
@@ -71,6 +72,11 @@ def test_the_table_states_the_permission_the_view_declares(spec):
     if spec.kind in (LAB, *OBJECT_KINDS):
         assert spec.permission is not None
         assert getattr(view, "required_permission", None) == spec.permission
+    elif spec.kind == API:
+        # Each method declares its need at the door (etanche/fhir/door.py).
+        needs = view.api_needs
+        assert needs[spec.method].perm == spec.permission
+        assert set(needs) == spec.allowed
     elif spec.kind == SELF_SERVICE:
         # Declared with @any_member, not forgotten.
         assert getattr(view, "required_permission", "missing") is None
@@ -81,7 +87,8 @@ def test_the_table_states_the_permission_the_view_declares(spec):
 def test_only_the_public_views_are_exempt_from_login():
     exempt = {name for name, view in _callbacks().items()
               if getattr(view, "login_required", True) is False}
-    assert exempt == {spec.name for spec in where(PUBLIC)}
+    # The API's routes refuse at their own door (a token, never a session): tests/fhir.
+    assert exempt == {spec.name for spec in where(PUBLIC, API)}
 
 
 def test_the_login_steps_are_marked_as_such():
@@ -92,6 +99,9 @@ def test_the_login_steps_are_marked_as_such():
 @_each(VIEWS)
 def test_a_url_names_an_object_exactly_when_its_kind_says_so(spec):
     arguments = dict(url_patterns())[spec.name].pattern.converters
+    if spec.kind == API:  # FHIR ids are strings; tests/fhir checks each lab's objects
+        assert len(arguments) <= 1
+        return
     assert len(arguments) == (1 if spec.kind in OBJECT_KINDS else 0)
 
 
@@ -187,7 +197,7 @@ def test_a_full_session_is_sent_home_from_a_login_step(world, spec):
 def test_a_user_without_the_totp_step_reaches_only_the_login_steps(world):
     client = STEP_CLIENTS["otp_verify"](world)
     for spec in VIEWS:
-        if spec.kind in (PUBLIC, LOGIN_STEP):
+        if spec.kind in (PUBLIC, LOGIN_STEP, API):  # the API ignores sessions: a 401
             continue
         response = call(client, spec.method, url(spec, make_object(spec, world, world.lab_a)))
         assert response.status_code == 302, spec.name

@@ -11,15 +11,22 @@ Adding a PUBLIC view needs a reason in review.
 import itertools
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from pyrage import x25519
 
-from etanche.accounts.models import Role
+from etanche.accounts import tokens
+from etanche.accounts.models import Membership, Role
 from etanche.accounts.permissions import Perm, role_has
+from etanche.breach import services as breach
 from etanche.exports import services as exports
 from etanche.orders import catalogue
+from etanche.rights import services as rights
+from etanche.watch import alerts as watch_alerts
+from etanche.watch import rules as watch_rules
 from etanche.web.middleware import PASSWORD_AT
 from tests.orders.helpers import make_order, make_patient
 from tests.personas import make_user, sign_in
@@ -37,6 +44,13 @@ LAB = "lab"  # a lab's data, no object in the URL
 PATIENT, ORDER, EXPORT, MEMBER, CATALOGUE_TEST = (
     "patient", "order", "export", "member", "catalogue_test")
 OBJECT_KINDS = (PATIENT, ORDER, EXPORT, MEMBER, CATALOGUE_TEST)
+SUBJECT_REQUEST = "subject_request"
+OBJECT_KINDS = (*OBJECT_KINDS, SUBJECT_REQUEST)
+ALERT = "alert"
+OBJECT_KINDS = (*OBJECT_KINDS, ALERT)
+BREACH_CASE = "breach_case"
+OBJECT_KINDS = (*OBJECT_KINDS, BREACH_CASE)
+API = "api"  # the FHIR API: a personal token, no session (etanche/fhir/door.py)
 
 
 @dataclass(frozen=True)
@@ -109,6 +123,11 @@ VIEWS = [
     _spec("patient_search", "GET", P.PATIENT_SEARCH, LAB, also=FORM),
     _spec("patient_create", "GET", P.PATIENT_WRITE, LAB, also=FORM),
     _spec("patient_detail", "GET", P.PATIENT_READ, PATIENT),
+    # data-subject requests (the DPO); the answer of an access request is the page
+    # offering its encrypted file
+    _spec("subject_requests", "GET", P.SUBJECT_REQUEST, LAB, also=FORM),
+    _spec("subject_request_detail", "GET", P.SUBJECT_REQUEST, SUBJECT_REQUEST),
+    _spec("subject_request_answer", "POST", P.SUBJECT_REQUEST, SUBJECT_REQUEST),
     _spec("patient_correct", "GET", P.PATIENT_WRITE, PATIENT, also=FORM),
     _spec("patient_merge", "GET", P.PATIENT_MERGE, PATIENT, also=FORM),
     # Without a merged record to name, a French message back on the patient page.
@@ -128,6 +147,16 @@ VIEWS = [
     _spec("order_reject", "POST", P.SPECIMEN_WRITE, ORDER, data={"reason": "hemolysed"},
           status=302, redirect="order_detail"),
     _spec("order_labels", "GET", P.LABEL_PRINT, ORDER),
+    # watch: alerts, their triage, the lab's watch settings, break-the-glass (issue 17)
+    _spec("alert_list", "GET", P.ALERT_READ, LAB),
+    _spec("alert_detail", "GET", P.ALERT_READ, ALERT),
+    _spec("alert_ack", "POST", P.ALERT_TRIAGE, ALERT, status=302, redirect="alert_detail"),
+    _spec("alert_close", "POST", P.ALERT_TRIAGE, ALERT,
+          data={"resolution": "justified", "comment": "Vérifié"}, status=302,
+          redirect="alert_detail"),
+    _spec("watch_settings", "GET", P.WATCH_MANAGE, LAB, also=FORM),
+    _spec("break_glass", "GET", P.BREAK_GLASS, ORDER, also=FORM),
+    _spec("break_glass_view", "GET", P.BREAK_GLASS, ORDER, status=302, redirect="break_glass"),
     _spec("catalogue", "GET", P.CATALOGUE_MANAGE, LAB),
     _spec("interop_outbox", "GET", P.INTEROP_MANAGE, LAB, also=FORM),
     _spec("catalogue_add", "GET", P.CATALOGUE_MANAGE, LAB, also=FORM),
@@ -135,6 +164,17 @@ VIEWS = [
     _spec("catalogue_toggle", "POST", P.CATALOGUE_MANAGE, CATALOGUE_TEST, status=302,
           redirect="catalogue"),
     # exports (each of lab A requested by its lab admin: the approver is someone else)
+    # breach response (the DPO; the upload's scans are tests/breach/test_web.py's)
+    _spec("breach_list", "GET", P.BREACH_MANAGE, LAB),
+    _spec("breach_upload", "GET", P.BREACH_MANAGE, LAB, also=FORM),
+    _spec("breach_case", "GET", P.BREACH_MANAGE, BREACH_CASE),
+    _spec("breach_case_update", "POST", P.BREACH_MANAGE, BREACH_CASE,
+          data={"note": "Appel du prestataire"}, status=302, redirect="breach_case"),
+    _spec("breach_cnil_pdf", "GET", P.BREACH_MANAGE, BREACH_CASE),
+    # a case without patients: no letter to write, a French message on the case page
+    _spec("breach_letters", "POST", P.BREACH_MANAGE, BREACH_CASE,
+          data={"recipient": str(x25519.Identity.generate().to_public())}, status=302,
+          redirect="breach_case"),
     _spec("export_list", "GET", P.EXPORT_REQUEST, LAB),
     _spec("export_create", "GET", P.EXPORT_REQUEST, LAB, also=FORM),
     _spec("export_detail", "GET", P.EXPORT_REQUEST, EXPORT),
@@ -146,6 +186,25 @@ VIEWS = [
           redirect="export_detail"),
     _spec("export_purge", "POST", P.EXPORT_APPROVE, EXPORT, status=302,
           redirect="export_detail"),
+    # the FHIR API (personal tokens; tests/fhir walks scopes, labs and token states)
+    _spec("fhir_metadata", "GET", None, PUBLIC),  # what is implemented, about no one
+    _spec("fhir_openapi", "GET", None, API),
+    _spec("fhir_patient_type", "GET", P.PATIENT_SEARCH, API, also=FORM, data={"_id": "1"}),
+    _spec("fhir_patient_search", "POST", P.PATIENT_SEARCH, API, data={"_id": "1"}),
+    _spec("fhir_patient", "GET", P.PATIENT_READ, API, also=("PUT",)),
+    _spec("fhir_practitioner", "GET", P.PATIENT_READ, API),
+    _spec("fhir_coverage_type", "GET", P.PATIENT_READ, API, data={"beneficiary": "Patient/1"}),
+    _spec("fhir_coverage", "GET", P.PATIENT_READ, API),
+    _spec("fhir_service_request_type", "GET", P.ORDER_READ, API, also=FORM),
+    _spec("fhir_service_request_search", "POST", P.ORDER_READ, API),
+    _spec("fhir_service_request", "GET", P.ORDER_READ, API, also=("PUT",)),
+    _spec("fhir_specimen_type", "GET", P.ORDER_READ, API, data={"identifier": "1"}),
+    _spec("fhir_specimen_search", "POST", P.ORDER_READ, API, data={"identifier": "1"}),
+    _spec("fhir_specimen", "GET", P.ORDER_READ, API),
+    _spec("fhir_organization_type", "GET", None, API),
+    _spec("fhir_organization", "GET", None, API),
+    _spec("fhir_root", "GET", None, API, also=METHODS, status=404),
+    _spec("fhir_not_supported", "GET", None, API, also=METHODS, status=404),
 ]
 BY_NAME = {spec.name: spec for spec in VIEWS}
 
@@ -211,12 +270,67 @@ def _catalogue_test(world, lab):
     return catalogue.all_tests(lab).get(code="1104")
 
 
+def _subject_request(world, lab):
+    patient = make_patient(lab, _people(world, lab)[Role.FRONTDESK])
+    return rights.record_request(lab, None, patient.pk, "access", identity_check="CNI")
+
+
+def _alert(world, lab):
+    return watch_alerts.hit(
+        lab.pk, watch_rules.BY_ID["break-glass"], at=timezone.now(),
+        user_id=_people(world, lab)[Role.FRONTDESK].pk)
+
+
+def _breach_case(world, lab):
+    return breach.open_case(lab, _people(world, lab)[Role.DPO], title="Fichier trouvé")
+
+
 OBJECTS = {PATIENT: _patient, ORDER: _order, EXPORT: _export, MEMBER: _member,
-           CATALOGUE_TEST: _catalogue_test}
+           CATALOGUE_TEST: _catalogue_test, SUBJECT_REQUEST: _subject_request, ALERT: _alert,
+           BREACH_CASE: _breach_case}
 
 
-def make_object(spec: ViewSpec, world, lab) -> int | None:
+def _api_patient(world, lab):
+    front = _people(world, lab)[Role.FRONTDESK]
+    return make_patient(lab, front, physician_name="Dr Le Gall", amo_regime="01",
+                        amo_fund="351", amo_centre="0001")
+
+
+API_OBJECTS = {
+    "fhir_patient": lambda world, lab: str(_api_patient(world, lab).pk),
+    "fhir_practitioner": lambda world, lab: f"gp-{_api_patient(world, lab).pk}",
+    "fhir_coverage": lambda world, lab: f"amo-{_api_patient(world, lab).pk}",
+    "fhir_service_request": lambda world, lab: str(_order(world, lab).pk),
+    "fhir_specimen": lambda world, lab: str(_order(world, lab).specimens.first().pk),
+    "fhir_organization": lambda world, lab: str(lab.pk),
+    "fhir_not_supported": lambda world, lab: "Observation/1",
+}
+
+
+def api_token(user, lab) -> str:
+    """A token of `user` in `lab` with every scope the user's role can use."""
+    membership = world_membership(user, lab)
+    scopes = [s for s in ("user/Patient.*", "user/Practitioner.read", "user/Coverage.read",
+                          "user/ServiceRequest.*", "user/Specimen.read",
+                          "user/Organization.read", tokens.CLINICAL)
+              if tokens._role_can_use(membership.role, s)]
+    return tokens.create_token(membership, scopes=" ".join(scopes), validity=timedelta(days=1),
+                               label="checklist")[1]
+
+
+def world_membership(user, lab):
+    return Membership.objects.select_related("lab", "user").get(user=user, lab=lab)
+
+
+def api_client(user, lab) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {api_token(user, lab)}")
+
+
+def make_object(spec: ViewSpec, world, lab) -> int | str | None:
     """The pk of a fresh object of the kind `spec` names, in `lab` (None for no object)."""
+    if spec.kind == API:
+        factory = API_OBJECTS.get(spec.name)
+        return factory(world, lab) if factory else None
     factory = OBJECTS.get(spec.kind)
     return factory(world, lab).pk if factory else None
 
@@ -279,6 +393,9 @@ def caller(spec: ViewSpec, world) -> Client:
         return STEP_CLIENTS[spec.name](world)
     if spec.kind == SELF_SERVICE:
         return member_client(world.frontdesk)
+    if spec.kind == API:
+        people = holders(spec, world.in_lab_a) if spec.permission else []
+        return api_client(people[0] if people else world.biologist, world.lab_a)
     return member_client(holder(spec, world.in_lab_a))
 
 
