@@ -117,6 +117,9 @@ class Peer:
 
 
 class _Handler(socketserver.BaseRequestHandler):
+    def setup(self):
+        self.server.connections.append(self.request)
+
     def handle(self):
         peer: Peer = self.server.peer
         data = b""
@@ -140,7 +143,7 @@ class _Server(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
 
     def __init__(self, address, peer, context):
-        self.peer, self.context = peer, context
+        self.peer, self.context, self.connections = peer, context, []
         super().__init__(address, _Handler)
 
     def get_request(self):
@@ -160,6 +163,10 @@ def running_peer(peer: Peer, port: int = 0, *, context: ssl.SSLContext | None = 
     finally:
         server.shutdown()
         server.server_close()
+        for sock in server.connections:  # a stopped receiver keeps no connection open
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
 
 def free_port() -> int:

@@ -24,6 +24,10 @@ class Unreachable(TransportError):
     """No connection: the message did not leave (it costs it no attempt)."""
 
 
+class _Closed(TransportError):
+    """The receiver closed the connection before answering."""
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -103,12 +107,26 @@ class Link:
         self.sock = None
 
     def exchange(self, payload: str) -> str:
-        """Send one framed message, return the framed answer's text."""
-        if self.sock is None:
+        """Send one framed message, return the framed answer's text.
+
+        A connection kept from earlier that turns out closed (the receiver restarted)
+        is opened again and the message sent once more at once: the closed one
+        answered nothing, so nothing was acknowledged.
+        """
+        reused = self.sock is not None
+        if not reused:
             self.open()
         try:
-            self.sock.sendall(frame(payload))
-            answer = self._read_frame()
+            try:
+                self.sock.sendall(frame(payload))
+                answer = self._read_frame()
+            except (_Closed, ConnectionError):
+                if not reused:
+                    raise
+                self.close()
+                self.open()
+                self.sock.sendall(frame(payload))
+                answer = self._read_frame()
         except (OSError, TransportError) as exc:
             self.close()
             self._failed()
@@ -125,7 +143,7 @@ class Link:
         while END not in data:
             chunk = self.sock.recv(65536)
             if not chunk:
-                raise TransportError("connexion fermée par le destinataire sans réponse")
+                raise _Closed("connexion fermée par le destinataire sans réponse")
             data += chunk
             if len(data) > MAX_ANSWER:
                 raise TransportError("réponse trop longue")
