@@ -1,11 +1,14 @@
 """Which source column is which field: proposed from headers and content, or written in TOML.
 
 `propose(kind, header, rows)` reads the headers (SYNONYMS, accents and case
-ignored) and the content of the first rows: a column whose values are NIRs by
-their key, phone numbers, e-mails, sex codes or dates is recognised as such
-whatever its header says, and a header whose column does not hold what it
-names is not believed (a "Téléphone" column full of NIRs is the NIR). Names,
-addresses and free text are recognised by header only.
+ignored) and the content of the first rows, through the classifier the breach
+scan uses too (tabular.classify: NIR by its key, dates, phones, e-mails, names
+against the INSEE lists...), with the import's own recognisers for what it
+leaves unsaid (sex codes, RPPS). A column whose values prove what they are
+(NIRs, phones, e-mails, birth dates, blood groups) is taken as such whatever
+its header says, and a header whose column does not hold what it names is not
+believed (a "Téléphone" column full of NIRs is the NIR). For names, cities and
+five-digit codes the header decides when it names a field.
 
 A TOML file (`load_toml`) overrides the proposal::
 
@@ -36,6 +39,7 @@ from django.core.exceptions import ValidationError
 from etanche.imports import fields as F
 from etanche.patients import nir as nirs
 from etanche.patients import validators
+from etanche.tabular import classify
 
 CONTENT_FIELDS = {"nir": "nir", "phone": "phone", "email": "email", "sex": "sex",
                   "date": "birth_date", "rpps": "physician_rpps"}
@@ -179,45 +183,83 @@ def _kind_of(name: str) -> str | None:
                  (k == "rpps" and name == "prescriber_rpps")), None)
 
 
+# What the shared classifier (tabular.classify, also the breach scan's) says a column holds,
+# as the field it fills. Content beats a header for the kinds whose values prove themselves
+# (a NIR by its key, a phone, an e-mail, a birth date, a blood group); for names, cities and
+# codes of five digits (a postcode or a birthplace?) the header decides when it says something.
+CATEGORY_FIELDS = {
+    "patients": {"nir": "nir", "ins": "nir", "birth_date": "birth_date", "phone": "phone",
+                 "email": "email", "blood_group": "blood_group", "postal_code": "postal_code",
+                 "address": "street", "city": "city", "surname": "birth_name",
+                 "first_name": "first_names", "physician": "physician_name", "sex": "sex"},
+    "requests": {"nir": "nir", "ins": "nir", "birth_date": "birth_date", "date": "date",
+                 "surname": "birth_name", "first_name": "first_names",
+                 "physician": "prescriber_name"},
+}
+PROVEN = {"nir", "phone", "email", "birth_date", "date", "blood_group"}
+ALIKE = {("phone", "phone2"), ("birth_name", "used_name"), ("first_names", "used_first_name"),
+         ("nir", "source_id"), ("birth_date", "date"), ("date", "birth_date")}
+
+
+def _classified(kind: str, header: list[str], rows: list[dict[str, str]]) -> dict[str, str]:
+    columns = classify.classify(header, [[r.get(c, "") for c in header] for r in rows])
+    fields_of = CATEGORY_FIELDS[kind]
+    return {header[c.index]: fields_of[c.category] for c in columns
+            if c.index < len(header) and c.category in fields_of}
+
+
+def _fallback(kind: str, scores: dict[str, float]) -> str | None:
+    """The import's own recognisers, for what the classifier left unsaid."""
+    if not scores:
+        return None
+    found, share = max(scores.items(), key=lambda kv: kv[1])
+    if share < STRONG:
+        return None
+    name = CONTENT_FIELDS[found]
+    if kind == "requests":
+        name = {"date": "date", "rpps": "prescriber_rpps"}.get(found, name)
+    return name
+
+
+def _agree(by_header: str, by_content: str) -> bool:
+    return by_header == by_content or (by_header, by_content) in ALIKE
+
+
 def propose(kind: str, header: list[str], rows: list[dict[str, str]]) -> Mapping:
     candidates = F.PATIENT_FIELDS if kind == "patients" else F.REQUEST_FIELDS
     scores = {col: content_scores([r.get(col, "") for r in rows]) for col in header}
+    content = _classified(kind, header, rows)
+    for col in header:
+        if col not in content and (name := _fallback(kind, scores[col])):
+            content[col] = name
     mapping = Mapping(kind)
     taken: Counter = Counter()
-    # 1. Headers, unless the column's content contradicts them.
-    for col in header:
-        name = header_field(col, candidates)
-        if name is None:
-            continue
-        kind_needed = _kind_of(name)
-        if kind_needed and scores[col] and scores[col].get(kind_needed, 0) < WEAK:
-            continue  # a misleading header: content decides below
+
+    def take(col: str, name: str, why: str) -> bool:
+        if name not in candidates:
+            return False
         if taken[name]:
             if name == "phone" and "phone2" in candidates and not taken["phone2"]:
                 name = "phone2"
             else:
-                continue
-        mapping.columns[col], mapping.why[col] = name, "en-tête"
+                return False
+        mapping.columns[col], mapping.why[col] = name, why
         taken[name] += 1
+        return True
+
+    # 1. Headers the content does not contradict; proven content over any header.
+    for col in header:
+        by_header = header_field(col, candidates)
+        by_content = content.get(col)
+        if by_header is None:
+            continue
+        if by_content and not _agree(by_header, by_content) and by_content in PROVEN:
+            continue  # a misleading header: the content decides below
+        take(col, by_header, "en-tête")
     # 2. Content, for the columns still free and the fields still missing.
     for col in header:
-        if col in mapping.columns or not scores[col]:
-            continue
-        kind_found, score = max(scores[col].items(), key=lambda kv: kv[1])
-        if score < STRONG:
-            continue
-        name = CONTENT_FIELDS[kind_found]
-        if kind == "requests":
-            name = {"date": "date", "rpps": "prescriber_rpps"}.get(kind_found, name)
-        if name not in candidates:
-            continue
-        if taken[name]:
-            if name == "phone" and not taken["phone2"]:
-                name = "phone2"
-            else:
-                continue
-        mapping.columns[col], mapping.why[col] = name, "contenu"
-        taken[name] += 1
+        if col not in mapping.columns and content.get(col):
+            take(col, content[col], "contenu")
     return mapping
 
 
