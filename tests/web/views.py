@@ -98,6 +98,7 @@ VIEWS = [
     _spec("account_mfa", "GET", None, SELF_SERVICE, also=FORM),
     _spec("account_logout_all", "POST", None, SELF_SERVICE, status=302, redirect="login"),
     _spec("sudo", "GET", None, SELF_SERVICE, also=FORM),
+    _spec("account_tokens", "GET", None, SELF_SERVICE, also=FORM),
     # the lab's team
     _spec("users", "GET", P.USER_MANAGE, LAB),
     _spec("user_create", "GET", P.USER_MANAGE, LAB, also=FORM),

@@ -9,6 +9,8 @@ from django.urls import include, path
 from etanche.web import (
     account,
     activation,
+    alerts,
+    breach,
     exports,
     home,
     interop,
@@ -16,11 +18,22 @@ from etanche.web import (
     login,
     orders,
     patients,
+    rights,
     team,
+    tokens,
 )
 
 urlpatterns = [
     path("", home.home, name="home"),
+    # watch: alerts (DPO), watch settings (lab admin), break-the-glass
+    path("alertes/", alerts.alert_list, name="alert_list"),
+    path("alertes/<int:pk>/", alerts.alert_detail, name="alert_detail"),
+    path("alertes/<int:pk>/prise-en-compte/", alerts.alert_ack, name="alert_ack"),
+    path("alertes/<int:pk>/cloture/", alerts.alert_close, name="alert_close"),
+    path("surveillance/", alerts.watch_settings, name="watch_settings"),
+    path("demandes/<int:pk>/acces-urgence/", alerts.break_glass, name="break_glass"),
+    path("demandes/<int:pk>/acces-urgence/ouvert/", alerts.break_glass_view,
+         name="break_glass_view"),
     path("healthz", home.healthz, name="healthz"),
     # login steps
     path("login/", login.login_view, name="login"),
@@ -37,6 +50,7 @@ urlpatterns = [
     path("compte/double-facteur/", account.account_mfa, name="account_mfa"),
     path("compte/deconnexion-partout/", account.account_logout_all, name="account_logout_all"),
     path("compte/confirmation/", account.sudo, name="sudo"),
+    path("compte/jetons-api/", tokens.account_tokens, name="account_tokens"),
     # the lab's team
     path("equipe/", team.users, name="users"),
     path("equipe/nouveau/", team.user_create, name="user_create"),
@@ -57,6 +71,11 @@ urlpatterns = [
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/nouveau/", patients.patient_create, name="patient_create"),
     path("patients/<int:pk>/", patients.patient_detail, name="patient_detail"),
+    # data-subject requests (the DPO)
+    path("droits/", rights.subject_requests, name="subject_requests"),
+    path("droits/<int:pk>/", rights.subject_request_detail, name="subject_request_detail"),
+    path("droits/<int:pk>/reponse/", rights.subject_request_answer,
+         name="subject_request_answer"),
     path("patients/<int:pk>/correction/", patients.patient_correct, name="patient_correct"),
     path("patients/<int:pk>/fusion/", patients.patient_merge, name="patient_merge"),
     path("patients/<int:pk>/fusion/annulation/", patients.patient_unmerge,
@@ -78,6 +97,13 @@ urlpatterns = [
     path("catalogue/<int:pk>/", orders.catalogue_edit, name="catalogue_edit"),
     path("catalogue/<int:pk>/activation/", orders.catalogue_toggle, name="catalogue_toggle"),
     # exports
+    path("violations/", breach.breach_list, name="breach_list"),
+    path("violations/analyse/", breach.breach_upload, name="breach_upload"),
+    path("violations/<int:pk>/", breach.breach_case, name="breach_case"),
+    path("violations/<int:pk>/suivi/", breach.breach_case_update, name="breach_case_update"),
+    path("violations/<int:pk>/notification-cnil.pdf", breach.breach_cnil_pdf,
+         name="breach_cnil_pdf"),
+    path("violations/<int:pk>/lettres/", breach.breach_letters, name="breach_letters"),
     path("exports/", exports.export_list, name="export_list"),
     path("exports/nouveau/", exports.export_create, name="export_create"),
     path("exports/<int:pk>/", exports.export_detail, name="export_detail"),
