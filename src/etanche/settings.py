@@ -65,6 +65,14 @@ INSTALLED_APPS = [
     "django_tasks_db",
 ]
 
+# A leaked file uploaded to the breach page is sealed as it arrives (web/breach_upload.py);
+# every other upload goes on to Django's own handlers.
+FILE_UPLOAD_HANDLERS = [
+    "etanche.web.breach_upload.SealingUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "etanche.web.headers.SecurityHeadersMiddleware",
@@ -225,7 +233,8 @@ ETANCHE_PUBLIC_URL = env_str("ETANCHE_PUBLIC_URL", "http://127.0.0.1:8000").rstr
 OTP_TOTP_ISSUER = "Étanche"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
-SESSION_SAVE_EVERY_REQUEST = True
+# Written when it changes, not on every request (web/sessions.touch): bench/RESULTS.md Run 10.
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_NAME = "etanche_session"
 SESSION_COOKIE_HTTPONLY = True
@@ -237,6 +246,8 @@ CSRF_COOKIE_SAMESITE = "Strict"
 SESSION_COOKIE_SECURE = env_bool("ETANCHE_SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env_list("ETANCHE_CSRF_TRUSTED_ORIGINS", [])
+# A refused form in French, in the site's layout (issue 24, item 5).
+CSRF_FAILURE_VIEW = "etanche.web.errors.csrf_failure"
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -31,6 +31,7 @@ UNKEYED_HASHING = {
     "journal/queries.py": "SHA-256 of a signed export's lines: a checksum the signature covers",
     "exports/crypto.py": "SHA-256 of the ciphertext as written: a checksum for the recipient",
     "imports/files.py": "SHA-256 of an imported file: which file the journal says was read",
+    "breach/spool.py": "SHA-256 of an uploaded leak: which file the breach scan read",
     "ops/backup.py": "SHA-256 of a backup file and of its schema list: checksums, no key",
     "ops/backupfile.py": "SHA-256 of each backup member: the manifest's checksums, no key",
 }

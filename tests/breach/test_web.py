@@ -1,0 +1,59 @@
+"""The DPO's breach page: the upload is sealed on arrival, scanned, deleted; the case page."""
+
+import pyrage
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from etanche.breach.models import BreachCase
+from etanche.synthetic import people
+from tests.breach import leaks
+from tests.breach.conftest import OURS, SEED
+from tests.exports.helpers import age_key
+from tests.personas import sign_in
+
+
+def _leftovers(tmp_dirs) -> list:
+    return [p for d in tmp_dirs if d.exists() for p in d.rglob("*") if p.is_file()]
+
+
+def test_upload_scanned_into_a_case_and_nothing_left(lab, world, client, tmp_path):
+    envs = list(people.envelopes(OURS, seed=SEED))[:40]
+    data = leaks.gzipped(leaks.as_csv(leaks.rows_of(envs)))
+    sign_in(client, world.dpo, sudo=True)
+    spool = settings.DATA_DIR / "breach"
+    response = client.post(reverse("breach_upload"),
+                           {"file": SimpleUploadedFile("fuite.csv.gz", data)})
+    assert response.status_code == 302, response.content[:500]
+    case = BreachCase.objects.get()
+    assert response["Location"] == reverse("breach_case", args=[case.pk])
+    assert len(case.get_sealed()["patient_ids"]) == 40
+    assert _leftovers([spool]) == []
+    page = client.get(reverse("breach_case", args=[case.pk])).content.decode()
+    assert "72 heures" in page and 'id="patients">40<' in page
+    assert not any(env["birth_name"] in page or env["ins"] in page for env in envs)
+    pdf = client.get(reverse("breach_cnil_pdf", args=[case.pk]))
+    assert pdf.content.startswith(b"%PDF")
+    identity, recipient = age_key()
+    letters = client.post(reverse("breach_letters", args=[case.pk]), {"recipient": recipient})
+    assert letters.status_code == 200
+    clear = pyrage.decrypt(letters.content, [identity])
+    assert clear.startswith(b"%PDF") and envs[0]["birth_name"].encode() not in letters.content
+
+
+def test_unreadable_upload_french_message_and_nothing_left(lab, world, client):
+    sign_in(client, world.dpo, sudo=True)
+    response = client.post(reverse("breach_upload"),
+                           {"file": SimpleUploadedFile("x.bin", bytes(range(256)) * 50)})
+    assert response.status_code == 400
+    assert "ni un CSV" in response.content.decode()
+    assert not BreachCase.objects.exists()
+    assert _leftovers([settings.DATA_DIR / "breach"]) == []
+
+
+def test_someone_else_uploads_nothing(lab, world, client):
+    sign_in(client, world.frontdesk)
+    response = client.post(reverse("breach_upload"),
+                           {"file": SimpleUploadedFile("x.csv", b"nom;prenom\nA;B\n")})
+    assert response.status_code == 403
+    assert _leftovers([settings.DATA_DIR / "breach"]) == []
