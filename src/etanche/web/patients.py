@@ -143,6 +143,7 @@ def patient_detail(request, pk: int):
         "can_see_history": has_permission(membership, Perm.ACCESS_HISTORY_READ),
         "can_correct": has_permission(membership, Perm.PATIENT_WRITE),
         "can_merge": has_permission(membership, Perm.PATIENT_MERGE),
+        "can_rights": has_permission(membership, Perm.SUBJECT_REQUEST),
         "versions": patients.versions(lab, record.id),
         "undoable": patients.merges_undoable(lab, record.id),
         "labels": FIELD_LABELS,
