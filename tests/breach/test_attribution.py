@@ -5,6 +5,11 @@ import pytest
 
 from etanche.breach.scan import scan_file
 from etanche.exports import services as exports
+from etanche.patients.models import Patient
+from etanche.synthetic import people
+from etanche.watch import canaries
+from tests.breach import leaks
+from tests.breach.conftest import SEED
 from tests.exports.helpers import age_key, full_patients, produced
 
 
@@ -29,3 +34,17 @@ def test_export_named_by_its_canary(lab, world, tmp_path, profile, fmt):
     if profile != "research":
         assert public["matched_patients"] >= 0.99 * 243
         assert public["exports"][0]["export"] == export.pk
+
+
+def test_a_lab_canary_proves_the_lab_database_leaked(lab, world, tmp_path):
+    canaries.seed(world.lab_a, 1)
+    ids = list(Patient.objects.for_lab(world.lab_a).values_list("pk", flat=True))
+    (honeypot,) = canaries.canaries_among(world.lab_a, ids)
+    envs = list(people.envelopes(20, seed=SEED))
+    envs.insert(7, Patient.objects.get(pk=honeypot).get_sealed())
+    path = tmp_path / "dump.csv"
+    path.write_bytes(leaks.as_csv(leaks.rows_of(envs)))
+    public = scan_file(world.lab_a, path).public
+    assert [c["kind"] for c in public["canaries"]] == ["lab"]
+    assert public["canaries"][0]["rows"] == [8]
+    assert public["matched_patients"] == 20  # the honeypot is nobody to notify

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from etanche.breach.matching import MATCH_SCORE, Keys, score
 from etanche.exports.models import Export, Selection, Status
 from etanche.patients.models import Patient
+from etanche.watch import canaries
 from etanche.watch import services as watch
 from etanche.watch.models import CANARY_INDEXES, Canary
 
@@ -77,9 +78,8 @@ class CanaryFinder:
 
 
 def lab_canaries(lab, patient_ids) -> set[int]:
-    """Which of these patients are the lab's honeypots (watch), if watch can tell."""
-    is_canary = getattr(watch, "lab_canary_ids", None)
-    return set(is_canary(lab, patient_ids)) if is_canary else set()
+    """Which of these patients are the lab's honeypots (watch/canaries.py)."""
+    return canaries.canaries_among(lab, patient_ids) if patient_ids else set()
 
 
 def _user(user) -> str:
