@@ -109,7 +109,8 @@ def _floor_phase(clients, method, seconds):
 
 def _measure_floor(server, clients, seconds, totals) -> None:
     for method in ("GET", "POST"):
-        with web.CpuMeter(server.proc.pid) as meter:
+        with profile.sampling(server.proc.pid, f"floor-{method}"), \
+                web.CpuMeter(server.proc.pid) as meter:
             results = _floor_phase(clients, method, seconds)
         total = totals[method]
         total["seconds"] += meter.wall

@@ -1,7 +1,9 @@
 """Idle and absolute session expiry, logout, log out everywhere, active sessions."""
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from etanche.accounts.models import SessionRecord
 from etanche.accounts.session_store import HashedSession
@@ -78,3 +80,21 @@ def test_a_session_without_login_markers_is_not_trusted(client, world, key):
     del session[key]
     session.save()
     assert client.get("/compte/")["Location"] == "/login/"
+
+
+def test_a_request_that_changes_nothing_writes_no_session(client, world):
+    """Issue 25: every page used to rewrite its session row; within a minute of the last
+    note of activity a request now leaves it as it was, and the idle clock still runs."""
+    sign_in(client, world.frontdesk)
+    client.get("/compte/")
+    table = HashedSession._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/compte/").status_code == 200
+    writes = [q["sql"] for q in queries.captured_queries
+              if table in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")]
+    assert writes == []
+    _age(client, sessions.LAST_SEEN, sessions.TOUCH_EVERY_SECONDS + 1)
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/compte/")
+    assert any(table in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
+               for q in queries.captured_queries)

@@ -99,11 +99,16 @@ def expired_reason(session) -> str | None:
 
 
 def touch(request) -> None:
+    """Note the activity of a live session, at most once per TOUCH_EVERY_SECONDS.
+
+    A request within that time of the last note changes nothing, so the session is not
+    written (SESSION_SAVE_EVERY_REQUEST is off): the idle timeout then runs from the
+    last note, so a session may end up to that long early, never late."""
     now = time.time()
     previous = request.session.get(LAST_SEEN, 0)
-    request.session[LAST_SEEN] = now
     if now - previous < TOUCH_EVERY_SECONDS:
         return
+    request.session[LAST_SEEN] = now
     record = record_of(request.session.session_key).first()
     if record:
         record.last_seen_at = timezone.now()
