@@ -21,7 +21,8 @@ def _command(*args: str) -> list[str]:
 
 
 def jobs(checkpoint_target: str | None) -> list[tuple[str, list[str]]]:
-    planned = [("export purge", _command("export", "purge"))]
+    planned = [("export purge", _command("export", "purge")),
+               ("retention run", _command("retention", "run", "--all-labs"))]
     if checkpoint_target:
         planned.append(
             ("journal checkpoint", _command("journal", "checkpoint", "--to", checkpoint_target))

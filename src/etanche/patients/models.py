@@ -161,3 +161,24 @@ class PatientVersion(SealedModel):
 
     def __str__(self):
         return f"{self.kind} of patient #{self.patient_id}"
+
+
+class RetentionPolicy(models.Model):
+    """A lab's retention of patient records and their requests (docs/retention.md).
+
+    Without a row, the defaults of patients/retention.py apply. The journal's own
+    retention is separate (journal/retention).
+    """
+
+    lab = models.OneToOneField("labs.Lab", on_delete=models.CASCADE, related_name="+")
+    # Years after the record's last activity (its last change, its last request's).
+    record_years = models.PositiveSmallIntegerField()
+    # A person's record is kept at least until this birthday (a minor's record).
+    minor_until_age = models.PositiveSmallIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    PERSONAL_DATA = {"id": P.NONE, "lab": P.PSEUDONYMOUS, "record_years": P.NONE,
+                     "minor_until_age": P.NONE, "updated_at": P.NONE}
+
+    def __str__(self):
+        return f"retention of lab #{self.lab_id}"
