@@ -61,7 +61,7 @@ def test_ack_then_close_as_the_dpo_with_their_code(world, alert, monkeypatch):
     assert _run(monkeypatch, "alerts", "list", "--lab", "lab-a", "--open") == ""
 
 
-@pytest.mark.parametrize("who, stdin, message", [
+@pytest.mark.parametrize(("who", "stdin", "message"), [
     ("dpo", "", "TOTP code is required"),
     ("dpo", "000000\n", "wrong or expired"),
     ("frontdesk", None, "lacks the alert.triage permission"),

@@ -13,7 +13,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
+from etanche.journal.models import Action
+from etanche.journal.services import record as journal
 from etanche.watch import rules
 from etanche.watch.models import WatchSettings
 
@@ -118,3 +121,17 @@ def check_hours(days, opens: str, closes: str) -> dict:
     if opens >= closes:
         raise ValidationError("L'heure de fermeture doit suivre l'heure d'ouverture.")
     return {"days": days, "open": opens, "close": closes}
+
+
+def save(lab, user, *, thresholds: dict, hours: dict, email_to: str, syslog: str,
+         webhook: str) -> WatchSettings:
+    """Store the lab's settings (values already checked), journaled."""
+    with transaction.atomic():
+        row, _ = WatchSettings.objects.select_for_update().get_or_create(lab_id=lab.pk)
+        row.thresholds, row.hours = thresholds, hours
+        row.email_to, row.syslog, row.webhook = email_to, check_syslog(syslog), \
+            check_webhook(webhook)
+        row.save()
+        journal(lab=lab, user=user, action=Action.WATCH_SETTINGS, object_type="watch",
+                object_id=lab.pk, detail={"targets": [c for c, _ in targets(row).channels()]})
+    return row

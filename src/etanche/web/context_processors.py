@@ -8,4 +8,7 @@ def access(request):
         "membership": membership,
         "can_manage_users": has_permission(membership, Perm.USER_MANAGE),
         "can_see_shared_use": has_permission(membership, Perm.SHARED_USE_READ),
+        "can_read_alerts": has_permission(membership, Perm.ALERT_READ),
+        "can_manage_watch": has_permission(membership, Perm.WATCH_MANAGE),
+        "can_break_glass": has_permission(membership, Perm.BREAK_GLASS),
     }
