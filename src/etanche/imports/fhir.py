@@ -143,17 +143,29 @@ def patient_rows(rows: Iterator[Row]) -> Iterator[tuple[int, dict, str]]:
 def request_rows(rows: Iterator[Row]) -> Iterator[tuple[int, dict, str]]:
     """One request per requisition number (its ServiceRequests are adjacent)."""
     current: tuple[int, dict, str] | None = None
+    specimens: set[str] = set()
     for row in rows:
         resource = row.record or {}
+        if resource.get("resourceType") == "Specimen" and current and \
+                resource.get("id") in specimens and current[1]["status"] == "registered":
+            # "active" says neither sampled nor received: the request's specimens do.
+            if resource.get("receivedTime"):
+                current[1]["status"] = "received"
+            elif (resource.get("collection") or {}).get("collectedDateTime"):
+                current[1]["status"] = "sampled"
+            continue
         if resource.get("resourceType") != "ServiceRequest":
             continue
         number = (resource.get("requisition") or {}).get("value") or resource.get("id", "")
         code = next((c.get("code") for c in (resource.get("code") or {}).get("coding", [])
                      if c.get("code")), None)
+        specimen_ids = {_ref_id(s) for s in resource.get("specimen") or []}
         if current and current[2] == number:
             if code:
                 current[1].setdefault("tests", []).append(code)
+            specimens |= specimen_ids
             continue
+        specimens = specimen_ids
         if current:
             yield current
         prescription = (_ext(resource, "prescription-date") or {}).get("valueDate")
@@ -167,7 +179,17 @@ def request_rows(rows: Iterator[Row]) -> Iterator[tuple[int, dict, str]]:
             "tests": [code] if code else [],
             "status": STATUS.get(resource.get("status"), "registered"),
             "urgent": "oui" if resource.get("priority") in ("urgent", "stat", "asap") else "",
+            "clinical_info": " ".join(r.get("text", "") for r in resource.get("reasonCode") or []),
+            "notes": " ".join(n.get("text", "") for n in resource.get("note") or []),
         }
+        answers = _ext(resource, "preanalytical-answers")
+        if answers:
+            data["answers"] = {
+                e.get("url", "").rsplit("/", 1)[-1]: e.get("valueBoolean", e.get("valueString"))
+                for e in answers.get("extension") or []}
+        fasting = _ext(resource, "fasting")
+        if fasting and "valueBoolean" in fasting:
+            data["fasting"] = fasting["valueBoolean"]
         current = (row.number, data, number)
     if current:
         yield current

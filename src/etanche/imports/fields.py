@@ -46,7 +46,9 @@ SYNONYMS = {
                   "n patient", "no patient", "code patient", "ipp", "id", "identifiant",
                   "patient id", "dossier", "num dossier", "numero dossier"],
     "patient_source_id": ["id patient", "identifiant patient", "ipp", "num patient",
-                          "numero patient", "code patient", "patient id", "patient"],
+                          "numero patient", "code patient", "patient id", "patient",
+                          "n dossier", "no dossier", "num dossier", "numero dossier",
+                          "dossier", "dossier patient"],
     "birth_name": ["nom de naissance", "nom naissance", "nom jeune fille", "nom jf",
                    "nom patronymique", "nom de famille", "birth name", "family name",
                    "nom", "surname", "last name"],
@@ -82,7 +84,7 @@ SYNONYMS = {
     "blood_group": ["groupe sanguin", "groupe", "gs", "blood group"],
     "notes": ["notes", "note", "commentaire", "commentaires", "remarques", "observations"],
     "number": ["numero demande", "num demande", "n demande", "no demande", "demande",
-               "numero dossier", "request number", "numero", "dossier"],
+               "request number", "numero"],
     "date": ["date demande", "date de la demande", "date prescription", "date ordonnance",
              "date", "date prelevement", "request date"],
     "prescriber_name": ["prescripteur", "medecin prescripteur", "nom prescripteur",
@@ -92,6 +94,11 @@ SYNONYMS = {
     "status": ["statut", "etat", "status"],
     "urgent": ["urgent", "urgence", "priorite"],
     "site": ["site", "site de prelevement", "lieu"],
+}
+
+# A request's own id is not a patient's: in a requests file, these name it.
+REQUEST_SYNONYMS = SYNONYMS | {
+    "source_id": ["id demande", "identifiant demande", "request id", "code demande"],
 }
 
 SEX_CODES = {

@@ -162,16 +162,17 @@ def content_scores(values: list[str]) -> dict[str, float]:
 
 def header_field(header: str, candidates: tuple[str, ...]) -> str | None:
     """The field a header names: an exact synonym first, then a synonym as whole words."""
+    synonyms = F.REQUEST_SYNONYMS if "patient_source_id" in candidates else F.SYNONYMS
     folded = F.fold(header)
     if not folded:
         return None
     for name in candidates:
-        if folded in F.SYNONYMS.get(name, ()):
+        if folded in synonyms.get(name, ()):
             return name
     padded = f" {folded} "
     best, best_len = None, 0
     for name in candidates:
-        for synonym in F.SYNONYMS.get(name, ()):
+        for synonym in synonyms.get(name, ()):
             if len(synonym) > best_len and f" {synonym} " in padded:
                 best, best_len = name, len(synonym)
     return best

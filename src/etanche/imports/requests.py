@@ -22,6 +22,7 @@ from etanche.imports.models import ImportedRecord, Kind
 from etanche.imports.report import Report
 from etanche.journal.models import Outcome
 from etanche.orders import services as orders
+from etanche.patients import nir as nirs
 from etanche.patients import services as patients
 from etanche.patients.models import Patient
 from etanche.vault import services as vault
@@ -49,7 +50,7 @@ def _patient_by_identity(lab, data: dict) -> list[int]:
     env = {"ins": "".join((data.get("nir") or "").split()).upper(),
            "birth_name": data.get("birth_name") or "",
            "first_names": data.get("first_names") or [], "birth_date": data.get("birth_date"),
-           "used_name": "", "email": ""}
+           "ins_oid": nirs.INS_OID_NIR, "used_name": "", "email": ""}
     if not env["ins"] and not (env["birth_name"] and env["birth_date"]):
         return []
     found = base.lab_duplicates(lab, [env])[0]
@@ -116,7 +117,8 @@ def create(lab, user, data: dict, patient_digest):
                 prescriber_rpps=data.get("prescriber_rpps", ""),
                 prescription_date=data.get("date"),
                 urgent=F.fold(data.get("urgent") or "") in YES,
-                notes=f"Site : {data['site']}" if data.get("site") else "")
+                clinical_info=data.get("clinical_info", ""), answers=data.get("answers"),
+                fasting=data.get("fasting"), notes=_notes(data))
             if problems:
                 raise Rejected(problems)
             if status in ("sampled", "received"):
@@ -131,6 +133,11 @@ def create(lab, user, data: dict, patient_digest):
             problems + [("__all__", m) for m in exc.messages]
         raise Rejected(reasons) from None
     return order
+
+
+def _notes(data: dict) -> str:
+    site = f"Site : {data['site']}" if data.get("site") else ""
+    return "\n".join(t for t in (data.get("notes") or "", site) if t)
 
 
 def _key(data: dict, digest) -> str:

@@ -106,11 +106,12 @@ def source_rows(path, plan_: Plan) -> Iterator[tuple[int, dict, str, list[tuple[
             yield row.number, data, source_id, problems
 
 
-def check_patient(data: dict, problems: list[tuple[str, str]]):
-    """(envelope, []) or (None, [(field, reason)]): the registration form's checks."""
+def check_patient(data: dict, problems: list[tuple[str, str]], user_ref: str = ""):
+    """(envelope, []) or (None, [(field, reason)]): the registration form's checks.
+    `user_ref` signs an identity document check the source carries (FHIR VALI)."""
     failed = {name for name, _ in problems}
     try:
-        envelope = intake.clean(data).envelope
+        envelope = intake.clean(data, user_ref=user_ref).envelope
     except ValidationError as exc:
         reasons = list(problems)
         for name, messages in exc.message_dict.items():
@@ -215,7 +216,12 @@ def _column_of(mapping: Mapping | None, name: str) -> str | None:
     return mapping.column_of(name)
 
 
-def _check_pass(lab, path, plan_: Plan, report: Report, progress) -> _Checked:
+def _checker(user) -> str:
+    """Who a document check taken in from the source is attributed to."""
+    return f"import:user#{user.pk}" if getattr(user, "pk", None) else "import"
+
+
+def _check_pass(lab, user, path, plan_: Plan, report: Report, progress) -> _Checked:
     checked = _Checked()
     seen: dict[int, int] = {}  # in-file duplicate key -> first row
     digest = digester(lab, Kind.PATIENT)
@@ -243,7 +249,7 @@ def _check_pass(lab, path, plan_: Plan, report: Report, progress) -> _Checked:
 
     for number, data, source_id, problems in source_rows(path, plan_):
         report.rows += 1
-        envelope, reasons = check_patient(data, problems)
+        envelope, reasons = check_patient(data, problems, _checker(user))
         if envelope is None:
             checked.refused.add(number)
             for name, reason in reasons:
@@ -310,7 +316,7 @@ def _write_pass(lab, user, path, plan_: Plan, checked: _Checked, report: Report,
                 skip or checked.duplicate_of[number][0] in ("source_id", "traits")):
             report.skipped += 1
             continue
-        envelope, reasons = check_patient(data, problems)
+        envelope, reasons = check_patient(data, problems, _checker(user))
         if envelope is None:  # the file changed between the passes
             raise ImportRefused("Le fichier a changé pendant l'import : relancez-le.")
         key = digest(source_text(source_id) if source_id else identity_text(envelope))
@@ -343,7 +349,7 @@ def import_patients(lab, user, path, plan_: Plan, *, dry_run: bool = False,
         raise ImportRefused("Ce plan n'est pas celui d'un import de patients.")
     sha = sha or sha256_of(path)
     report = Report("patients")
-    checked = _check_pass(lab, path, plan_, report, progress)
+    checked = _check_pass(lab, user, path, plan_, report, progress)
     refused = bool(checked.refused) and not accept_valid
     if dry_run or refused:
         outcome = Outcome.FAILED if refused else Outcome.OK
