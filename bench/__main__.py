@@ -26,6 +26,7 @@ GROUPS = {
     "search": ["demo_generate", "search_nir_p95", "search_name_dob_p95", "search_name_p95"],
     "journal_verify": ["journal_verify"],
     "export": ["export_500k"],
+    "breach_scan": ["breach_scan"],
 }
 BENCHMARKS = [name for names in GROUPS.values() for name in names]
 ROOT = Path(__file__).resolve().parent.parent

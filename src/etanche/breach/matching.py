@@ -20,14 +20,17 @@ foreign person may reuse an address). Confidence = min(1, score / 6).
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 
+from etanche.patients.indexing import name_search_key  # cached: names repeat
 from etanche.patients.models import Patient, PatientIndex
-from etanche.patients.names import name_search_key
-from etanche.patients.phonetic import phonex
+from etanche.patients.phonetic import phonex as _phonex
 from etanche.patients.search import open_values
 from etanche.tabular import classify
 from etanche.vault import services as vault
 from etanche.vault.indexes import compose
+
+phonex = lru_cache(maxsize=100_000)(_phonex)
 
 MATCH_SCORE = 3.0
 WEIGHTS = {"nir": 4.0, "ins": 4.0, "name_dob": 3.0, "phonetic_dob": 2.0, "first_name": 1.0,

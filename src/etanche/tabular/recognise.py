@@ -17,7 +17,8 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 
 from etanche.patients import bloodgroups, nir, refdata, validators
-from etanche.patients.names import name_search_key, strip_accents
+from etanche.patients.indexing import name_search_key  # cached: names repeat
+from etanche.patients.names import strip_accents
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 OLDEST_BIRTH_YEAR = 1890  # validators.MAX_AGE_YEARS back from the 2010s, with margin
@@ -52,6 +53,7 @@ _MONTHS = {
 }
 
 
+@lru_cache(maxsize=200_000)
 def fold(text: str) -> str:
     """Lower case without accents, for comparing words."""
     return strip_accents(text).lower()
@@ -94,6 +96,7 @@ def _day(year: int, month: int, day: int, today: date) -> str | None:
     return value.isoformat() if OLDEST_BIRTH_YEAR <= year and value <= today else None
 
 
+@lru_cache(maxsize=200_000)
 def as_date(text: str, today: date | None = None) -> str | None:
     """A past date in a common French or ISO writing, ISO: 1985-03-07, 07/03/1985,
     7.3.1985, 07-03-85, 19850307, 1985/03/07, 7 mars 1985, 1er mars 1985, ISO date-times."""
@@ -134,6 +137,7 @@ def as_phone(text: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=200_000)
 def as_email(text: str) -> str | None:
     text = (text or "").strip()
     if len(text) > 254 or not _EMAIL_SHAPE.fullmatch(text):
@@ -144,6 +148,7 @@ def as_email(text: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=200_000)
 def as_blood_group(text: str) -> str | None:
     text = (text or "").strip()
     if not text or len(text) > 16:
@@ -170,6 +175,7 @@ def as_postal_code(text: str) -> str | None:
     return text if _POSTAL.fullmatch(text) and text in postal_codes() else None
 
 
+@lru_cache(maxsize=200_000)
 def as_address(text: str) -> str | None:
     """A street address ("14 place de la Gare", "3 bis, rue X 75011 Paris"): folded text."""
     text = (text or "").strip()
@@ -179,6 +185,7 @@ def as_address(text: str) -> str | None:
     return " ".join(folded.split()) if _STREET.match(folded) else None
 
 
+@lru_cache(maxsize=200_000)
 def as_city(text: str) -> str | None:
     key = name_search_key(text or "") if text and len(text) <= 60 else ""
     return key if key and key in commune_keys() else None
@@ -195,12 +202,14 @@ def surname_keys() -> frozenset[str]:
     return frozenset(name_search_key(n) for n in refdata.surnames()[0])
 
 
+@lru_cache(maxsize=200_000)
 def _name_key(text: str) -> str:
     if not text or len(text) > 60 or any(char.isdigit() or char == "@" for char in text):
         return ""
     return name_search_key(text)
 
 
+@lru_cache(maxsize=200_000)
 def as_first_name(text: str) -> str | None:
     """A first name of the INSEE list (the first one of "Marie, Anne"): its search key."""
     first = re.split(r"[,;/]|\s+", (text or "").strip(), maxsplit=1)[0]
@@ -208,12 +217,14 @@ def as_first_name(text: str) -> str | None:
     return key if key and key in first_name_keys() else None
 
 
+@lru_cache(maxsize=200_000)
 def as_surname(text: str) -> str | None:
     """A surname of the INSEE list ("de la Tour" and "DELATOUR" alike): its search key."""
     key = _name_key(text)
     return key if key and key in surname_keys() else None
 
 
+@lru_cache(maxsize=200_000)
 def split_full_name(text: str) -> tuple[str, str] | None:
     """(surname, first name) of a "NOM Prénom" or "Prénom NOM" cell, or None.
 
@@ -240,6 +251,7 @@ def split_full_name(text: str) -> tuple[str, str] | None:
     return None
 
 
+@lru_cache(maxsize=200_000)
 def as_full_name(text: str) -> str | None:
     split = split_full_name(text)
     return f"{name_search_key(split[0])}|{name_search_key(split[1])}" if split else None
@@ -278,6 +290,7 @@ def health_groups(text: str) -> list[str]:
     return sorted({health_terms()[m] for m in _health_pattern().findall(folded)})
 
 
+@lru_cache(maxsize=200_000)
 def as_health_text(text: str) -> str | None:
     groups = health_groups(text)
     return ",".join(groups) if groups else None
