@@ -68,13 +68,20 @@ def _lab(lab) -> Lab:
     return lab if isinstance(lab, Lab) else Lab.objects.get(pk=lab)
 
 
-def _now(lab):
-    # Strictly after the lab's last message: the sender's order is created_at, and two
-    # messages of one transaction (or one clock tick) keep the order they were written in.
+_last_written = None
+
+
+def _now():
+    """A timestamp strictly after the last one this process gave: the sender's order is
+    created_at, and two messages of one transaction keep the order they were written in.
+    Two changes committed by two processes in the same microsecond may go in either order
+    (ties fall to the random primary key)."""
+    global _last_written
     now = timezone.now()
-    last = OutboxMessage.objects.for_lab(lab).order_by("-created_at").values_list(
-        "created_at", flat=True).first()
-    return max(now, last + timedelta(microseconds=1)) if last else now
+    if _last_written is not None and now <= _last_written:
+        now = _last_written + timedelta(microseconds=1)
+    _last_written = now
+    return now
 
 
 def _header(lab, destination: Destination, now) -> hl7.Header:
@@ -93,7 +100,7 @@ def write_order_message(lab, order: Order, control: str) -> list[OutboxMessage]:
     full = (_request(lab, order, clinical_info=True)
             if any(d.clinical_info for d in destinations) else plain)
     for destination in destinations:
-        now = _now(lab)
+        now = _now()
         header = _header(lab, destination, now)
         er7 = hl7.order_message(header, person, full if destination.clinical_info else plain,
                                 control, clinical_info=destination.clinical_info)
@@ -111,7 +118,7 @@ def write_patient_message(lab, patient_id: int, event: str, *, merged_id=None
         return written
     person = _person(lab, patient_id)
     for destination in destinations:
-        now = _now(lab)
+        now = _now()
         header = _header(lab, destination, now)
         if event == hl7.MERGE:
             er7 = hl7.merge_message(header, person, merged_id)
