@@ -1,5 +1,6 @@
 """The login steps: password, TOTP (or recovery code), enrolment, first password change."""
 
+import math
 import secrets
 import time
 
@@ -11,6 +12,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
@@ -164,14 +166,35 @@ def _verify_code(user, code: str):
     return None, None
 
 
-def _fail_code(request, form, reason):
+def _otp_wait(device) -> int | None:
+    """Seconds before django-otp's own throttle lets `device` check a code again, or None.
+
+    After a wrong code the device refuses every code, the right one included, for a few
+    seconds; saying "incorrect" then misled the person who typed it right (issue 24, 7).
+    """
+    if device is None:
+        return None
+    allowed, info = device.verify_is_allowed()
+    if allowed or not (info or {}).get("locked_until"):
+        return None
+    return max(1, math.ceil((info["locked_until"] - timezone.now()).total_seconds()))
+
+
+def _too_soon(seconds: int) -> str:
+    return (f"Trop d'essais : réessayez dans {seconds} seconde{'s' if seconds > 1 else ''} "
+            "(le code n'a pas été vérifié).")
+
+
+def _fail_code(request, form, reason, wait: int | None = None):
+    """Count the attempt (a code sent too soon counts too: the lockout bounds guesses
+    however fast they come) and say why it was refused."""
     user = request.user
     block = record_failure(request, user.username, user, reason)
     if block:
         logout(request)
         messages.error(request, block.message)
         return redirect("login")
-    form.add_error("code", BAD_CODE)
+    form.add_error("code", _too_soon(wait) if wait else BAD_CODE)
     return None
 
 
@@ -203,7 +226,12 @@ def otp_verify(request):
             logout(request)
             messages.error(request, block.message)
             return redirect("login")
-        device, factor = _verify_code(user, form.cleaned_data["code"])
+        code = form.cleaned_data["code"]
+        wait = _otp_wait(services.confirmed_totp(user)) if code.isdigit() else None
+        if wait:
+            refused = _fail_code(request, form, "otp", wait)
+            return refused or render(request, "accounts/otp_verify.html", {"form": form})
+        device, factor = _verify_code(user, code)
         if device:
             _finish_login(request, device, factor)
             if factor == "recovery_code":
@@ -225,7 +253,10 @@ def mfa_enrol(request):
     user = request.user
     device = services.pending_totp(user)
     form = CodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    wait = _otp_wait(device) if request.method == "POST" and form.is_valid() else None
+    if wait and (refused := _fail_code(request, form, "enrolment", wait)):
+        return refused
+    if not wait and request.method == "POST" and form.is_valid():
         codes = services.confirm_totp(user, device, form.cleaned_data["code"])
         if codes is not None:
             device.refresh_from_db()
