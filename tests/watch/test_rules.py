@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.test import Client
 
 from etanche.accounts.models import Role
 from etanche.journal.models import Action
@@ -153,3 +154,16 @@ def test_each_entry_is_read_once(world):
     assert drain() == 0
     (alert,) = alerts_of(world.lab_a, "login-burst-account")
     assert alert.count == 5
+
+
+def test_ten_wrong_passwords_at_the_login_page_raise_one_alert(world, settings):
+    settings.ETANCHE_THROTTLE_MAX_SECONDS = 0  # every attempt is checked, none waits
+    # The wrong password is what is tested, not Argon2's cost (ten hashes on 2 cores).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    client = Client()
+    for _ in range(10):
+        client.post("/login/", {"username": world.frontdesk.username, "password": "Faux-1234!"})
+    drain()
+    alerts = alerts_of(world.lab_a, "login-burst-account")
+    assert len(alerts) == 1 and alerts[0].user_id == world.frontdesk.pk
+    assert alerts[0].count == 10
