@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from etanche.interop import services
+from etanche.interop import listener, services
 from etanche.interop.models import MessageStatus
+from etanche.interop.transport import TransportError
 from etanche.labs.models import Lab
 
 
@@ -11,7 +12,9 @@ class Command(BaseCommand):
         "`interop destinations add NAME --lab LAB --host HOST --port PORT [--tls-ca FILE] "
         "[--tls-cert FILE --tls-key FILE] [--messages orders,patients] [--facility CODE] "
         "[--clinical-info]`, `destinations list|test NAME|remove NAME`; "
-        "`interop outbox list [--lab LAB] [--parked]`, `outbox retry|drop ID_OR_CONTROL_ID`. "
+        "`interop outbox list [--lab LAB] [--parked]`, `outbox retry|drop ID_OR_CONTROL_ID`; "
+        "`interop listen NAME --port PORT [--tls-cert F --tls-key F [--tls-client-ca F]]` "
+        "receives the LIS's status updates. "
         "Plain TCP only to a loopback address. Journaled."
     )
 
@@ -40,6 +43,14 @@ class Command(BaseCommand):
             if name == "remove":
                 one.add_argument("--drop-unsent", action="store_true",
                                  help="drop its unsent messages too")
+        listen = top.add_parser("listen", help="receive the LIS's status updates over MLLP")
+        listen.add_argument("name", help="the destination whose lab the updates are for")
+        listen.add_argument("--host", default="127.0.0.1")
+        listen.add_argument("--port", type=int, required=True)
+        listen.add_argument("--tls-cert", default="", help="PEM server certificate")
+        listen.add_argument("--tls-key", default="", help="PEM server key")
+        listen.add_argument("--tls-client-ca", default="",
+                            help="PEM CA the LIS's client certificate must chain to")
         box = top.add_parser("outbox", help="messages waiting, parked or sent")
         sub = box.add_subparsers(dest="action", required=True)
         listing = sub.add_parser("list", help="list messages (ids, types, status only)")
@@ -52,7 +63,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            getattr(self, f"_{options['area']}_{options['action']}")(options)
+            action = options.get("action")
+            getattr(self, f"_{options['area']}" + (f"_{action}" if action else ""))(options)
         except services.InteropError as exc:
             raise CommandError(str(exc)) from None
 
@@ -81,6 +93,25 @@ class Command(BaseCommand):
         dropped = services.remove_destination(o["name"], drop_unsent=o["drop_unsent"])
         self.stdout.write(f"destination {o['name']} removed"
                           + (f", {dropped} unsent message(s) dropped" if dropped else ""))
+
+    def _listen(self, o):
+        destination = services.get_destination(o["name"])
+        if bool(o["tls_cert"]) != bool(o["tls_key"]):
+            raise CommandError("--tls-cert and --tls-key go together")
+        try:
+            context = (listener.server_context(o["tls_cert"], o["tls_key"], o["tls_client_ca"])
+                       if o["tls_cert"] else None)
+            server = listener.Listener(destination, o["host"], o["port"], context)
+        except (OSError, TransportError) as exc:
+            raise CommandError(f"cannot listen on {o['host']}:{o['port']}: {exc}") from None
+        self.stdout.write(f"listening on {o['host']}:{o['port']} for {destination.name} "
+                          f"({'TLS' if context else 'TCP, loopback'}); Ctrl+C stops")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
 
     def _outbox_list(self, o):
         lab = None
