@@ -24,7 +24,7 @@ PURPOSE = "API FHIR"
 IDENTITY_PARAMS = ("family", "given", "birthdate", "phonetic", "telecom", "phone")
 PATIENT_PARAMS = ("_id", "identifier", *IDENTITY_PARAMS, "_count", "_cursor", "_format")
 PARTIAL = ("contains", "text", "above", "below")
-CLEARABLE = ("used_name", "used_first_name", "street", "postal_code", "city", "email",
+CLEARABLE = ("used_name", "used_first_name", "street", "postal_code", "city", "email", "phone",
              "blood_group", "notes")
 NOT_DUPLICATE = "Etanche-Not-Duplicate"
 _VERSION = re.compile(r'^(?:W/)?"?([0-9]{1,12})"?$')
