@@ -76,3 +76,14 @@ def test_nir_column_dropped_still_found_by_name_and_date(lab, tmp_path):
     public = scan_file(lab, path).public
     assert public["matched_patients"] >= 0.98 * OURS
     assert "nir" not in public["evidence"]
+
+
+def test_a_file_without_header_row_keeps_its_first_row(lab, tmp_path):
+    ours = list(people.envelopes(OURS, seed=181))[:50]
+    data = leaks.as_csv(leaks.rows_of(ours)).split(b"\r\n", 1)[1]  # the header line dropped
+    path = tmp_path / "sans-entete.csv"
+    path.write_bytes(data)
+    public = scan_file(lab, path).public
+    assert public["rows"] == 50
+    assert public["matched_rows"] == list(range(1, 51))
+    assert [c["header"] for c in public["columns"]][:2] == ["colonne 1", "colonne 2"]

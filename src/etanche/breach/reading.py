@@ -13,8 +13,9 @@ import io
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 
-from etanche.tabular import errors, sources, sqldump, text
+from etanche.tabular import errors, recognise, sources, sqldump, text
 from etanche.tabular.readers import Limits, TabularError, open_table
 
 __all__ = ["Limits", "Section", "TabularError", "sections"]
@@ -76,7 +77,14 @@ def _sql_sections(stream, compression) -> Iterator[Section]:
         yield Section(table.name, header, rows(), "sql", compression)
 
 
-def _table_rows(table, header: list[str]) -> Iterator[tuple[int, list[str]]]:
+def headerless(header: list[str]) -> bool:
+    """A first row that holds NIRs, e-mails, phones or dates is data, not column names."""
+    found = sum(1 for cell in header if recognise.as_nir(cell) or recognise.as_email(cell)
+                or recognise.as_phone(cell) or recognise.as_date(cell))
+    return found >= 2
+
+
+def _table_rows(table, header: list[str], shift: int = 0) -> Iterator[tuple[int, list[str]]]:
     positions = {name: i for i, name in enumerate(header)}
     for row in table.rows():
         cells = [""] * len(header)
@@ -87,7 +95,7 @@ def _table_rows(table, header: list[str]) -> Iterator[tuple[int, list[str]]]:
                 header.append(key)
                 cells.append("")
             cells[index] = value
-        yield row.number, cells
+        yield row.number + shift, cells
 
 
 def sections(source, limits: Limits | None = None) -> Iterator[Section]:
@@ -101,6 +109,14 @@ def sections(source, limits: Limits | None = None) -> Iterator[Section]:
                 return
         with _opened(source) as raw, open_table(raw, limits) as table:
             header = list(table.header)
+            if table.format in ("csv", "xlsx") and headerless(header):
+                # No header row: the first line is row 1, every other row moves down one.
+                first = list(header)  # the reader's names for the columns: row 1's cells
+                rows = _table_rows(table, header, shift=1)
+                names = [f"colonne {i + 1}" for i in range(len(first))]
+                yield Section(table.format, names, chain([(1, first)], rows), table.format,
+                              table.compression)
+                return
             yield Section(table.format, header, _table_rows(table, header), table.format,
                           table.compression)
     except UnicodeDecodeError as exc:
