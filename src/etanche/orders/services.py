@@ -485,14 +485,19 @@ def move_orders(lab, from_patient, to_patient) -> int:
 
 # --- labels -------------------------------------------------------------------------
 
-def label_pdf(lab, user, order: Order) -> bytes:
-    """The tube labels of a request, built in memory; journaled as a PRINT of the patient.
+def label_pdf(lab, user, order: Order, *, barcode: str | None = None) -> bytes:
+    """The tube labels of a request (or of its one tube `barcode`: a reprint), built in
+    memory; journaled as a PRINT of the patient.
 
     Refused for a cancelled or rejected request: its tubes must not be drawn.
     """
     if order.status in (Status.CANCELLED, Status.REJECTED):
         raise TransitionRefused("Demande annulée ou refusée : pas d'étiquettes.")
     specimens = list(order.specimens.select_related("collector"))
+    if barcode is not None:
+        specimens = [s for s in specimens if s.barcode == barcode]
+        if not specimens:
+            raise OrderNotFound("no such tube on this request")
     with transaction.atomic():
         record = patients.get_patient(lab, user, order.patient_id,
                                       purpose="impression d'étiquettes")
@@ -508,12 +513,15 @@ def label_pdf(lab, user, order: Order) -> bytes:
                 barcode=s.barcode, container=CONTAINERS[s.container].label,
                 sampled_at=s.sampled_at,
                 collector=s.collector.get_full_name() if s.collector_id else "",
-                order_number=order.number)
+                order_number=order.number, urgent=order.urgent)
             for s in specimens
         ])
+        detail = {"order": order.pk, "labels": len(specimens)}
+        if barcode is not None:
+            detail["reprint"] = True
         journal.record(lab=lab, user=user, action=Action.PRINT, object_type=PATIENT,
                        object_id=order.patient_id, purpose="étiquettes de tubes",
-                       detail={"order": order.pk, "labels": len(specimens)})
+                       detail=detail)
     return pdf
 
 

@@ -7,7 +7,7 @@ preview and the test search to the request form; every page works without it.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -253,15 +253,24 @@ def order_reject(request, pk: int):
 @require_GET
 @require_permission(Perm.LABEL_PRINT)
 def order_labels(request, pk: int):
+    """Every tube's label; with `?tube=N`, tube N's alone (a torn or smudged label reprinted,
+    journaled as a reprint)."""
     lab = current_lab(request)
     order = get_order_for_user(request, pk, Perm.LABEL_PRINT)
+    rank = request.GET.get("tube")
+    if rank is not None and not (rank.isdigit() and 0 < int(rank) < 100):
+        raise Http404
+    barcode = orders.barcode_for(order.number, int(rank)) if rank is not None else None
     try:
-        pdf = orders.label_pdf(lab, request.user, order)
+        pdf = orders.label_pdf(lab, request.user, order, barcode=barcode)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("order_detail", pk=order.pk)
+    except orders.OrderNotFound:
+        raise Http404 from None
+    name = f"etiquettes-{order.number}" + (f"-tube-{int(rank):02d}" if rank else "")
     response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="etiquettes-{order.number}.pdf"'
+    response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
     response["Cache-Control"] = "no-store"
     return response
 
