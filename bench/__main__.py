@@ -27,6 +27,8 @@ GROUPS = {
     "journal_verify": ["journal_verify"],
     "export": ["export_500k"],
     "breach_scan": ["breach_scan"],
+    "alerts_lag": ["alerts_lag", "watch_cost"],
+    "interop": ["interop_throughput", "interop_lag_p95"],
 }
 BENCHMARKS = [name for names in GROUPS.values() for name in names]
 ROOT = Path(__file__).resolve().parent.parent
