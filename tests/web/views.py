@@ -23,6 +23,7 @@ from etanche.accounts.models import Membership, Role
 from etanche.accounts.permissions import Perm, role_has
 from etanche.breach import services as breach
 from etanche.exports import services as exports
+from etanche.imports import jobs as import_jobs
 from etanche.orders import catalogue
 from etanche.rights import services as rights
 from etanche.watch import alerts as watch_alerts
@@ -50,6 +51,8 @@ ALERT = "alert"
 OBJECT_KINDS = (*OBJECT_KINDS, ALERT)
 BREACH_CASE = "breach_case"
 OBJECT_KINDS = (*OBJECT_KINDS, BREACH_CASE)
+IMPORT_JOB = "import_job"
+OBJECT_KINDS = (*OBJECT_KINDS, IMPORT_JOB)
 API = "api"  # the FHIR API: a personal token, no session (etanche/fhir/door.py)
 
 
@@ -124,6 +127,7 @@ VIEWS = [
     _spec("patient_search", "GET", P.PATIENT_SEARCH, LAB, also=FORM),
     _spec("patient_create", "GET", P.PATIENT_WRITE, LAB, also=FORM),
     _spec("patient_detail", "GET", P.PATIENT_READ, PATIENT),
+    _spec("audit_last", "GET", P.AUDIT_READ, LAB),
     # data-subject requests (the DPO); the answer of an access request is the page
     # offering its encrypted file
     _spec("subject_requests", "GET", P.SUBJECT_REQUEST, LAB, also=FORM),
@@ -156,6 +160,7 @@ VIEWS = [
           data={"resolution": "justified", "comment": "Vérifié"}, status=302,
           redirect="alert_detail"),
     _spec("watch_settings", "GET", P.WATCH_MANAGE, LAB, also=FORM),
+    _spec("staff_identity", "GET", P.WATCH_MANAGE, MEMBER, also=FORM),
     _spec("break_glass", "GET", P.BREAK_GLASS, ORDER, also=FORM),
     _spec("break_glass_view", "GET", P.BREAK_GLASS, ORDER, status=302, redirect="break_glass"),
     _spec("catalogue", "GET", P.CATALOGUE_MANAGE, LAB),
@@ -176,6 +181,13 @@ VIEWS = [
     _spec("breach_letters", "POST", P.BREACH_MANAGE, BREACH_CASE,
           data={"recipient": str(x25519.Identity.generate().to_public())}, status=302,
           redirect="breach_case"),
+    # imports (lab admin; the pages need a fresh re-authentication, which sign_in gives)
+    _spec("import_list", "GET", P.IMPORT_RUN, LAB, also=FORM),
+    _spec("import_detail", "GET", P.IMPORT_RUN, IMPORT_JOB),
+    _spec("import_confirm", "POST", P.IMPORT_RUN, IMPORT_JOB, status=302,
+          redirect="import_detail"),
+    _spec("import_abandon", "POST", P.IMPORT_RUN, IMPORT_JOB, status=302,
+          redirect="import_detail"),
     _spec("export_list", "GET", P.EXPORT_REQUEST, LAB),
     _spec("export_create", "GET", P.EXPORT_REQUEST, LAB, also=FORM),
     _spec("export_detail", "GET", P.EXPORT_REQUEST, EXPORT),
@@ -286,9 +298,16 @@ def _breach_case(world, lab):
     return breach.open_case(lab, _people(world, lab)[Role.DPO], title="Fichier trouvé")
 
 
+def _import_job(world, lab):
+    job, writer = import_jobs.receive(lab, _people(world, lab)[Role.LABADMIN], "patients")
+    writer.write(b"nom;prenom\n")
+    writer.close()
+    return job
+
+
 OBJECTS = {PATIENT: _patient, ORDER: _order, EXPORT: _export, MEMBER: _member,
            CATALOGUE_TEST: _catalogue_test, SUBJECT_REQUEST: _subject_request, ALERT: _alert,
-           BREACH_CASE: _breach_case}
+           BREACH_CASE: _breach_case, IMPORT_JOB: _import_job}
 
 
 def _api_patient(world, lab):

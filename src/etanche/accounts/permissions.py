@@ -42,6 +42,8 @@ class Perm(StrEnum):
     ACCESS_HISTORY_READ = "access_history.read"
     # data-subject requests (GDPR art. 15-21): record, answer (the DPO)
     SUBJECT_REQUEST = "subject_request.manage"
+    # the self-audit of the installation: its last run (lab admin and DPO)
+    AUDIT_READ = "audit.read"
     # watch (issue 17): alerts and their triage, the lab's watch settings, break-the-glass
     ALERT_READ = "alert.read"
     ALERT_TRIAGE = "alert.triage"
@@ -70,7 +72,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         {Perm.USER_MANAGE, Perm.CATALOGUE_MANAGE, Perm.WATCH_MANAGE,
          Perm.INTEROP_MANAGE, Perm.SHARED_USE_READ,
          Perm.EXPORT_REQUEST,
-         Perm.EXPORT_APPROVE, Perm.IMPORT_RUN}
+         Perm.EXPORT_APPROVE, Perm.IMPORT_RUN, Perm.AUDIT_READ}
     ),
     # The DPO answers data-subject requests and investigates accesses, so finds and
     # reads patient records (each read journaled like anyone's); writes nothing.
@@ -78,7 +80,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         {Perm.PATIENT_SEARCH, Perm.PATIENT_READ, Perm.ALERT_READ, Perm.ALERT_TRIAGE,
          Perm.BREAK_GLASS, Perm.SHARED_USE_READ, Perm.JOURNAL_READ, Perm.ACCESS_HISTORY_READ,
          Perm.EXPORT_REQUEST, Perm.EXPORT_APPROVE, Perm.EXPORT_DOWNLOAD, Perm.BREACH_MANAGE,
-         Perm.SUBJECT_REQUEST}
+         Perm.SUBJECT_REQUEST, Perm.AUDIT_READ}
     ),
     # Read-only oversight (an inspector, a certification auditor): no personal data.
     Role.AUDITOR: frozenset({Perm.JOURNAL_READ}),

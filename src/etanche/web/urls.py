@@ -10,9 +10,11 @@ from etanche.web import (
     account,
     activation,
     alerts,
+    audit,
     breach,
     exports,
     home,
+    imports,
     interop,
     journal,
     login,
@@ -31,6 +33,7 @@ urlpatterns = [
     path("alertes/<int:pk>/prise-en-compte/", alerts.alert_ack, name="alert_ack"),
     path("alertes/<int:pk>/cloture/", alerts.alert_close, name="alert_close"),
     path("surveillance/", alerts.watch_settings, name="watch_settings"),
+    path("surveillance/personnel/<int:pk>/", alerts.staff_identity, name="staff_identity"),
     path("demandes/<int:pk>/acces-urgence/", alerts.break_glass, name="break_glass"),
     path("demandes/<int:pk>/acces-urgence/ouvert/", alerts.break_glass_view,
          name="break_glass_view"),
@@ -71,6 +74,8 @@ urlpatterns = [
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/nouveau/", patients.patient_create, name="patient_create"),
     path("patients/<int:pk>/", patients.patient_detail, name="patient_detail"),
+    # the installation's self-audit (lab admin, DPO)
+    path("audit/", audit.audit_last, name="audit_last"),
     # data-subject requests (the DPO)
     path("droits/", rights.subject_requests, name="subject_requests"),
     path("droits/<int:pk>/", rights.subject_request_detail, name="subject_request_detail"),
@@ -111,6 +116,11 @@ urlpatterns = [
     path("exports/<int:pk>/refuser/", exports.export_refuse, name="export_refuse"),
     path("exports/<int:pk>/telecharger/", exports.export_download, name="export_download"),
     path("exports/<int:pk>/purger/", exports.export_purge, name="export_purge"),
+    # imports from the previous software (lab admin, fresh re-authentication)
+    path("imports/", imports.import_list, name="import_list"),
+    path("imports/<int:pk>/", imports.import_detail, name="import_detail"),
+    path("imports/<int:pk>/confirmer/", imports.import_confirm, name="import_confirm"),
+    path("imports/<int:pk>/abandonner/", imports.import_abandon, name="import_abandon"),
     # the FHIR API: personal tokens, no session (etanche/fhir/urls.py)
     path("fhir/", include("etanche.fhir.urls")),
 ]
