@@ -1,10 +1,14 @@
 """The DPO's breach page: the upload is sealed on arrival, scanned, deleted; the case page."""
 
+from datetime import timedelta
+
 import pyrage
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
+from etanche.breach import services
 from etanche.breach.models import BreachCase
 from etanche.synthetic import people
 from tests.breach import leaks
@@ -57,3 +61,20 @@ def test_someone_else_uploads_nothing(lab, world, client):
                            {"file": SimpleUploadedFile("x.csv", b"nom;prenom\nA;B\n")})
     assert response.status_code == 403
     assert _leftovers([settings.DATA_DIR / "breach"]) == []
+
+
+def test_case_page_clock_and_update(world, client):
+    case = services.open_case(world.lab_a, world.dpo, title="Clé USB perdue",
+                              aware_at=timezone.now() - timedelta(hours=70))
+    sign_in(client, world.dpo, sudo=True)
+    page = client.get(reverse("breach_case", args=[case.pk])).content.decode()
+    assert "Reste <strong" in page and "1 h" in page
+    response = client.post(reverse("breach_case_update", args=[case.pk]),
+                           {"note": "Prestataire prévenu", "dpo_contact": "dpo@labo.example",
+                            "status": "open"})
+    assert response.status_code == 302
+    services.update_case(case, world.dpo, aware_at=timezone.now() - timedelta(hours=73))
+    page = client.get(reverse("breach_case", args=[case.pk])).content.decode()
+    assert "Délai dépassé" in page and "Prestataire prévenu" in page
+    case.refresh_from_db()
+    assert case.get_sealed()["dpo_contact"] == "dpo@labo.example"

@@ -128,11 +128,17 @@ def as_phone(text: str) -> str | None:
     """A French (mainland or overseas) or international phone in any writing, E.164."""
     if not text or not _PHONE_SHAPE.fullmatch(text.strip()):
         return None
-    digits = sum(char.isdigit() for char in text)
-    if not 9 <= digits <= 15:
-        return None
+    compact = text.replace("(0)", "")
+    compact = ("+" if compact.lstrip().startswith("+") else "") + \
+        "".join(char for char in compact if char.isdigit())
+    return _phone(compact) if 9 <= len(compact.lstrip("+")) <= 15 else None
+
+
+@lru_cache(maxsize=200_000)
+def _phone(compact: str) -> str | None:
+    """One check per number, however many writings of it a file holds."""
     try:
-        return validators.normalize_phone(text.replace("(0)", ""))
+        return validators.normalize_phone(compact)
     except ValidationError:
         return None
 
