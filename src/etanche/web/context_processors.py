@@ -11,4 +11,5 @@ def access(request):
         "can_read_alerts": has_permission(membership, Perm.ALERT_READ),
         "can_manage_watch": has_permission(membership, Perm.WATCH_MANAGE),
         "can_break_glass": has_permission(membership, Perm.BREAK_GLASS),
+        "can_manage_breach": has_permission(membership, Perm.BREACH_MANAGE),
     }
