@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from etanche.journal.models import Action, Entry
-from etanche.watch.models import AlertState, GlassGrant, WatchSettings
+from etanche.watch.models import AlertState, GlassGrant, StaffIdentity, WatchSettings
 from tests.orders.helpers import make_order, make_patient
 from tests.personas import sign_in
 from tests.watch.helpers import alerts_of, drain, reads
@@ -82,3 +82,19 @@ def test_break_the_glass_asks_a_reason_grants_and_alerts_the_dpo(world):
         reverse("break_glass", args=[order.pk])).status_code == 404
     assert sign_in(Client(), world.auditor).get(
         reverse("break_glass", args=[order.pk])).status_code == 403
+
+
+def test_the_lab_admin_records_a_staff_identity_never_shown_back(world):
+    client = sign_in(Client(), world.labadmin, sudo=True)
+    member = world.membership(world.frontdesk)
+    url = reverse("staff_identity", args=[member.pk])
+    assert "Aucune identité enregistrée" in client.get(url).content.decode()
+    bad = client.post(url, {"birth_name": "Le Goff", "birth_date": "1990-05-04",
+                            "phone": "pas un numéro"})
+    assert bad.status_code == 200 and "StaffIdentity" not in bad.content.decode()
+    assert not StaffIdentity.objects.exists()
+    client.post(url, {"birth_name": "Le Goff", "birth_date": "1990-05-04",
+                      "phone": "06 39 98 12 34"})
+    page = client.get(url).content.decode()
+    assert "Une identité est enregistrée" in page and "Goff" not in page
+    assert StaffIdentity.objects.get().get_sealed()["phone"] == "+33639981234"

@@ -22,6 +22,10 @@ from etanche.patients.services import live_envelopes
 from etanche.watch.models import StaffIdentity
 
 
+def has_identity(lab, user_id: int) -> bool:
+    return StaffIdentity.objects.for_lab(lab).filter(user_id=user_id).exists()
+
+
 def set_identity(lab, user_id: int, *, birth_name: str, birth_date: str, phone: str = "",
                  nir: str = "") -> StaffIdentity:
     """Record (or replace) a staff member's identity for the privacy rules."""
@@ -29,9 +33,10 @@ def set_identity(lab, user_id: int, *, birth_name: str, birth_date: str, phone: 
     if not key:
         raise ValidationError({"birth_name": ["Le nom de naissance est obligatoire."]})
     day = validators.parse_date(birth_date, what="La date de naissance").isoformat()
-    phone = (phone or "").strip()
+    phone = validators.normalize_phone(phone) if (phone or "").strip() else ""
+    nir = (nir or "").replace(" ", "").upper()
     env = {"birth_name": birth_name.strip(), "birth_date": day, "phone": phone,
-           "nir": (nir or "").strip()}
+           "nir": nir}
     row = (StaffIdentity.objects.for_lab(lab).filter(user_id=user_id).first()
            or StaffIdentity(lab_id=getattr(lab, "pk", lab), user_id=user_id))
     row.surname_index = indexing.lookup(lab, "surname", key)

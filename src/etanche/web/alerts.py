@@ -14,14 +14,20 @@ from etanche.accounts.permissions import Perm
 from etanche.journal.models import Action, Entry
 from etanche.journal.services import record as journal
 from etanche.orders import services as orders
-from etanche.watch import alerts, config, delivery, glass, rules
+from etanche.watch import alerts, config, delivery, glass, privacy, rules
 from etanche.watch.models import Alert
-from etanche.web.access import current_lab, get_object_for_user, get_order_for_user
+from etanche.web.access import (
+    current_lab,
+    get_membership_for_user,
+    get_object_for_user,
+    get_order_for_user,
+)
 from etanche.web.decorators import require_permission, sudo_required
 from etanche.web.forms.alerts import (
     AlertCloseForm,
     AlertFilterForm,
     BreakGlassForm,
+    StaffIdentityForm,
     WatchSettingsForm,
 )
 
@@ -162,3 +168,29 @@ def break_glass_view(request, pk: int):
     details = orders.read_order(lab, request.user, order, purpose="accès d'urgence")
     return render(request, "alerts/break_glass_view.html", {
         "order": order, "d": details, "grant": grant})
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Perm.WATCH_MANAGE)
+@sudo_required
+def staff_identity(request, pk: int):
+    """What the privacy rules compare reads with, for one staff member: written, never shown
+    back (it is sealed; the page says only whether it is recorded)."""
+    member = get_membership_for_user(request, pk, Perm.WATCH_MANAGE)
+    form = StaffIdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            privacy.set_identity(member.lab, member.user_id, **form.cleaned_data)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"phone": exc.messages}
+            for field, messages_ in errors.items():
+                form.add_error(field if field in form.fields else None, messages_)
+        else:
+            journal(lab=member.lab, user=request.user, action=Action.WATCH_SETTINGS,
+                    object_type="accounts.User", object_id=member.user_id,
+                    detail={"staff_identity": True})
+            messages.success(request, "Identité enregistrée pour la surveillance.")
+            return redirect("staff_identity", pk=member.pk)
+    return render(request, "alerts/staff_identity.html", {
+        "form": form, "member": member,
+        "recorded": privacy.has_identity(member.lab, member.user_id)})

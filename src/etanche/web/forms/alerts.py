@@ -104,3 +104,10 @@ class WatchSettingsForm(forms.Form):
                          "minutes": data[f"{rule.id}__minutes"]} for rule in TUNABLE}
         out["bulk-reads"]["by_role"] = {role: data[f"bulk-reads__{role}"] for role in BULK_ROLES}
         return out
+
+
+class StaffIdentityForm(forms.Form):
+    birth_name = forms.CharField(label="Nom de naissance", max_length=200)
+    birth_date = forms.CharField(label="Date de naissance (AAAA-MM-JJ)", max_length=10)
+    phone = forms.CharField(label="Téléphone personnel", required=False, max_length=30)
+    nir = forms.CharField(label="N° de sécurité sociale (NIR)", required=False, max_length=21)
