@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 # every other upload goes on to Django's own handlers.
 FILE_UPLOAD_HANDLERS = [
     "etanche.web.breach_upload.SealingUploadHandler",
+    "etanche.web.import_upload.ImportUploadHandler",  # likewise, encrypted (issue 20)
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -285,6 +286,12 @@ ETANCHE_EXPORT_PARALLEL_MIN = env_int("ETANCHE_EXPORT_PARALLEL_MIN", 20_000)
 # An export of more patients than this (counted in the lab's own selection) needs two
 # approvers besides the requester (issue 16, item 3).
 ETANCHE_EXPORT_SECOND_APPROVER_OVER = env_int("ETANCHE_EXPORT_SECOND_APPROVER_OVER", 10_000)
+
+# --- imports from the previous software (issue 20, etanche.imports) ---
+# An uploaded file not imported (or abandoned) within this many hours is destroyed.
+ETANCHE_IMPORT_KEEP_HOURS = env_int("ETANCHE_IMPORT_KEEP_HOURS", 24)
+# Largest upload accepted on the web page (the CLI reads any size in place).
+ETANCHE_IMPORT_MAX_UPLOAD_MB = env_int("ETANCHE_IMPORT_MAX_UPLOAD_MB", 2048)
 
 # --- watch: alert rules over the journal feed and their delivery (docs/watch.md)
 # Defaults for every lab; a lab admin sets the lab's own on the watch settings page.

@@ -27,6 +27,7 @@ starts and one at the end: who, which file (SHA-256), which counts, what result.
 """
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -75,9 +76,16 @@ class Plan:
                 "encoding": self.encoding, "delimiter": self.delimiter}
 
 
+def opened(source):
+    """`source` is a path (the CLI reads the file in place) or a callable giving a context
+    manager of a binary stream (the web's upload, decrypted on the fly): each pass opens it."""
+    return source() if callable(source) else nullcontext(source)
+
+
 def plan(path, kind: str, mapping: str = "auto") -> Plan:
     """Read the file's first rows and propose (or load) the mapping."""
-    table, rows = sample(path, SAMPLE_ROWS)
+    with opened(path) as source:
+        table, rows = sample(source, SAMPLE_ROWS)
     values = [r.values for r in rows]
     chosen = None
     if table.format not in FHIR_FORMATS:
@@ -95,7 +103,7 @@ def plan(path, kind: str, mapping: str = "auto") -> Plan:
 
 def source_rows(path, plan_: Plan) -> Iterator[tuple[int, dict, str, list[tuple[str, str]]]]:
     """(row number, input, source id, conversion problems) of each row, streamed."""
-    with open_table(path) as table:
+    with opened(path) as source, open_table(source) as table:
         if plan_.mapping is None:
             grouped = fhir.patient_rows if plan_.kind == "patients" else fhir.request_rows
             for number, data, source_id in grouped(table.rows()):
