@@ -46,7 +46,8 @@ class DeliveryFailed(Exception):
 
 
 def link(alert: Alert) -> str:
-    return f"{settings.ETANCHE_PUBLIC_URL}/alertes/{alert.pk}/"
+    # A test alert has no page of its own: its link is the list.
+    return f"{settings.ETANCHE_PUBLIC_URL}/alertes/{'' if alert.test else f'{alert.pk}/'}"
 
 
 def message(alert: Alert) -> dict:

@@ -10,7 +10,7 @@ from etanche.accounts.permissions import Perm
 from etanche.accounts.services import confirmed_totp
 from etanche.labs.models import Lab
 from etanche.ops.authority import acting_member
-from etanche.watch import alerts, delivery, rules
+from etanche.watch import alerts, config, delivery, rules
 from etanche.watch.models import Resolution
 
 
@@ -106,11 +106,12 @@ class Command(BaseCommand):
         self.stdout.write(f"alert {id} closed ({resolution})")
 
     def _test(self, *, lab, now, **_):
-        alert = alerts.send_test(self._lab(lab))
-        count = alert.deliveries.count()
-        if not count:
+        found = self._lab(lab)
+        if not config.targets(config.of(found)).channels():
             raise CommandError(f"lab {lab} has no alert target: set ETANCHE_ALERT_EMAIL_TO, "
                                "ETANCHE_ALERT_SYSLOG or ETANCHE_ALERT_WEBHOOK, or the lab's own")
+        alert = alerts.send_test(found)
+        count = alert.deliveries.count()
         if now:
             delivery.send_due()
         for item in alert.deliveries.order_by("pk"):
