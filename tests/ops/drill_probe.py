@@ -6,6 +6,8 @@ Prints one `key=value` per line for the test to read; never a person's data.
 import os
 from datetime import timedelta
 
+from django.utils import timezone
+
 from etanche.accounts.models import User
 from etanche.exports import production
 from etanche.exports import services as exports
@@ -21,6 +23,9 @@ print(f"opened={sum(1 for e in envelopes if e.get('birth_name'))}")
 if os.environ.get("PROBE_FULL") == "1":
     admin = User.objects.get(username="claire.dubois")
     biologist = User.objects.get(username="sophie.bernard")
+    # The demo staff joined today; an account younger than 7 days may not approve.
+    User.objects.filter(pk=biologist.pk).update(date_joined=timezone.now() - timedelta(days=90))
+    biologist.refresh_from_db()
     first = envelopes[0]
     page = search(lab, admin, name=first["birth_name"], birth_date=first["birth_date"])
     print(f"search_found={page.total}")

@@ -252,6 +252,9 @@ def _decrypt_into(path: Path, identities: list, reader: backupfile.Reader) -> li
             age.decrypt_stream(source, identities, reader)
     except age.DecryptError:
         return ["none of the given identities opens this backup (or it is damaged)"]
+    except OSError:
+        # pyrage reports a chunk failing authentication as an I/O error of the stream.
+        return ["the backup is damaged: a part of it fails authentication"]
     except backupfile.BackupFormatError as exc:
         return [str(exc)]
     return reader.check()

@@ -46,12 +46,15 @@ def check(*, sample: int = SAMPLE_PER_MODEL) -> CheckResult:
     except VaultError as exc:
         result.problems.append(str(exc))
         return result
+    shredded = set(ShreddedLab.objects.values_list("lab_id", flat=True))
     for report in journal.verify():
+        if report.problem is not None and report.lab_id in shredded:
+            # A shredded lab's closed chain went with its keys: not verifiable, on purpose.
+            continue
         if report.problem is not None:
             result.problems.append(str(report.problem))
     result.lines.append("journal: every chain verifies" if not result.problems
                         else "journal: BROKEN")
-    shredded = set(ShreddedLab.objects.values_list("lab_id", flat=True))
     for lab in Lab.objects.exclude(pk__in=shredded).order_by("slug"):
         for model in sealed_models():
             rows = (model.objects.filter(lab_id=lab.pk).order_by("?")
