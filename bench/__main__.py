@@ -27,6 +27,7 @@ GROUPS = {
     "journal_verify": ["journal_verify"],
     "export": ["export_500k"],
     "breach_scan": ["breach_scan"],
+    "import_500k": ["import_500k"],
     "alerts_lag": ["alerts_lag", "watch_cost"],
     "interop": ["interop_throughput", "interop_lag_p95"],
 }

@@ -29,6 +29,7 @@ def test_a_new_request_writes_a_valid_oml_o21(world, destination):
     (message,) = _messages(message_type="OML^O21")
     assert (message.patient_ref, message.order_ref, message.event) == (patient.pk, order.pk, "NW")
     parsed = validate(_er7(message))
+    hl7.validate(_er7(message))  # ours agrees with the receiver's
     segments = _er7(message).split("\r")
     assert parsed.msh.msh_10.to_er7() == message.control_id
     pid = next(s for s in segments if s.startswith("PID"))
@@ -97,6 +98,7 @@ def test_patient_created_corrected_and_merged_become_a28_a31_a40(world, destinat
     assert [m.message_type for m in adt] == ["ADT^A28", "ADT^A28", "ADT^A31", "ADT^A40"]
     for message in adt:
         validate(_er7(message))
+        hl7.validate(_er7(message))
     merge = _er7(adt[-1])
     assert f"MRG|{second.pk}^^^ETANCHE^PI" in merge and f"PID|1||{first.pk}^" in merge
 

@@ -145,3 +145,21 @@ def test_sent_messages_are_purged_after_retention(world, order, peer, port, sett
     settings.ETANCHE_INTEROP_RETENTION_DAYS = 0
     assert sender.purge_sent() == 2
     assert not _rows()
+
+
+def test_a_message_failing_the_2_5_validation_is_parked_never_sent(world, destination, peer,
+                                                                    port, monkeypatch):
+    from etanche.interop import outbox
+
+    real = outbox.hl7.Person.from_envelope
+
+    def bad_birth_date(patient_id, env):
+        return real(patient_id, {**env, "birth_date": "19AB-03-02"})
+
+    monkeypatch.setattr(outbox.hl7.Person, "from_envelope", staticmethod(bad_birth_date))
+    make_patient(world.lab_a, world.frontdesk)
+    with running_peer(peer, port):
+        _drain()
+    (row,) = _rows()
+    assert row.status == MessageStatus.PARKED and not peer.received
+    assert row.last_error == "message invalide : segment PID invalid: ValueError"

@@ -1,10 +1,11 @@
 """HL7 v2.5 messages, built and parsed with hl7apy and validated against the standard.
 
-Segments are written as ER7 text from escaped values, each parsed by hl7apy with
-strict validation (data types, lengths, tables it knows), then placed in the
-message's groups by name: hl7apy's own grouping of a parsed OML^O21 is greedy
-and reads a second ORC as a prior result, so we never rely on it for what we
-build. The whole message is then validated against its 2.5 structure.
+Messages are written as ER7 text from escaped values (cheap: this runs inside the
+front office's transaction). Before one leaves, `validate` parses each segment with
+hl7apy's strict validation (data types, lengths, tables it knows), places it in the
+message's groups by name (hl7apy's own grouping of a parsed OML^O21 is greedy and
+reads a second ORC as a prior result, so we never rely on it), and validates the
+whole message against its 2.5 structure.
 
 Nothing here logs or raises with a value: errors name segments and fields only.
 """
@@ -53,7 +54,8 @@ def ts(moment: datetime | None) -> str:
 def _segment(text: str):
     try:
         return parse_segment(text, version=VERSION, validation_level=STRICT)
-    except HL7apyException as exc:
+    # hl7apy also raises ValueError and others, some quoting the value: only the type here.
+    except (HL7apyException, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise HL7Error(f"segment {text[:3]} invalid: {type(exc).__name__}") from None
 
 
@@ -70,7 +72,7 @@ def _msh(*, facility_from, application_to, facility_to, moment, message_type, st
 def _finish(message: Message) -> str:
     try:
         message.validate()
-    except HL7apyException as exc:
+    except (HL7apyException, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise HL7Error(f"{message.name} invalid: {type(exc).__name__}") from None
     return message.to_er7()
 
@@ -166,41 +168,36 @@ class Header:
     moment: datetime = field(default_factory=timezone.now)
 
 
+def _header_segment(header: Header, message_type: str, structure: str) -> str:
+    return _msh(facility_from=header.facility_from, application_to=header.application_to,
+                facility_to=header.facility_to, moment=header.moment,
+                message_type=message_type, structure=structure, control_id=header.control_id)
+
+
 def order_message(header: Header, person: Person, request: Request, control: str, *,
                   clinical_info: bool) -> str:
     """OML^O21: one ORC/TQ1/OBR per test, an SPM per tube that test uses."""
     if control not in (NEW, CANCEL, CHANGE):
         raise HL7Error(f"unknown order control {control}")
-    message = Message("OML_O21", version=VERSION, validation_level=STRICT)
-    message.msh = _segment(_msh(facility_from=header.facility_from,
-                                application_to=header.application_to,
-                                facility_to=header.facility_to, moment=header.moment,
-                                message_type="OML^O21", structure="OML_O21",
-                                control_id=header.control_id))
-    patient = message.add_group("OML_O21_PATIENT")
-    patient.add(_segment(_pid(person)))
-    patient.add_group("OML_O21_PATIENT_VISIT").add(_segment("PV1|1|O"))
+    segments = [_header_segment(header, "OML^O21", "OML_O21"), _pid(person), "PV1|1|O"]
     number = f"{esc(request.number)}^{LOCAL_AUTHORITY}"
     priority = "S" if request.urgent else "R"
     clinical = esc(request.clinical_info, MAX_CLINICAL) if clinical_info else ""
     for rank, test in enumerate(request.tests, start=1):
-        order = message.add_group("OML_O21_ORDER")
-        order.add(_segment(f"ORC|{control}|{number}||{number}|||||{ts(request.entered_at)}"))
-        # hl7apy 1.3.5 spells this 2.5 group TIIMING.
-        order.add_group("OML_O21_TIIMING").add(_segment(f"TQ1|1||||||||{priority}"))
-        observation = order.add_group("OML_O21_OBSERVATION_REQUEST")
+        segments.append(f"ORC|{control}|{number}||{number}|||||{ts(request.entered_at)}")
+        segments.append(f"TQ1|1||||||||{priority}")
         system = "NABM" if test.origin == "nabm" else "L"
-        observation.add(_segment("|".join([
+        segments.append("|".join([
             "OBR", str(rank), number, "", f"{esc(test.code)}^{esc(test.label, 199)}^{system}",
-            "", "", ts(request.sampled_at), "", "", "", "", "", clinical])))
+            "", "", ts(request.sampled_at), "", "", "", "", "", clinical]))
         for tube_rank, tube in enumerate(test.tubes, start=1):
             fields = ["SPM", str(tube_rank), f"{esc(tube.barcode)}&{LOCAL_AUTHORITY}", "",
                       f"{esc(tube.kind)}^{esc(tube.kind_label)}^L"]
             fields += [""] * (17 - len(fields)) + [ts(tube.sampled_at)]
             fields += [""] * (27 - len(fields)) + [
                 f"{esc(tube.container)}^{esc(tube.container_label)}^L"]
-            observation.add_group("OML_O21_SPECIMEN").add(_segment("|".join(fields)))
-    return _finish(message)
+            segments.append("|".join(fields))
+    return "\r".join(segments)
 
 
 # --- patients (IHE PAM, French extension) ---------------------------------------------
@@ -212,31 +209,68 @@ def patient_message(header: Header, person: Person, event: str) -> str:
     """ADT^A28 (created) or ADT^A31 (updated), structure ADT_A05."""
     if event not in (CREATE, UPDATE):
         raise HL7Error(f"unknown patient event {event}")
-    message = Message("ADT_A05", version=VERSION, validation_level=STRICT)
-    message.msh = _segment(_msh(facility_from=header.facility_from,
-                                application_to=header.application_to,
-                                facility_to=header.facility_to, moment=header.moment,
-                                message_type=f"ADT^{event}", structure="ADT_A05",
-                                control_id=header.control_id))
-    message.add(_segment(f"EVN|{event}|{ts(header.moment)}"))
-    message.add(_segment(_pid(person)))
-    message.add(_segment("PV1|1|N"))
-    return _finish(message)
+    return "\r".join([_header_segment(header, f"ADT^{event}", "ADT_A05"),
+                      f"EVN|{event}|{ts(header.moment)}", _pid(person), "PV1|1|N"])
 
 
 def merge_message(header: Header, survivor: Person, merged_id: int) -> str:
     """ADT^A40 (structure ADT_A39): `merged_id` now is `survivor`."""
-    message = Message("ADT_A39", version=VERSION, validation_level=STRICT)
-    message.msh = _segment(_msh(facility_from=header.facility_from,
-                                application_to=header.application_to,
-                                facility_to=header.facility_to, moment=header.moment,
-                                message_type=f"ADT^{MERGE}", structure="ADT_A39",
-                                control_id=header.control_id))
-    message.add(_segment(f"EVN|{MERGE}|{ts(header.moment)}"))
-    group = message.add_group("ADT_A39_PATIENT")
-    group.add(_segment(_pid(survivor)))
-    group.add(_segment(f"MRG|{int(merged_id)}^^^{LOCAL_AUTHORITY}^PI"))
-    return _finish(message)
+    return "\r".join([_header_segment(header, f"ADT^{MERGE}", "ADT_A39"),
+                      f"EVN|{MERGE}|{ts(header.moment)}", _pid(survivor),
+                      f"MRG|{int(merged_id)}^^^{LOCAL_AUTHORITY}^PI"])
+
+
+# --- validation against the 2.5 structures --------------------------------------------
+
+# Where each segment of the messages we build sits in its 2.5 structure: the group a
+# segment opens (None: the message itself), by structure. hl7apy 1.3.5 spells the 2.5
+# group TIMING of OML_O21 "TIIMING".
+_OML_GROUPS = {"PID": ("OML_O21_PATIENT",), "PV1": ("OML_O21_PATIENT",
+                                                     "OML_O21_PATIENT_VISIT"),
+               "ORC": ("OML_O21_ORDER",), "TQ1": ("OML_O21_ORDER", "OML_O21_TIIMING"),
+               "OBR": ("OML_O21_ORDER", "OML_O21_OBSERVATION_REQUEST"),
+               "SPM": ("OML_O21_ORDER", "OML_O21_OBSERVATION_REQUEST", "OML_O21_SPECIMEN")}
+_LAYOUTS = {
+    "OML_O21": _OML_GROUPS,
+    "ADT_A05": {},
+    "ADT_A39": {"PID": ("ADT_A39_PATIENT",), "MRG": ("ADT_A39_PATIENT",)},
+    "ACK": {},
+}
+# Segments that open a new instance of their (innermost) group each time they appear.
+_OPENERS = {"PID", "ORC", "TQ1", "OBR", "SPM", "PV1"}
+
+
+def validate(er7: str) -> None:
+    """Parse each segment strictly and place it in its group, then validate the message
+    against its 2.5 structure; HL7Error naming the segment (never a value) if it fails.
+    Done by the sender before a message leaves: hl7apy costs tens of milliseconds a
+    message, too much to spend inside the front office's transaction."""
+    texts = [t for t in er7.split("\r") if t]
+    head = texts[0].split("|") if texts else []
+    structure = head[8].split("^")[2] if len(head) > 8 and head[8].count("^") >= 2 else ""
+    layout = _LAYOUTS.get(structure)
+    if layout is None:
+        raise HL7Error(f"structure {esc(structure, 10) or 'absente'} inconnue")
+    message = Message(structure, version=VERSION, validation_level=STRICT)
+    message.msh = _segment(texts[0])
+    opened: dict[tuple, object] = {}
+    for text in texts[1:]:
+        name = text[:3]
+        path = layout.get(name, ())
+        parent = message
+        for depth in range(len(path)):
+            key = path[: depth + 1]
+            fresh = depth == len(path) - 1 and name in _OPENERS
+            if fresh or key not in opened:
+                opened = {k: v for k, v in opened.items() if k[: depth + 1] != key}
+                try:
+                    opened[key] = parent.add_group(path[depth])
+                except (HL7apyException, ValueError) as exc:
+                    raise HL7Error(f"segment {esc(name, 3)} hors structure: "
+                                   f"{type(exc).__name__}") from None
+            parent = opened[key]
+        parent.add(_segment(text))
+    _finish(message)
 
 
 # --- inbound ------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Each change that a destination takes becomes one sealed OutboxMessage per
 destination, written before the service's journal entry and committed with it:
 a request saved without its message, or a message without its request, cannot
-happen. A message that cannot be built raises, and the change is refused with it.
+happen. A message that cannot be built raises, and the change is refused with it; one that
+builds but fails the 2.5 validation (done by the sender) is parked, never sent.
 The control id (MSH-10) is chosen here, once: a message sent again after a crash
 carries the same one, so a receiver that already acknowledged it can tell.
 """

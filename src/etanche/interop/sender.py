@@ -110,8 +110,14 @@ def send_destination(destination: Destination) -> int:
         return 0
     sent = 0
     for message in list(_due(destination))[:BATCH]:
+        er7 = message.get_sealed()["er7"]
         try:
-            text = link.exchange(message.get_sealed()["er7"])
+            hl7.validate(er7)
+        except hl7.HL7Error as exc:
+            _park(message, f"message invalide : {exc}")  # never sent: it would be refused
+            continue
+        try:
+            text = link.exchange(er7)
         except Unreachable as exc:
             log.warning("destination %s unreachable: %s", destination.name, exc)
             return sent
