@@ -298,6 +298,9 @@ ETANCHE_IMPORT_MAX_UPLOAD_MB = env_int("ETANCHE_IMPORT_MAX_UPLOAD_MB", 2048)
 ETANCHE_ALERT_EMAIL_TO = env_list("ETANCHE_ALERT_EMAIL_TO", [])
 # udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (RFC 5424 messages)
 ETANCHE_ALERT_SYSLOG = env_str("ETANCHE_ALERT_SYSLOG", "")
+# For tls://: the certificate authority (PEM file) the collector's certificate chains to;
+# empty: the system's trusted authorities.
+ETANCHE_ALERT_SYSLOG_CA = env_str("ETANCHE_ALERT_SYSLOG_CA", "")
 # https://... (plain http only to a loopback address), JSON POST signed HMAC-SHA256
 ETANCHE_ALERT_WEBHOOK = env_str("ETANCHE_ALERT_WEBHOOK", "")
 ETANCHE_ALERT_WEBHOOK_SECRET = env_secret("ETANCHE_ALERT_WEBHOOK_SECRET") or ""

@@ -105,7 +105,8 @@ def _syslog(target: str, body: dict) -> None:
     # TCP and TLS: octet-counting framing (RFC 6587 3.4.1, RFC 5425 4.3).
     with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as raw:
         if parts.scheme == "tls":
-            context = ssl.create_default_context()
+            context = ssl.create_default_context(
+                cafile=settings.ETANCHE_ALERT_SYSLOG_CA or None)
             with context.wrap_socket(raw, server_hostname=parts.hostname) as sock:
                 sock.sendall(f"{len(line)} ".encode() + line)
         else:
