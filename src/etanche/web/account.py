@@ -4,7 +4,9 @@ import django_otp
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.db import transaction
+from django.http import QueryDict
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -128,11 +130,32 @@ def sudo(request):
             device, _ = _verify_code(user, form.cleaned_data["code"])
         if device:
             sessions.grant_sudo(request.session)
-            return redirect(nxt)
+            return _replay(request, nxt) or redirect(nxt)
         block = record_failure(request, user.username, user, "sudo")
         if block:
             logout(request)
             messages.error(request, block.message)
             return redirect("login")
         form.add_error(None, "Mot de passe ou code incorrect.")
-    return render(request, "accounts/sudo.html", {"form": form, "next": nxt})
+    return render(request, "accounts/sudo.html", {
+        "form": form, "next": nxt,
+        "pending": sessions.PENDING_ACTION in request.session})
+
+
+def _replay(request, nxt: str):
+    """Run the button posted before the re-authentication (issue 24, item 6), as if posted
+    now: the sudo form's CSRF token was checked, and only a sudo-protected view with no
+    typed field is ever remembered (decorators.sudo_required)."""
+    path = sessions.pop_pending_action(request.session, nxt)
+    if not path:
+        return None
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    if not getattr(match.func, "sudo_required", False):
+        return None
+    # The view must not see the password and code just typed.
+    request.POST = QueryDict(mutable=False)
+    request.path = request.path_info = path
+    return match.func(request, *match.args, **match.kwargs)

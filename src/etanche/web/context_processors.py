@@ -1,4 +1,5 @@
 from etanche.accounts.permissions import Perm, has_permission
+from etanche.web import menu
 
 
 def access(request):
@@ -12,4 +13,7 @@ def access(request):
         "can_manage_watch": has_permission(membership, Perm.WATCH_MANAGE),
         "can_break_glass": has_permission(membership, Perm.BREAK_GLASS),
         "can_manage_breach": has_permission(membership, Perm.BREACH_MANAGE),
+        # Per role, with the count of what awaits the person; lazy: only a page showing
+        # the menu computes it.
+        "menu": lambda: menu.items_for(membership),
     }

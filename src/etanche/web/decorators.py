@@ -77,7 +77,15 @@ def sudo_required(view):
     def wrapper(request, *args, **kwargs):
         if sessions.has_sudo(request.session):
             return view(request, *args, **kwargs)
-        return redirect(f"{reverse('sudo')}?{urlencode({'next': _return_path(request)})}")
+        back = _return_path(request)
+        if request.method == "POST" and set(request.POST) <= {"csrfmiddlewaretoken"}:
+            # A button with nothing typed (approve, unlock...): done right after the
+            # re-authentication instead of being clicked again (issue 24, item 6). Kept in
+            # the session, not in the URL: only an action the user posted is replayed.
+            sessions.remember_pending_action(request.session, request.path, back)
+        else:
+            sessions.pop_pending_action(request.session, None)
+        return redirect(f"{reverse('sudo')}?{urlencode({'next': back})}")
 
     wrapper.sudo_required = True
     return wrapper

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.orders.services import orders_of_day
 from etanche.web.decorators import any_member
+from etanche.web.menu import exports_awaiting
 
 
 @require_GET
@@ -35,6 +36,7 @@ def home(request):
         "can_catalogue": has_permission(membership, Perm.CATALOGUE_MANAGE),
         "can_journal": has_permission(membership, Perm.JOURNAL_READ),
         "orders": None,
+        "exports_awaiting": exports_awaiting(membership) if membership else 0,
     }
     if has_permission(membership, Perm.ORDER_READ):
         context["orders"] = list(orders_of_day(membership.lab))

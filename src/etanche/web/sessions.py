@@ -129,6 +129,24 @@ def grant_sudo(session) -> None:
 
 
 
+PENDING_ACTION = "etanche.sudo_pending"
+PENDING_ACTION_SECONDS = 300
+
+
+def remember_pending_action(session, path: str, back: str) -> None:
+    session[PENDING_ACTION] = {"path": path, "back": back, "at": time.time()}
+
+
+def pop_pending_action(session, back: str | None) -> str | None:
+    """The path of the button posted before the re-authentication that returns to `back`,
+    if recent; forgotten either way."""
+    pending = session.pop(PENDING_ACTION, None)
+    if (not pending or pending.get("back") != back
+            or time.time() - pending.get("at", 0) > PENDING_ACTION_SECONDS):
+        return None
+    return pending.get("path")
+
+
 def has_sudo(session) -> bool:
     granted = session.get(SUDO_AT)
     return granted is not None and time.time() - granted <= settings.ETANCHE_SUDO_MINUTES * 60
