@@ -14,18 +14,21 @@ data breaches", working document v1.0, December 2013.
 - Levels: SE < 2 low, 2 <= SE < 3 medium, 3 <= SE < 4 high, SE >= 4 very high.
 """
 
-from etanche.tabular.classify import SENSITIVE
+from etanche.tabular.classify import ART33_LABELS, SENSITIVE
 
 LEVELS = ((4.0, "very_high", "très élevée"), (3.0, "high", "élevée"),
           (2.0, "medium", "moyenne"), (0.0, "low", "faible"))
 CIRCUMSTANCES = {"none": 0.0, "limited": 0.25, "wide": 0.5}
+CIRCUMSTANCES_FR = {"none": "aucune", "limited": "limitée (destinataires connus)",
+                    "wide": "étendue (destinataires inconnus)"}
 DIRECT_IDENTIFIERS = {"nir", "ins"}
 
 
 def _dpc(categories: set[str], matched: int) -> tuple[float, str]:
     if categories & SENSITIVE or matched:
         why = ("données de santé (art. 9 RGPD) : "
-               + (", ".join(sorted(categories & SENSITIVE)) if categories & SENSITIVE
+               + (", ".join(ART33_LABELS[c] for c in sorted(categories & SENSITIVE))
+                  if categories & SENSITIVE
                   else "la liste des patients d'un laboratoire de biologie médicale"))
         return 4.0, why
     if categories & DIRECT_IDENTIFIERS:
@@ -69,7 +72,8 @@ def assess(categories, matched: int, *, confidentiality: str = "wide",
         "dpc": {"score": dpc, "why": dpc_why},
         "ei": {"score": ei, "why": ei_why},
         "cb": {"score": cb, "parts": parts,
-               "why": (f"perte de confidentialité {confidentiality}, intégrité {integrity}, "
-                       f"disponibilité {availability}, "
+               "why": (f"perte de confidentialité {CIRCUMSTANCES_FR[confidentiality]}, "
+                       f"d'intégrité {CIRCUMSTANCES_FR[integrity]}, "
+                       f"de disponibilité {CIRCUMSTANCES_FR[availability]}, "
                        f"{'intention malveillante' if malicious else 'sans intention établie'}")},
     }
