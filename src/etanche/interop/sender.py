@@ -18,6 +18,7 @@ import fcntl
 import logging
 import os
 from datetime import timedelta
+from itertools import islice
 from pathlib import Path
 
 from django.conf import settings
@@ -109,7 +110,8 @@ def send_destination(destination: Destination) -> int:
     if link.waiting:
         return 0
     sent = 0
-    for message in list(_due(destination))[:BATCH]:
+    # The first BATCH only: after a long outage the queue may be long.
+    for message in list(islice(_due(destination), BATCH)):
         er7 = message.get_sealed()["er7"]
         try:
             hl7.validate(er7)
