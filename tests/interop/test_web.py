@@ -95,3 +95,16 @@ def test_the_outbox_page_shows_nothing_of_another_lab(world, patient, peer, port
     assert parked.control_id not in other.get(reverse("interop_outbox")).content.decode()
     other.post(reverse("interop_outbox"), {"action": "drop", "message": parked.pk})
     assert OutboxMessage.objects.filter(pk=parked.pk).exists()
+
+
+def test_the_request_page_shows_results_available_from_the_lis(world, patient, peer, port):
+    from tests.orders.helpers import make_order
+
+    order = make_order(world.lab_a, world.frontdesk, patient)
+    client = _client(world.frontdesk)
+    page = client.get(reverse("order_detail", kwargs={"pk": order.pk})).content.decode()
+    assert "Plateau :" not in page
+    peer.mode = "orl-results"
+    _deliver(peer, port)
+    page = client.get(reverse("order_detail", kwargs={"pk": order.pk})).content.decode()
+    assert "Plateau : Résultats disponibles" in page
