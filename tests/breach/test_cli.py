@@ -141,5 +141,7 @@ def test_bad_input_one_line_and_nothing_left(lab, world, tmp_path, monkeypatch, 
             world.dpo.username)
     message = str(error.value)
     assert message and "\n" not in message and "Traceback" not in message
+    if kind == "xlsx-formulas":
+        assert "formules" in message
     assert not BreachCase.objects.exists() and not BreachScan.objects.exists()
     assert set(tmp_path.iterdir()) == before

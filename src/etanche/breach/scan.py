@@ -97,6 +97,13 @@ def scan_file(lab, source, *, limits: reading.Limits | None = None,
     for section in reading.sections(source, limits):
         fmt, compression = section.format, section.compression
         tables.append(_scan_section(section, totals))
+    if not totals.rows and fmt == "xlsx":
+        # The reader takes cached values only; a workbook saved by a program that never
+        # computed its formulas has none, so its rows read as empty.
+        raise errors.TabularError(
+            "xlsx_values", "Le classeur ne contient aucune valeur lisible (formules jamais "
+            "calculées ?) : ouvrez-le dans un tableur et enregistrez-le, ou exportez-le en CSV.",
+            "The workbook holds no readable value (formulas never computed?).")
     if not totals.rows:
         raise errors.empty()
     lab_canaries = attribution.lab_canaries(lab, totals.patients)
