@@ -68,13 +68,14 @@ def micros_of(minutes: int) -> int:
 def _bulk_reads(batch: Batch, rule, entries):
     by_user = defaultdict(list)
     for e in entries:
-        if e.user_id and e.object_type == "patient" and e.object_id:
+        if e.user_id and e.object_type == "patient" and e.object_id and e.outcome == "ok":
             by_user[e.user_id].append(e)
     for user_id, mine in by_user.items():
         limit = config.threshold(batch.row, rule, batch.roles.get(user_id))
         last = mine[-1]
         seen = (Entry.objects.filter(lab_id=batch.lab_id, user_id=user_id, action=Action.READ,
-                                     object_type="patient", at_us__gte=batch.since(rule, last),
+                                     object_type="patient", outcome="ok",
+                                     at_us__gte=batch.since(rule, last),
                                      at_us__lte=last.at_us)
                 .values("object_id").distinct().count())
         if limit is not None and seen > limit:
