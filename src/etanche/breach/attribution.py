@@ -41,11 +41,12 @@ class CanaryFinder:
 
     def __init__(self, lab):
         self.lab = lab
-        rows = Canary.objects.for_lab(lab).values_list("pk", "marker", "request_number")
-        self.markers = {m.lower(): pk for pk, m, _ in rows if m}
-        self.numbers = {n: pk for pk, _, n in rows if n}
-        self._kinds = dict(Canary.objects.for_lab(lab).values_list("pk", "kind"))
-        self._exports = dict(Canary.objects.for_lab(lab).values_list("pk", "export_id"))
+        rows = list(Canary.objects.for_lab(lab).values_list(
+            "pk", "marker", "request_number", "kind", "export_id"))
+        self.markers = {m.lower(): pk for pk, m, *_ in rows if m}
+        self.numbers = {n: pk for pk, _, n, *_ in rows if n}
+        self._kinds = {pk: kind for pk, _, _, kind, _ in rows}
+        self._exports = {pk: export for pk, *_, export in rows}
 
     def _hit(self, pk: int, row: int, evidence: list[str]) -> CanaryHit:
         return CanaryHit(pk, self._kinds[pk], self._exports[pk], row, evidence)
