@@ -79,3 +79,19 @@ def test_lab_creation_seeds_a_few_per_ten_thousand(db, settings):
     assert canaries.for_expected(10_000) == 3 and canaries.for_expected(1_000) == 1
     lab = create_lab("lab-c", "Laboratoire C", "990000507", expected_patients=20_000)
     assert canaries.count(lab) == 6 and Patient.objects.for_lab(lab).count() == 6
+
+
+def test_a_canary_never_takes_a_surname_the_lab_already_has(world, monkeypatch):
+    real = make_patient(world.lab_a, world.frontdesk, birth_name="Quéméner")
+    drawn = iter([{**patients.get_patient(world.lab_a, None, real.pk).fields},
+                  None])
+    original = canaries.one_envelope
+
+    def draw():
+        env = next(drawn)
+        return env if env is not None else original()
+
+    monkeypatch.setattr(canaries, "one_envelope", draw)
+    canaries.seed(world.lab_a, 1)
+    (canary,) = _canary_ids(world.lab_a)
+    assert patients.get_patient(world.lab_a, None, canary).fields["birth_name"] != "Quéméner"

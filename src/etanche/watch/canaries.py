@@ -12,7 +12,9 @@ ETANCHE_CANARY_EMAIL_DOMAIN, a domain the lab controls. Which rows are canaries 
 kept only as a keyed digest of their ids (a key derived from the lab's keys): a dump
 of the database shows no list of canary ids, and the digest cannot be recomputed
 without the lab's keys. Nobody's real workflow finds them: search needs a NIR, a
-phone, or a name with a birth date, and these belong to no one.
+phone, or a name with a birth date, and these belong to no one; a search by surname alone
+lists a few people, and a canary's surnames are drawn among those no patient of the lab
+carries when it is seeded.
 """
 
 import json
@@ -20,7 +22,9 @@ import json
 from django.conf import settings
 from django.db import transaction
 
+from etanche.patients import indexing
 from etanche.patients import services as patients
+from etanche.patients.models import PatientIndex
 from etanche.synthetic.people import one_envelope
 from etanche.vault import services as vault
 from etanche.watch.models import LabCanary
@@ -51,6 +55,16 @@ def _input(env: dict) -> dict:
     return data
 
 
+def _surname_taken(lab, env: dict) -> bool:
+    """Whether a patient of the lab may carry one of the canary's surnames (by blind index,
+    so sometimes a false "yes": another draw). A canary of a surname no patient has never
+    shows in the short list a search by surname alone gives."""
+    values = [indexing.lookup(lab, "surname", key) for key in
+              {indexing.name_search_key(env.get(k) or "") for k in ("birth_name", "used_name")}
+              if key]
+    return PatientIndex.objects.filter(lab_id=lab.pk, name="surname", value__in=values).exists()
+
+
 def seed(lab, count: int = 1) -> int:
     """Register `count` canaries in `lab`; how many were made."""
     if not 1 <= count <= MAX_SEED:
@@ -59,8 +73,11 @@ def seed(lab, count: int = 1) -> int:
     made = 0
     with transaction.atomic():
         while made < count:
+            env = one_envelope()
+            if _surname_taken(lab, env):
+                continue
             try:
-                registered = patients.register_patient(lab, None, _input(one_envelope()))
+                registered = patients.register_patient(lab, None, _input(env))
             except patients.DuplicatePatient:
                 continue  # a synthetic identity already in the lab: draw another
             LabCanary.objects.create(lab_id=lab.pk, digest=digest(key, registered.id))
