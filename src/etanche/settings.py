@@ -292,6 +292,8 @@ ETANCHE_EXPORT_SECOND_APPROVER_OVER = env_int("ETANCHE_EXPORT_SECOND_APPROVER_OV
 ETANCHE_IMPORT_KEEP_HOURS = env_int("ETANCHE_IMPORT_KEEP_HOURS", 24)
 # Largest upload accepted on the web page (the CLI reads any size in place).
 ETANCHE_IMPORT_MAX_UPLOAD_MB = env_int("ETANCHE_IMPORT_MAX_UPLOAD_MB", 2048)
+# Rows per transaction of an import's write pass (a killed run loses at most one batch).
+ETANCHE_IMPORT_BATCH = env_int("ETANCHE_IMPORT_BATCH", 2000)
 
 # --- watch: alert rules over the journal feed and their delivery (docs/watch.md)
 # Defaults for every lab; a lab admin sets the lab's own on the watch settings page.

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -49,7 +50,7 @@ from etanche.tabular.readers import open_table, sample
 from etanche.vault import services as vault
 from etanche.vault.models import new_record_id
 
-BATCH = 2000
+BATCH = settings.ETANCHE_IMPORT_BATCH
 SAMPLE_ROWS = 200  # read for the mapping proposal
 OBJECT_TYPE = "import"
 FHIR_FORMATS = ("fhir-ndjson", "fhir-bundle")
