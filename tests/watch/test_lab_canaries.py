@@ -3,7 +3,7 @@
 import pytest
 from django.db import transaction
 
-from etanche.journal.models import Action
+from etanche.journal.models import Action, Entry
 from etanche.journal.services import record
 from etanche.ops.labs import create_lab
 from etanche.patients import search
@@ -95,3 +95,18 @@ def test_a_canary_never_takes_a_surname_the_lab_already_has(world, monkeypatch):
     canaries.seed(world.lab_a, 1)
     (canary,) = _canary_ids(world.lab_a)
     assert patients.get_patient(world.lab_a, None, canary).fields["birth_name"] != "Quéméner"
+
+
+
+def test_the_journal_tells_a_canary_s_registration_from_no_other(world):
+    canaries.seed(world.lab_a, 1)
+    (canary,) = _canary_ids(world.lab_a)
+    real = patients.register_patient(world.lab_a, None, canaries._input(
+        canaries.one_envelope())).id  # registered the same way, by no one
+
+    def trail(pid):
+        return [(e.action, e.object_type, e.actor, e.detail) for e in
+                Entry.objects.filter(lab_id=world.lab_a.pk, object_id=str(pid))]
+
+    assert trail(canary) == trail(real) != []
+    assert not any(str(canary) in d for d in LabCanary.objects.values_list("digest", flat=True))
