@@ -87,3 +87,15 @@ def test_a_file_without_header_row_keeps_its_first_row(lab, tmp_path):
     assert public["rows"] == 50
     assert public["matched_rows"] == list(range(1, 51))
     assert [c["header"] for c in public["columns"]][:2] == ["colonne 1", "colonne 2"]
+
+
+def test_a_namesake_born_the_same_day_with_another_nir_is_not_the_patient(lab, tmp_path):
+    ours = list(people.envelopes(OURS, seed=181))[:10]
+    strangers = list(people.envelopes(10, seed=55_181))
+    namesakes = [dict(stranger, birth_name=mine["birth_name"], used_name="",
+                      first_names=mine["first_names"], birth_date=mine["birth_date"])
+                 for mine, stranger in zip(ours, strangers, strict=True)]
+    path = tmp_path / "homonymes.csv"
+    path.write_bytes(leaks.as_csv(leaks.rows_of(namesakes)))
+    public = scan_file(lab, path).public
+    assert public["matched_rows"] == []

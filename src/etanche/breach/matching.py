@@ -11,8 +11,9 @@ index by chance.
 
 Confirmation compares the row with the record exactly and scores the evidence:
 NIR or INS 4, birth/used name + date of birth 3, phonetic name + first name + date 2,
-first name +1, e-mail 1.5, phone 1; a contradiction (another date of birth, a surname that
-is neither the birth nor the used name, nor sounds like it) takes 3 (date) or 2 (name) off.
+first name +1, e-mail 1.5, phone 1; a contradiction (another NIR, another date of birth, a
+surname that is neither the birth nor the used name, nor sounds like it) takes 4 (NIR),
+3 (date) or 2 (name) off.
 A row is matched to the best record when the score reaches MATCH_SCORE and no other record
 scores the same; the phone or the e-mail alone never suffices (families share them, and a
 foreign person may reuse an address). Confidence = min(1, score / 6).
@@ -35,7 +36,7 @@ phonex = lru_cache(maxsize=100_000)(_phonex)
 MATCH_SCORE = 3.0
 WEIGHTS = {"nir": 4.0, "ins": 4.0, "name_dob": 3.0, "phonetic_dob": 2.0, "first_name": 1.0,
            "email": 1.5, "phone": 1.0}
-CONTRADICTION = {"birth_date": 3.0, "surname": 2.0}
+CONTRADICTION = {"nir": 4.0, "birth_date": 3.0, "surname": 2.0}
 UNSEAL_PER_ROW = 8
 
 
@@ -190,6 +191,8 @@ def score(keys: Keys, env: dict) -> tuple[float, list[str]]:
     if set(keys.phones) & set(env.get("phones") or []):
         evidence.append("phone")
         points += WEIGHTS["phone"]
+    if keys.nir and env.get("ins") and keys.nir != env["ins"]:
+        points -= CONTRADICTION["nir"]  # a namesake born the same day: another person
     if keys.birth_date and env.get("birth_date") and not same_day:
         points -= CONTRADICTION["birth_date"]
     if keys.surnames and record_names and not (named or sounds):
