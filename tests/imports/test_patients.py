@@ -42,6 +42,11 @@ def test_each_encoding_imports_the_same_people(world, tmp_path, encoding):
     assert record.fields["birth_name"] == first.birth_name.upper()
     assert record.fields["first_names"] == list(first.first_names)
     assert record.fields["city"] == first.city and record.fields["phones"] == [first.phone]
+    if encoding == "utf-8":  # found as registered ones are: by phone, by name in any case
+        by_phone = patients.search(world.lab_a, world.frontdesk, phone=first.phone).results
+        by_name = patients.search(world.lab_a, world.frontdesk, name=first.birth_name.lower(),
+                                  birth_date=first.birth_date.isoformat()).results
+        assert found[0].id in {p.id for p in by_phone} & {p.id for p in by_name}
 
 
 def _xlsx(path, rows):
