@@ -104,3 +104,11 @@ def test_an_abandoned_or_forgotten_upload_is_destroyed(world, client, tmp_path):
     assert jobs.purge_expired(timezone.now() + timedelta(hours=25)) == 1
     second.refresh_from_db()
     assert second.file_name == "" and not list((Path(settings.DATA_DIR) / "imports").iterdir())
+
+
+def test_the_preview_masks_names_and_digits():
+    assert jobs.work.mask("birth_name", "Le Gall-Kerhervé") == "L. G. K."
+    assert jobs.work.mask("nir", "1 85 05 78 006 084 36") == "• •• •• •• ••• ••• 36"
+    assert jobs.work.mask("birth_date", "23/03/2006") == "••/••/••06"
+    assert jobs.work.mask("email", "anne.dupont@example.org") == "A."
+    assert jobs.work.mask("phone", "") == ""

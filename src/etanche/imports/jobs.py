@@ -81,8 +81,10 @@ def purge_expired(now=None) -> int:
     now = now or timezone.now()
     limit = now - timedelta(hours=settings.ETANCHE_IMPORT_KEEP_HOURS)
     done = 0
-    for job in ImportJob.objects.filter(created_at__lt=limit).exclude(file_name="").exclude(
-            status=JobStatus.RUNNING).select_related("lab"):
+    # A running import is left alone unless it stopped moving that long ago (a dead worker).
+    stale = ImportJob.objects.filter(created_at__lt=limit).exclude(file_name="").exclude(
+        status=JobStatus.RUNNING, updated_at__gte=limit)
+    for job in stale.select_related("lab"):
         with transaction.atomic():
             job.status, job.updated_at = JobStatus.ABANDONED, now
             work.destroy(job)
