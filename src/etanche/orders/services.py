@@ -322,6 +322,17 @@ def read_order(lab, user, order: Order, *, purpose: str = "consultation d'une de
                                         if fields.get(k) is not None})
 
 
+def patient_of(lab, user, order: Order, *, purpose: str):
+    """The request's patient record, for a page or a print whose own journal entry already
+    names the patient (read_order, label_pdf): no second entry for the same access
+    (issue 24, item 8: one row per access). A record merged since is opened, journaled,
+    through the patients service, which follows the merge."""
+    found = patients.live_envelopes(lab, [order.patient_id])
+    if found:
+        return patients.PatientRecord(found[0][0], found[0][1])
+    return patients.get_patient(lab, user, order.patient_id, purpose=purpose)
+
+
 def orders_of_day(lab, day: date | None = None):
     """Requests registered on `day` (local time), newest first: operational data only."""
     day = day or timezone.localdate()
@@ -499,9 +510,7 @@ def label_pdf(lab, user, order: Order, *, barcode: str | None = None) -> bytes:
         if not specimens:
             raise OrderNotFound("no such tube on this request")
     with transaction.atomic():
-        record = patients.get_patient(lab, user, order.patient_id,
-                                      purpose="impression d'étiquettes")
-        fields = record.fields
+        fields = patient_of(lab, user, order, purpose="impression d'étiquettes").fields
         identity = labels.LabelIdentity(
             birth_name=fields["birth_name"], used_name=fields.get("used_name") or "",
             first_name=(fields.get("first_names") or [""])[0],

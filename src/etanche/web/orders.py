@@ -37,6 +37,7 @@ from etanche.web.forms.orders import (
     RejectForm,
     SampleForm,
 )
+from etanche.web.purposes import purpose_for
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -160,9 +161,10 @@ def _collectors(lab):
 def order_detail(request, pk: int):
     lab = current_lab(request)
     order = get_order_for_user(request, pk, Perm.ORDER_READ)
-    details = orders.read_order(lab, request.user, order)
-    record = patients.get_patient(lab, request.user, order.patient_id,
-                                  purpose="consultation d'une demande")
+    purpose = purpose_for(request, "consultation d'une demande")
+    details = orders.read_order(lab, request.user, order, purpose=purpose)
+    # One journal row for this page: read_order's, naming the patient and the request.
+    record = orders.patient_of(lab, request.user, order, purpose=purpose)
     membership = request.membership
     return render(request, "orders/detail.html", {
         "order": order, "d": details, "p": record.summary, "record": record,

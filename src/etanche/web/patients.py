@@ -30,6 +30,7 @@ from etanche.web.forms.patients import (
     PatientForm,
     PatientSearchForm,
 )
+from etanche.web.purposes import purpose_for
 
 
 def _over_limit(request, kind: str):
@@ -77,7 +78,8 @@ def patient_search(request):
         if criteria:
             try:
                 page = patients.search(current_lab(request), request.user, **criteria,
-                                       page=request.POST.get("page") or 1, purpose="accueil")
+                                       page=request.POST.get("page") or 1,
+                                       purpose=purpose_for(request))
             except ValidationError as exc:
                 _add_errors(form, exc)
     return render(request, "patients/search.html", {
@@ -127,7 +129,8 @@ def patient_detail(request, pk: int):
     refused = _over_limit(request, usage.READ)
     if refused:
         return refused
-    record = get_patient_for_user(request, pk, Perm.PATIENT_READ, purpose="accueil")
+    record = get_patient_for_user(request, pk, Perm.PATIENT_READ,
+                                  purpose=purpose_for(request))
     if record.redirected_from:
         return redirect("patient_detail", pk=record.id)
     lab = current_lab(request)
