@@ -286,6 +286,10 @@ def _check_pass(lab, user, path, plan_: Plan, report: Report, progress) -> _Chec
     return checked
 
 
+RECORD_COLUMNS = ["id", "lab_id", "sealed", "key_version", "revision", "kind", "digest",
+                  "target_id", "review", "review_rule", "review_of", "file_sha256", "created_at"]
+
+
 def _write_batch(lab, user, batch: list[_Pending], checked: _Checked, sha: str) -> int:
     with transaction.atomic():
         done = already_imported(lab, Kind.PATIENT, [p.digest for p in batch])
@@ -307,9 +311,12 @@ def _write_batch(lab, user, batch: list[_Pending], checked: _Checked, sha: str) 
                 review=bool(rule), review_rule=rule, review_of=other, file_sha256=sha,
                 created_at=now, revision=1))
         tokens = vault.seal_many(lab.pk, ImportedRecord.record_type(), items)
-        for rec, token in zip(records, tokens, strict=True):
-            rec.sealed, rec.key_version = token, vault.token_key_version(token)
-        ImportedRecord.objects.bulk_create(records)
+        version = vault.token_key_version(tokens[0])
+        # COPY on PostgreSQL, as the patients beside them (bulk_create was a fifth of the time).
+        bulk.write_rows(ImportedRecord, RECORD_COLUMNS, [
+            (r.id, r.lab_id, token, version, 1, r.kind, r.digest, r.target_id, r.review,
+             r.review_rule, r.review_of, r.file_sha256, r.created_at)
+            for r, token in zip(records, tokens, strict=True)])
     return len(batch)
 
 

@@ -74,6 +74,7 @@ def _insert(lab, user, envelopes: list[dict], source: str) -> list[int]:
 
 
 insert_batch = _insert  # one batch of checked envelopes -> their new ids (imports)
+write_rows = _write  # COPY on PostgreSQL for an import's rows beside its patients (imports)
 
 
 def bulk_register(
