@@ -249,6 +249,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = env_list("ETANCHE_CSRF_TRUSTED_ORIGINS", [])
 # A refused form in French, in the site's layout (issue 24, item 5).
 CSRF_FAILURE_VIEW = "etanche.web.errors.csrf_failure"
+# The lab contact printed on a patient's receipt (address, phone, hours), one line.
+ETANCHE_RECEIPT_CONTACT = os.environ.get("ETANCHE_RECEIPT_CONTACT", "")
 
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

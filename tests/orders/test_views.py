@@ -277,3 +277,17 @@ def test_the_preview_shows_the_chosen_prescriber(w, as_user):
     page = response.content.decode()
     assert "Résultats adressés à <strong>Dr Kerbrat</strong>" in page
     assert "10003456789" in page
+
+
+# --- the patient's receipt (issue 24, "Also") ------------------------------------------------
+
+def test_the_receipt_holds_number_tests_and_nothing_clinical(w, as_user):
+    client = as_user(w.frontdesk)
+    order = make_order(w.lab_a, w.frontdesk, w.patient, clinical_info="Sous fluindione",
+                       notes="Patient anxieux")
+    before = Entry.objects.count()
+    page = client.get(reverse("order_receipt", kwargs={"pk": order.pk})).content.decode()
+    assert order.number in page and "Hémogramme" in page and "KERGOAT" in page
+    assert "fluindione" not in page and "anxieux" not in page and "Lefebvre" not in page
+    assert "data-print" in page
+    assert _new_entries(before) == [("print", str(w.patient.pk), w.frontdesk.pk)]

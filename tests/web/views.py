@@ -152,6 +152,7 @@ VIEWS = [
     _spec("order_reject", "POST", P.SPECIMEN_WRITE, ORDER, data={"reason": "hemolysed"},
           status=302, redirect="order_detail"),
     _spec("order_labels", "GET", P.LABEL_PRINT, ORDER),
+    _spec("order_receipt", "GET", P.LABEL_PRINT, ORDER),
     # watch: alerts, their triage, the lab's watch settings, break-the-glass (issue 17)
     _spec("alert_list", "GET", P.ALERT_READ, LAB),
     _spec("alert_detail", "GET", P.ALERT_READ, ALERT),

@@ -534,4 +534,18 @@ def label_pdf(lab, user, order: Order, *, barcode: str | None = None) -> bytes:
     return pdf
 
 
+# --- the patient's receipt ----------------------------------------------------------
+
+def receipt(lab, user, order: Order) -> dict:
+    """What the patient's receipt shows: request number, date, tests, the patient's name;
+    no clinical information, no answers, no prescriber. Journaled as a PRINT."""
+    with transaction.atomic():
+        record = patient_of(lab, user, order, purpose="reçu du patient")
+        journal.record(lab=lab, user=user, action=Action.PRINT, object_type=PATIENT,
+                       object_id=order.patient_id, purpose="reçu du patient",
+                       detail={"order": order.pk, "receipt": True})
+    return {"order": order, "p": record.summary,
+            "tests": [(t.code, t.label) for t in order.tests.all()]}
+
+
 # --- demo ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ Thin views: parse, authorise (`require_permission`, objects via
 preview and the test search to the request form; every page works without it.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -275,6 +276,18 @@ def order_labels(request, pk: int):
     response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+@require_permission(Perm.LABEL_PRINT)
+@never_cache
+def order_receipt(request, pk: int):
+    """A receipt for the patient, printable: number, date, tests, lab; nothing clinical."""
+    lab = current_lab(request)
+    order = get_order_for_user(request, pk, Perm.LABEL_PRINT)
+    return render(request, "orders/receipt.html", {
+        **orders.receipt(lab, request.user, order), "lab": lab,
+        "contact": settings.ETANCHE_RECEIPT_CONTACT})
 
 
 # --- catalogue ----------------------------------------------------------------------
