@@ -131,3 +131,11 @@ def test_a_fresh_installation_has_no_high_finding(tmp_path):
     done = run_etanche("audit", env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "0 de gravité haute" in done.stdout
+
+
+def test_timestamps_packed_in_a_database_page_are_no_phone(db):
+    """Found on a demo install: "...13:41:38.056194" then "2026-12-01" in the next column
+    read as the phone 05 61 94 20 26."""
+    page = b"\x1d2026-12-01 13:41:38.0561942026-12-01 13:41:39.060630\x00"
+    assert audit.Scanner(set()).scan(page) == {}
+    assert audit.Scanner(set()).scan(b"tel:06.39.98.12.34;") == {"phone": 1}

@@ -47,7 +47,10 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 NIR = re.compile(rb"(?<![0-9A-Za-z])[12][ .-]?[0-9]{2}[ .-]?[0-9]{2}[ .-]?(?:[0-9]{2}|2[AB])"
                  rb"[ .-]?[0-9]{3}[ .-]?[0-9]{3}[ .-]?[0-9]{2}(?![0-9])")
-PHONE = re.compile(rb"(?<![0-9+])(?:\+33 ?|0)[1-9](?:[ .-]?[0-9]{2}){4}(?![0-9])")
+# One separator throughout, and no digit, dot or dash around: "…38.0561942026-12-01" (a
+# timestamp's microseconds against the next date in a database page) is no phone.
+PHONE = re.compile(rb"(?<![0-9+.-])(?:\+33 ?|0)[1-9](?P<sep>[ .-]?)[0-9]{2}"
+                   rb"(?:(?P=sep)[0-9]{2}){3}(?![0-9:.-])")
 EMAIL = re.compile(rb"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
                    rb"\.[A-Za-z]{2,24}")
 FULL_NAME = re.compile(r"\b([A-ZÀ-Ý][A-ZÀ-Ý'-]{2,30}) ([A-ZÀ-Ý][a-zà-ÿ'-]{2,30})\b")
