@@ -291,3 +291,19 @@ def test_the_receipt_holds_number_tests_and_nothing_clinical(w, as_user):
     assert "fluindione" not in page and "anxieux" not in page and "Lefebvre" not in page
     assert "data-print" in page
     assert _new_entries(before) == [("print", str(w.patient.pk), w.frontdesk.pk)]
+
+
+# --- today's list (issue 24, item 12) ----------------------------------------------------------
+
+def test_todays_list_filters_pages_and_names_only_on_request_journaled(w, as_user):
+    for _ in range(3):
+        make_order(w.lab_a, w.frontdesk, w.patient, tests=["1104"], urgent=True)
+    client = as_user(w.frontdesk)
+    page = client.get("/").content.decode()
+    assert "Demandes du jour" in page and "(4)" in page and "KERGOAT" not in page
+    urgent = client.get("/", {"urgent": "1"}).content.decode()
+    assert "(3)" in urgent
+    before = Entry.objects.count()
+    named = client.get("/", {"noms": "1"}).content.decode()
+    assert "KERGOAT Maëlle" in named
+    assert _new_entries(before) == [("read", str(w.patient.pk), w.frontdesk.pk)]

@@ -347,6 +347,22 @@ def record_ids(patient) -> list[int]:
     return [patient.pk, *patient.merged_records.values_list("pk", flat=True)]
 
 
+def names_for_day(lab, user, orders, *, purpose: str) -> dict[int, str]:
+    """{patient id: "BIRTH NAME First"} for the requests of a page of today's list, each
+    patient shown journaled as a READ (one per person, with the purpose)."""
+    ids = list(dict.fromkeys(o.patient_id for o in orders))
+    with transaction.atomic():
+        found = patients.live_envelopes(lab, ids)
+        names = {}
+        for pk, env in found:
+            first = (env.get("first_names") or [""])[0]
+            names[pk] = f"{(env.get('birth_name') or '').upper()} {first}".strip()
+        for pk in names:
+            journal.record(lab=lab, user=user, action=Action.READ, object_type=PATIENT,
+                           object_id=pk, purpose=purpose, detail={"shown": "nom"})
+    return names
+
+
 def orders_for_patient(lab, patient):
     """A patient's requests, including those of records merged into it."""
     ids = record_ids(patient)
