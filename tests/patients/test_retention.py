@@ -3,12 +3,15 @@ versions and index rows; nothing under a legal hold (issue 23, item 5)."""
 
 import io
 import json
+import sys
 from datetime import date, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
+from etanche.accounts.models import SealedTOTPDevice
 from etanche.breach import services as breach
 from etanche.journal.models import Action, Entry
 from etanche.ops import retention as ops_retention
@@ -18,6 +21,7 @@ from etanche.patients import services as patients
 from etanche.patients.models import Patient, PatientIndex, PatientVersion
 from etanche.rights import services as rights
 from tests.orders.helpers import make_order, make_patient
+from tests.personas import totp_now
 
 OLD = timezone.now() - timedelta(days=365 * 30)
 
@@ -98,7 +102,7 @@ def test_a_hold_on_a_merged_record_keeps_its_survivor(world, lab_of_old_records)
 
 
 def test_the_period_is_per_lab_and_the_command_reports(world, lab_of_old_records):
-    retention.set_policy(world.lab_a, record_years=40, minor_until_age=28)
+    retention.set_policy(world.lab_a, world.labadmin, record_years=40, minor_until_age=28)
     assert ops_retention.run(world.lab_a, dry_run=True).due == []
     out = io.StringIO()
     call_command("retention", "run", "--lab", world.lab_a.slug, "--dry-run", stdout=out)
@@ -107,3 +111,21 @@ def test_the_period_is_per_lab_and_the_command_reports(world, lab_of_old_records
     out = io.StringIO()
     call_command("retention", "run", "--all-labs", stdout=out)
     assert "lab lab-b" in out.getvalue()
+
+
+def test_a_lab_admin_sets_the_periods_with_the_cli(world, monkeypatch):
+    def run(user, *args):
+        code = totp_now(SealedTOTPDevice.objects.get(user=user))
+        monkeypatch.setattr(sys, "stdin", io.StringIO(code + "\n"))
+        out = io.StringIO()
+        call_command("retention", "set", "--lab", world.lab_a.slug, "--by", user.username,
+                     *args, stdout=out)
+        return out.getvalue()
+
+    assert "30 years" in run(world.labadmin, "--years", "30")
+    assert retention.policy(world.lab_a).record_years == 30
+    assert retention.policy(world.lab_b).configured is False
+    with pytest.raises(CommandError, match="lacks"):
+        run(world.frontdesk, "--years", "2")
+    entry = Entry.objects.get(object_type="retention_policy")
+    assert entry.user_id == world.labadmin.pk

@@ -42,6 +42,8 @@ class Perm(StrEnum):
     ACCESS_HISTORY_READ = "access_history.read"
     # data-subject requests (GDPR art. 15-21): record, answer (the DPO)
     SUBJECT_REQUEST = "subject_request.manage"
+    # the lab's retention periods of patient records (docs/retention.md)
+    RETENTION_MANAGE = "retention.manage"
     # the self-audit of the installation: its last run (lab admin and DPO)
     AUDIT_READ = "audit.read"
     # watch (issue 17): alerts and their triage, the lab's watch settings, break-the-glass
@@ -72,7 +74,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Perm]] = {
         {Perm.USER_MANAGE, Perm.CATALOGUE_MANAGE, Perm.WATCH_MANAGE,
          Perm.INTEROP_MANAGE, Perm.SHARED_USE_READ,
          Perm.EXPORT_REQUEST,
-         Perm.EXPORT_APPROVE, Perm.IMPORT_RUN, Perm.AUDIT_READ}
+         Perm.EXPORT_APPROVE, Perm.IMPORT_RUN, Perm.AUDIT_READ,
+         Perm.RETENTION_MANAGE}
     ),
     # The DPO answers data-subject requests and investigates accesses, so finds and
     # reads patient records (each read journaled like anyone's); writes nothing.

@@ -14,6 +14,7 @@ rows, in the caller's transaction, journaled by ids and counts only.
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -44,12 +45,22 @@ def policy(lab) -> Policy:
     return Policy(row.record_years, row.minor_until_age, True)
 
 
-def set_policy(lab, *, record_years: int, minor_until_age: int) -> Policy:
-    if record_years < MIN_RECORD_YEARS or minor_until_age > 130:
-        raise ValueError("retention out of bounds")
-    RetentionPolicy.objects.update_or_create(
-        lab_id=getattr(lab, "pk", lab),
-        defaults={"record_years": record_years, "minor_until_age": minor_until_age})
+def set_policy(lab, user=None, *, record_years: int, minor_until_age: int) -> Policy:
+    """Set the lab's periods (journaled); French ValidationError when out of bounds."""
+    errors = {}
+    if not MIN_RECORD_YEARS <= record_years <= 200:
+        errors["record_years"] = [f"Entre {MIN_RECORD_YEARS} et 200 ans."]
+    if not 0 <= minor_until_age <= 130:
+        errors["minor_until_age"] = ["Entre 0 et 130 ans."]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        RetentionPolicy.objects.update_or_create(
+            lab_id=getattr(lab, "pk", lab),
+            defaults={"record_years": record_years, "minor_until_age": minor_until_age})
+        journal(lab=lab, user=user, action=Action.UPDATE, object_type="retention_policy",
+                object_id=getattr(lab, "pk", lab),
+                detail={"record_years": record_years, "minor_until_age": minor_until_age})
     return policy(lab)
 
 
