@@ -265,3 +265,14 @@ def test_the_cli_corrects_and_merges_as_a_named_person(world, pair, monkeypatch)
     assert merge.user_id == world.biologist.pk
 
 
+
+
+def test_a_merge_keeps_the_nir_known_from_the_other_record(world):
+    without = patients.register_patient(world.lab_a, None, person(serial=None)).id
+    holder = patients.register_patient(world.lab_a, None, person(
+        first_names=["Anne"], phone="0639980055"), not_duplicate=True).id
+    patients.merge_patients(world.lab_a, None, without, holder)
+    assert patients.get_patient(world.lab_a, None, without).fields["ins"] == person()["nir"]
+    with pytest.raises(patients.SameNir):
+        patients.register_patient(world.lab_a, None, person(first_names=["Zoé"]),
+                                  not_duplicate=True)

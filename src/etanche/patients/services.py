@@ -539,6 +539,10 @@ def merge_patients(lab, user, survivor_id, merged_id, *, purpose: str = "",
 
 def _merged_envelope(keep: dict, other: dict, choices: dict) -> dict:
     env = dict(keep)
+    if not keep.get("ins") and other.get("ins") and "ins" not in choices:
+        # The person's INS is known from the other record: it must not drop out of the
+        # one-NIR-one-record check (the merged record leaves the indexes).
+        choices = {**choices, "ins": OTHER}
     for name, side in choices.items():
         if side == OTHER:
             env[name] = other.get(name)
