@@ -118,6 +118,12 @@ def _second_request_offers_the_prescriber(page, steps, patient_url):
     assert not offered.is_checked()
     summary = page.locator("#prescriber-summary")
     assert summary.inner_text().strip() == "Aucun prescripteur choisi."
+    # Issue 24, item 4: accents, case and usual names find their tests.
+    page.locator("#test-search").fill("glycémie")
+    expect(page.locator("#test-results")).to_contain_text("Sang : glucose (glycémie)")
+    page.locator("#test-search").fill("tsh")
+    expect(page.locator("#test-results")).to_contain_text("TSH (sang)")
+    steps.shot("test-search")
     page.locator("#id_tests").fill("1104")
     # The slip the issue reported: another name typed over the last prescriber's RPPS.
     page.locator("#id_prescriber_name").fill("Dr Le Bihan")
@@ -134,6 +140,10 @@ def _second_request_offers_the_prescriber(page, steps, patient_url):
     page.get_by_role("button", name="Enregistrer la demande").click()
     page.wait_for_url(re.compile(r".*/demandes/\d+/$"))
     assert page.get_by_text(f"Dr Le Bras (RPPS {PRESCRIBER_RPPS})").is_visible()
+    number = re.search(r"\d{4}-\d{6}", page.locator("h1").inner_text()).group(0)
+    page.get_by_role("link", name="Reçu pour le patient").click()
+    assert page.get_by_text(number).first.is_visible()
+    steps.shot("receipt")
 
 
 def test_a_front_office_day_in_chromium(instance):

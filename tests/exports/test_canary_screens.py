@@ -59,3 +59,14 @@ def test_a_research_canary_stays_secret(world, key):
         reverse("export_detail", args=[export.pk])).content.decode()
     assert "Traceur à signaler" not in page
     assert "+ 1 traceur" in page
+
+
+def test_the_export_screens_speak_plainly(world, key):
+    export = requested(world, key[1], profile="subject-access", fmt="ndjson", selection="list",
+                       ids=[world.patients[0].pk])
+    client = sign_in(Client(), world.dpo)
+    listing = client.get(reverse("export_list")).content.decode()
+    assert "Droit d&#x27;accès de la personne" in listing and "subject-access (" not in listing
+    assert export.reference in listing and f">{export.pk}<" not in listing
+    detail = client.get(reverse("export_detail", args=[export.pk])).content.decode()
+    assert "Détruire le fichier maintenant" not in detail  # no file yet

@@ -124,6 +124,11 @@ class Export(SealedModel):
         return timezone.make_aware(datetime.combine(self.since, time.min))
 
     @property
+    def reference(self) -> str:
+        """A short reference for people: the last six digits of the random id (issue 24, 14)."""
+        return f"E-{str(self.pk)[-6:]}"
+
+    @property
     def is_final(self) -> bool:
         return self.status in FINAL
 

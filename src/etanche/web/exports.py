@@ -32,8 +32,11 @@ def _messages_of(exc: ValidationError) -> list[str]:
 @require_permission(Perm.EXPORT_REQUEST)
 @never_cache
 def export_list(request):
-    return render(request, "exports/list.html",
-                  {"exports": exports.exports_of_lab(current_lab(request))[:200]})
+    rows = list(exports.exports_of_lab(current_lab(request))[:200])
+    for e in rows:  # the profile's French label, not its slug (issue 24, item 14)
+        e.profile_label = profiles.get(e.profile).label
+        e.format_label = profiles.FORMATS.get(e.format, e.format)
+    return render(request, "exports/list.html", {"exports": rows})
 
 
 @require_http_methods(["GET", "POST"])
@@ -79,7 +82,9 @@ def export_detail(request, pk):
         "own_request": export.requested_by_id == request.user.pk,
         "can_download": has_permission(membership, Perm.EXPORT_DOWNLOAD)
         and export.status == Status.PRODUCED and exports.may_download(export, request.user),
-        "can_purge": has_permission(membership, Perm.EXPORT_APPROVE) and not export.is_final,
+        # Destroying a file only once there is one (issue 24, item 14); before, refuse.
+        "can_purge": has_permission(membership, Perm.EXPORT_APPROVE) and not export.is_final
+        and export.status == Status.PRODUCED,
         "holds": exports.holds(export),
         # The canary's identifier, for the approver to pass to the recipient out of band.
         "canary": exports.canary_notice(export)

@@ -21,7 +21,7 @@ class ExportRequestForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}))
     # Bounded here: 0001-01-01 passed the service's "not in the future" and overflowed in
     # the worker, turned into a UTC instant (issue 16, item 14).
-    since = BoundedDateField(label="Depuis le (AAAA-MM-JJ)", required=False,
+    since = BoundedDateField(label="Depuis le", required=False,
                              first=date(2000, 1, 1), last=timezone.localdate)
     recipient = forms.CharField(label="Clé publique age du destinataire (age1…)",
                                 max_length=100)
