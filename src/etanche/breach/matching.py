@@ -38,6 +38,7 @@ WEIGHTS = {"nir": 4.0, "ins": 4.0, "name_dob": 3.0, "phonetic_dob": 2.0, "first_
            "email": 1.5, "phone": 1.0}
 CONTRADICTION = {"nir": 4.0, "birth_date": 3.0, "surname": 2.0}
 UNSEAL_PER_ROW = 8
+CONTACT_INDEXES = frozenset({"email", "phone"})
 
 
 @dataclass
@@ -141,9 +142,9 @@ def keyed_lookups(lab, batch: list[Keys]) -> dict[str, dict[int, list[int]]]:
     return keyed_rows
 
 
-def _candidates(lab, batch: list[Keys], keyed: dict) -> list[dict[int, int]]:
-    """For each row: {patient id: number of index values it shares with the row}."""
-    found: list[dict[int, int]] = [defaultdict(int) for _ in batch]
+def _candidates(lab, batch: list[Keys], keyed: dict) -> list[dict[int, set[str]]]:
+    """For each row: {patient id: the indexes whose value it shares with the row}."""
+    found: list[dict[int, set[str]]] = [defaultdict(set) for _ in batch]
     for name, rows_of in keyed.items():
         if name == "phone":
             hits = PatientIndex.objects.filter(lab_id=getattr(lab, "pk", lab),
@@ -155,7 +156,7 @@ def _candidates(lab, batch: list[Keys], keyed: dict) -> list[dict[int, int]]:
                 .values_list(f"{name}_index", "pk")
         for key, patient_id in hits:
             for row in rows_of[key]:
-                found[row][patient_id] += 1
+                found[row][patient_id].add(name)
     return found
 
 
@@ -208,19 +209,26 @@ def match_batch(lab, batch: list[Keys], keyed: dict | None = None) -> list[Match
     found = _candidates(lab, batch, keyed)
     chosen: list[list[int]] = []
     for candidates in found:
-        if not candidates:
+        # A record that shares only a phone or an e-mail index value cannot reach
+        # MATCH_SCORE (score() caps contact details alone): not worth unsealing.
+        useful = {pk: len(names) for pk, names in candidates.items()
+                  if not names <= CONTACT_INDEXES}
+        if not useful:
             chosen.append([])
             continue
-        best = max(candidates.values())
-        top = [pk for pk, n in candidates.items() if n == best]
+        best = max(useful.values())
+        top = [pk for pk, n in useful.items() if n == best]
         chosen.append(sorted(top)[:UNSEAL_PER_ROW])
     wanted = {pk for ids in chosen for pk in ids}
     envelopes: dict[int, tuple[int, dict]] = {}
     if wanted:
-        rows = Patient.objects.for_lab(lab).filter(pk__in=wanted)
-        merged = dict(rows.values_list("pk", "merged_into_id"))
-        for pk, env in open_values(rows.values_list(*Patient.opening_columns())):
-            envelopes[pk] = (merged.get(pk) or pk, env)
+        rows = Patient.objects.for_lab(lab).filter(pk__in=wanted) \
+            .values_list(*Patient.opening_columns())
+        merged_at = Patient.opening_columns().index("merged_into_id")
+        rows = list(rows)
+        survivors = {row[0]: row[merged_at] or row[0] for row in rows}
+        for pk, env in open_values(rows):
+            envelopes[pk] = (survivors[pk], env)
     results: list[Match | None] = []
     for keys, ids in zip(batch, chosen, strict=True):
         scored = []
