@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from etanche.journal.models import Entry
 from etanche.orders import memo
+from etanche.orders import services as orders_service
 from etanche.orders.models import CatalogueTest, Order, Status
 from tests.orders.helpers import make_order
 
@@ -307,3 +308,32 @@ def test_todays_list_filters_pages_and_names_only_on_request_journaled(w, as_use
     named = client.get("/", {"noms": "1"}).content.decode()
     assert "KERGOAT Maëlle" in named
     assert _new_entries(before) == [("read", str(w.patient.pk), w.frontdesk.pk)]
+
+
+# --- editing a request before sampling (issue 24, item 13) ----------------------------------
+
+def test_a_request_is_corrected_before_sampling_and_journaled(w, as_user):
+    client = as_user(w.frontdesk)
+    url = reverse("order_edit", kwargs={"pk": w.order.pk})
+    page = client.get(url).content.decode()
+    assert "Modifier la demande" in page and "prescripteur actuel de cette demande" in page
+    tubes_before = {s.container: s.barcode for s in w.order.specimens.all()}
+    before = Entry.objects.count()
+    response = client.post(url, _entry(w, tests="1104 1208", prescriber_name="",
+                                       prescriber_rpps="", prescriber_choice="|Dr Lefebvre"))
+    assert response.status_code == 302
+    w.order.refresh_from_db()
+    assert sorted(t.code for t in w.order.tests.all()) == ["1104", "1208"]
+    tubes = {s.container: s.barcode for s in w.order.specimens.all()}
+    assert all(tubes_before[c] == b for c, b in tubes.items() if c in tubes_before)
+    assert "citrate" not in " ".join(tubes)  # the INR's tube went with it
+    [entry] = [e for e in Entry.objects.order_by("pk")[before:] if e.action == "update"]
+    assert json.loads(entry.detail) == {"order": w.order.pk, "tests_added": 0,
+                                        "tests_removed": 1, "prescriber_changed": False}
+
+
+def test_a_sampled_request_is_not_edited(w, as_user):
+    client = as_user(w.frontdesk)
+    orders_service.record_sampling(w.lab_a, w.frontdesk, w.order)
+    response = client.get(reverse("order_edit", kwargs={"pk": w.order.pk}))
+    assert response.status_code == 302

@@ -20,7 +20,7 @@ from datetime import date
 from etanche.orders.models import Order
 
 SEPARATOR = "|"
-PATIENT, USER = "patient", "user"
+PATIENT, USER, CURRENT = "patient", "user", "current"
 # How many past requests of the patient are opened, and how many choices are offered.
 LOOK_BACK = 10
 OFFERED = 5

@@ -298,6 +298,69 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
     return order
 
 
+# --- editing before sampling ---------------------------------------------------------
+
+@transaction.atomic
+def update_order(lab, user, order: Order, *, tests, prescriber_name, prescription_date,
+                 prescriber_rpps="", urgent=False, clinical_info="", answers=None,
+                 notes="") -> Order:
+    """Correct a request not yet sampled: tests added or removed, prescriber, texts.
+
+    Tubes follow the tests: a container still needed keeps its barcode (a label already
+    printed stays good), a new one gets the next free rank, one no longer needed is
+    removed. Journaled as an UPDATE with what changed (counts and flags only).
+    """
+    order = _locked(lab, order)
+    if order.status != Status.REGISTERED:
+        raise TransitionRefused("Seule une demande pas encore prélevée peut être modifiée.")
+    errors, chosen, prescription, clean_answers = {}, [], {}, {}
+    for step in ("tests", "prescription", "answers", "texts"):
+        try:
+            if step == "tests":
+                chosen = _check_tests(lab, tests)
+            elif step == "prescription":
+                prescription = _check_prescription(prescriber_name, prescriber_rpps,
+                                                   prescription_date)
+            elif step == "answers" and chosen:
+                clean_answers = _clean_answers(chosen, answers or {})
+            elif step == "texts":
+                clinical_info = _clean_text(clinical_info, "Le renseignement clinique")
+                notes = _clean_text(notes, "La note")
+        except ValidationError as exc:
+            errors.update(exc.message_dict if hasattr(exc, "error_dict")
+                          else {"__all__": exc.messages})
+    if errors:
+        raise ValidationError(errors)
+    old = order.get_sealed()
+    before = set(order.tests.values_list("code", flat=True))
+    after = {t.code for t in chosen}
+    OrderTest.objects.for_lab(lab).filter(order=order).exclude(code__in=after).delete()
+    OrderTest.objects.bulk_create([
+        OrderTest(lab=lab, order=order, code=t.code, label=t.label, specimen=t.specimen)
+        for t in chosen if t.code not in before])
+    needed = specimens_for(chosen)
+    tubes = {s.container: s for s in order.specimens.all()}
+    Specimen.objects.for_lab(lab).filter(order=order).exclude(container__in=needed).delete()
+    used = {int(s.barcode[-2:]) for c, s in tubes.items() if c in needed}
+    free = (rank for rank in range(1, 100) if rank not in used)
+    Specimen.objects.bulk_create([
+        Specimen(lab=lab, order=order, barcode=barcode_for(order.number, next(free)),
+                 container=c) for c in needed if c not in tubes])
+    fasting = clean_answers.get("fasting", old.get("fasting"))
+    changed_prescriber = (prescription["prescriber_name"], prescription["prescriber_rpps"]) != (
+        old.get("prescriber_name"), old.get("prescriber_rpps"))
+    order.urgent = bool(urgent)
+    order.set_sealed({**old, **prescription, "clinical_info": clinical_info,
+                      "answers": clean_answers, "fasting": fasting, "notes": notes})
+    order.save(update_fields=["urgent", "sealed", "key_version"])
+    journal.record(lab=lab, user=user, action=Action.UPDATE, object_type=PATIENT,
+                   object_id=order.patient_id, purpose="modification d'une demande",
+                   detail={"order": order.pk, "tests_added": len(after - before),
+                           "tests_removed": len(before - after),
+                           "prescriber_changed": changed_prescriber})
+    return order
+
+
 # --- reading ------------------------------------------------------------------------
 
 def get_order(lab, pk) -> Order:

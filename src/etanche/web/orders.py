@@ -112,6 +112,56 @@ def order_create(request, patient_id: int):
     })
 
 
+@require_http_methods(["GET", "POST"])
+@require_permission(Perm.ORDER_WRITE)
+@never_cache
+def order_edit(request, pk: int):
+    """Correct a request before sampling (tests, prescriber, texts), journaled."""
+    lab = current_lab(request)
+    order = get_order_for_user(request, pk, Perm.ORDER_WRITE)
+    if order.status != Status.REGISTERED:
+        messages.error(request, "Seule une demande pas encore prélevée peut être modifiée.")
+        return redirect("order_detail", pk=order.pk)
+    purpose = purpose_for(request, "modification d'une demande")
+    details = orders.read_order(lab, request.user, order, purpose=purpose)
+    current = prescribers.Prescriber(name=details.prescriber_name,
+                                     rpps=details.prescriber_rpps, source=prescribers.CURRENT)
+    patient_choices = [p for p in prescribers.of_patient(lab, [order.patient_id])
+                       if p.token != current.token]
+    offered = [current, *prescribers.offered(patient_choices,
+                                             memo.recent(request.session, lab, request.user))]
+    form = OrderForm(request.POST or None, prescribers=offered, initial={
+        "tests": " ".join(t.code for t in order.tests.all()), "urgent": order.urgent,
+        "prescription_date": details.prescription_date, "clinical_info": details.clinical_info,
+        "notes": details.notes,
+        **{f"q_{k}": ({True: "oui", False: "non"}.get(v, v)) for k, v in details.answers.items()}})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            orders.update_order(
+                lab, request.user, order, tests=form.codes(), urgent=data["urgent"],
+                prescriber_name=data["prescriber_name"],
+                prescriber_rpps=data["prescriber_rpps"],
+                prescription_date=data["prescription_date"],
+                clinical_info=data["clinical_info"], notes=data["notes"],
+                answers=form.answers())
+        except ValidationError as exc:
+            _add_errors(form, exc)
+        else:
+            messages.success(request, f"Demande {order.number} modifiée.")
+            return redirect("order_detail", pk=order.pk)
+    record = orders.patient_of(lab, request.user, order, purpose=purpose)
+    preview = _preview(lab, form.codes())
+    choice = request.POST.get("prescriber_choice", "") if request.method == "POST" \
+        else current.token
+    return render(request, "orders/create.html", {
+        "form": form, "p": record.summary, "record": record, "preview": preview,
+        "question_fields": form.question_fields(preview["question_keys"]),
+        "prescribers": offered, "choice": choice, "editing": order,
+        "chosen": form.chosen_prescriber() if form.is_bound else current,
+    })
+
+
 @require_POST
 @require_permission(Perm.ORDER_WRITE)
 @never_cache

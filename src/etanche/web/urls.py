@@ -97,6 +97,7 @@ urlpatterns = [
     path("demandes/<int:pk>/non-conformite/", orders.order_reject, name="order_reject"),
     path("demandes/<int:pk>/etiquettes.pdf", orders.order_labels, name="order_labels"),
     path("demandes/<int:pk>/recu/", orders.order_receipt, name="order_receipt"),
+    path("demandes/<int:pk>/modifier/", orders.order_edit, name="order_edit"),
     path("catalogue/", orders.catalogue_list, name="catalogue"),
     path("messages-hl7/", interop.outbox, name="interop_outbox"),
     path("catalogue/nouvelle/", orders.catalogue_add, name="catalogue_add"),
