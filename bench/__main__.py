@@ -30,6 +30,7 @@ GROUPS = {
     "import_500k": ["import_500k"],
     "alerts_lag": ["alerts_lag", "watch_cost"],
     "interop": ["interop_throughput", "interop_lag_p95"],
+    "fhir": ["fhir_read_p95", "fhir_search_p95"],
 }
 BENCHMARKS = [name for names in GROUPS.values() for name in names]
 ROOT = Path(__file__).resolve().parent.parent
