@@ -25,10 +25,10 @@ TARGET = "<= 60 s for 500,000 patients on PostgreSQL"
 
 def run(ctx) -> list[dict]:
     from tests.imports.helpers import other_rows, write_other_csv
+    from tests.personas import make_user
 
     from etanche.accounts.models import Role
     from etanche.imports import services as imports
-    from tests.personas import make_user
 
     n = int(os.environ.get("BENCH_N", "0")) or (20_000 if ctx.quick else 500_000)
     lab = fill.make_lab(expected_patients=n)
