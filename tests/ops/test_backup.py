@@ -2,6 +2,7 @@
 never holding the master key; a shredded lab's old backups stay unreadable."""
 
 import pyrage
+import pytest
 
 from tests.cli_helpers import run_etanche
 from tests.ops.backup_helpers import (
@@ -25,58 +26,61 @@ def _create(env, recipient, out):
     return result.stdout.strip().splitlines()[-1]
 
 
-def test_a_backup_is_encrypted_has_a_manifest_and_never_the_master_key(tmp_path):
+@pytest.fixture(scope="module")
+def installation(tmp_path_factory):
+    """One populated installation and one backup of it, read by the tests below."""
+    tmp_path = tmp_path_factory.mktemp("backup")
     recipient, identity = custodian(tmp_path, "backups")
     with populated(tmp_path, patients=5) as env:
-        path = _create(env, recipient, tmp_path / "backups")
-        data = open(path, "rb").read()
-        assert data.startswith(b"age-encryption.org/v1")
-        plain = pyrage.decrypt(data, [_identity(identity)])
-        assert plain.startswith(b"ETANCHE-BACKUP/1\n")
-        assert master_key_path(env).read_bytes() not in plain
-        assert b'"master_key_included": false' in plain
-        assert b"database.sqlite3" in plain or b"database.pgdump" in plain
-        assert b"secret_key" in plain
-
-        quick = ok(run_etanche("backup", "verify", path, env=env))
-        assert "backup ok" in quick.stdout and "content" in quick.stdout
-        full = ok(run_etanche("backup", "verify", path, "--identity", str(identity), env=env))
-        assert "migrations" in full.stdout and "backup ok" in full.stdout
-
-        # Not enough recipients configured: refused in one line.
-        none = run_etanche("backup", "create", "--to", str(tmp_path / "b2"), env=env)
-        assert none.returncode != 0 and "ETANCHE_BACKUP_RECIPIENTS" in none.stderr
+        yield env, identity, _create(env, recipient, tmp_path / "backups"), tmp_path
 
 
-def test_a_damaged_backup_fails_verification_and_restores_nothing(tmp_path):
-    recipient, identity = custodian(tmp_path, "backups")
-    with populated(tmp_path, patients=2) as env:
-        path = _create(env, recipient, tmp_path / "backups")
-        damaged = tmp_path / "damaged.age"
-        data = bytearray(open(path, "rb").read())
-        data[len(data) // 2] ^= 0x01
-        damaged.write_bytes(bytes(data))
-        (tmp_path / "damaged.age.sha256").write_text(
-            open(path + ".sha256").read().replace(path.rsplit("/", 1)[-1], "damaged.age"))
-        bad = run_etanche("backup", "verify", str(damaged), env=env)
-        assert bad.returncode != 0 and ".sha256" in bad.stderr
-        bad_full = run_etanche("backup", "verify", str(damaged), "--identity", str(identity),
-                               env=env)
-        assert bad_full.returncode != 0
-        assert "Traceback" not in bad_full.stderr
-        with empty_instance(tmp_path) as target:
-            refused = run_etanche("backup", "restore", str(damaged), "--identity",
-                                  str(identity), env=target)
-            assert refused.returncode != 0
-            assert not (tmp_path / "restored" / "secret_key").exists()
+def test_a_backup_is_encrypted_has_a_manifest_and_never_the_master_key(installation):
+    env, identity, path, tmp_path = installation
+    data = open(path, "rb").read()
+    assert data.startswith(b"age-encryption.org/v1")
+    plain = pyrage.decrypt(data, [_identity(identity)])
+    assert plain.startswith(b"ETANCHE-BACKUP/1\n")
+    assert master_key_path(env).read_bytes() not in plain
+    assert b'"master_key_included": false' in plain
+    assert b"database.sqlite3" in plain or b"database.pgdump" in plain
+    assert b"secret_key" in plain
+
+    quick = ok(run_etanche("backup", "verify", path, env=env))
+    assert "backup ok" in quick.stdout and "content" in quick.stdout
+    full = ok(run_etanche("backup", "verify", path, "--identity", str(identity), env=env))
+    assert "migrations" in full.stdout and "backup ok" in full.stdout
+
+    # No recipients configured: refused in one line.
+    none = run_etanche("backup", "create", "--to", str(tmp_path / "b2"), env=env)
+    assert none.returncode != 0 and "ETANCHE_BACKUP_RECIPIENTS" in none.stderr
 
 
-def test_restore_is_refused_over_an_existing_installation(tmp_path):
-    recipient, identity = custodian(tmp_path, "backups")
-    with populated(tmp_path, patients=1) as env:
-        path = _create(env, recipient, tmp_path / "backups")
-        refused = run_etanche("backup", "restore", path, "--identity", str(identity), env=env)
-        assert refused.returncode != 0 and "not empty" in refused.stderr
+def test_a_damaged_backup_fails_verification_and_restores_nothing(installation):
+    env, identity, path, tmp_path = installation
+    damaged = tmp_path / "damaged.age"
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    (tmp_path / "damaged.age.sha256").write_text(
+        open(path + ".sha256").read().replace(path.rsplit("/", 1)[-1], "damaged.age"))
+    bad = run_etanche("backup", "verify", str(damaged), env=env)
+    assert bad.returncode != 0 and ".sha256" in bad.stderr
+    bad_full = run_etanche("backup", "verify", str(damaged), "--identity", str(identity),
+                           env=env)
+    assert bad_full.returncode != 0
+    assert "Traceback" not in bad_full.stderr
+    with empty_instance(tmp_path) as target:
+        refused = run_etanche("backup", "restore", str(damaged), "--identity",
+                              str(identity), env=target)
+        assert refused.returncode != 0
+        assert not (tmp_path / "restored" / "secret_key").exists()
+
+
+def test_restore_is_refused_over_an_existing_installation(installation):
+    env, identity, path, _ = installation
+    refused = run_etanche("backup", "restore", path, "--identity", str(identity), env=env)
+    assert refused.returncode != 0 and "not empty" in refused.stderr
 
 
 def test_a_shredded_labs_data_in_an_old_backup_stays_unreadable(tmp_path):

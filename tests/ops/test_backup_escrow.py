@@ -3,12 +3,14 @@
 import json
 
 import pyrage
+import pytest
 
 from tests.cli_helpers import run_etanche
 from tests.ops.backup_helpers import custodian, master_key_path, ok, populated, probe, shell
 
 
 def _escrow(env, tmp_path, n=3, threshold=2):
+    # Shares go under tmp_path/shares: one escrow per installation directory.
     people = [custodian(tmp_path, f"custodian{i}") for i in range(1, n + 1)]
     args = ["keys", "escrow", "--threshold", str(threshold), "--out", str(tmp_path / "shares")]
     for recipient, _ in people:
@@ -59,46 +61,68 @@ def test_two_of_three_custodians_rebuild_the_key_and_every_patient_reads(tmp_pat
         ok(run_etanche("journal", "verify", env=env))
 
 
-def test_recovery_never_overwrites_a_key_and_wants_the_right_identity(tmp_path):
-    with populated(tmp_path, patients=1) as env:
-        people, shares = _escrow(env, tmp_path)
-        kept = master_key_path(env).read_bytes()
-        refused = _recover(env, (shares[0], people[0][1]), (shares[1], people[1][1]))
-        assert refused.returncode != 0 and "never overwrites" in refused.stderr
-        assert master_key_path(env).read_bytes() == kept
-
-        master_key_path(env).unlink()
-        wrong = _recover(env, (shares[0], people[1][1]), (shares[1], people[1][1]))
-        assert wrong.returncode != 0 and "no --identity given opens" in wrong.stderr
-        assert "Traceback" not in wrong.stderr
-
-
-def test_escrow_refuses_one_custodian_enough_or_twice_the_same(tmp_path):
-    with populated(tmp_path, patients=0) as env:
-        a, _ = custodian(tmp_path, "a")
-        b, _ = custodian(tmp_path, "b")
-        alone = run_etanche("keys", "escrow", "--to", a, "--to", b, "--threshold", "1",
-                            "--out", str(tmp_path / "s1"), env=env)
-        assert alone.returncode != 0 and "threshold 1" in alone.stderr
-        twice = run_etanche("keys", "escrow", "--to", a, "--to", a, "--threshold", "2",
-                            "--out", str(tmp_path / "s2"), env=env)
-        assert twice.returncode != 0 and "different age key" in twice.stderr
-        bad = run_etanche("keys", "escrow", "--to", "age1nope", "--to", b, "--threshold", "2",
-                          "--out", str(tmp_path / "s3"), env=env)
-        assert bad.returncode != 0 and bad.stderr.count("\n") <= 1
-
-
-def test_already_decrypted_shares_are_accepted(tmp_path):
+@pytest.fixture(scope="module")
+def escrowed(tmp_path_factory):
+    """One installation escrowed to three custodians; each test puts the key back."""
+    tmp_path = tmp_path_factory.mktemp("escrow")
     with populated(tmp_path, patients=2) as env:
         people, shares = _escrow(env, tmp_path)
-        master_key_path(env).unlink()
-        opened = []
-        for (_, identity_file), share in zip(people[:2], shares[:2], strict=True):
-            identity = pyrage.x25519.Identity.from_str(
-                identity_file.read_text().splitlines()[-1])
-            path = share.with_suffix(".json")
-            path.write_bytes(pyrage.decrypt(share.read_bytes(), [identity]))
-            opened.append(path)
-        ok(run_etanche("keys", "recover", "--share", str(opened[0]), "--share", str(opened[1]),
-                       env=env))
-        assert probe(env)["opened"] == "2"
+        yield env, people, shares, tmp_path
+
+
+@pytest.fixture
+def key_lost(escrowed):
+    env = escrowed[0]
+    key = master_key_path(env)
+    original = key.read_bytes()
+    key.unlink()
+    try:
+        yield escrowed
+    finally:
+        key.unlink(missing_ok=True)
+        key.write_bytes(original)
+        key.chmod(0o600)
+
+
+def test_recovery_never_overwrites_a_key(escrowed):
+    env, people, shares, _ = escrowed
+    kept = master_key_path(env).read_bytes()
+    refused = _recover(env, (shares[0], people[0][1]), (shares[1], people[1][1]))
+    assert refused.returncode != 0 and "never overwrites" in refused.stderr
+    assert master_key_path(env).read_bytes() == kept
+
+
+def test_recovery_wants_the_custodians_own_identities(key_lost):
+    env, people, shares, _ = key_lost
+    wrong = _recover(env, (shares[0], people[1][1]), (shares[1], people[1][1]))
+    assert wrong.returncode != 0 and "no --identity given opens" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    assert not master_key_path(env).exists()
+
+
+def test_escrow_refuses_one_custodian_enough_or_twice_the_same(escrowed):
+    env, _, _, tmp_path = escrowed
+    a, _ = custodian(tmp_path, "a")
+    b, _ = custodian(tmp_path, "b")
+    alone = run_etanche("keys", "escrow", "--to", a, "--to", b, "--threshold", "1",
+                        "--out", str(tmp_path / "s1"), env=env)
+    assert alone.returncode != 0 and "threshold 1" in alone.stderr
+    twice = run_etanche("keys", "escrow", "--to", a, "--to", a, "--threshold", "2",
+                        "--out", str(tmp_path / "s2"), env=env)
+    assert twice.returncode != 0 and "different age key" in twice.stderr
+    bad = run_etanche("keys", "escrow", "--to", "age1nope", "--to", b, "--threshold", "2",
+                      "--out", str(tmp_path / "s3"), env=env)
+    assert bad.returncode != 0 and bad.stderr.count("\n") <= 1
+
+
+def test_already_decrypted_shares_are_accepted(key_lost):
+    env, people, shares, _ = key_lost
+    opened = []
+    for (_, identity_file), share in zip(people[:2], shares[:2], strict=True):
+        identity = pyrage.x25519.Identity.from_str(identity_file.read_text().splitlines()[-1])
+        path = share.with_suffix(".json")
+        path.write_bytes(pyrage.decrypt(share.read_bytes(), [identity]))
+        opened.append(path)
+    ok(run_etanche("keys", "recover", "--share", str(opened[0]), "--share", str(opened[1]),
+                   env=env))
+    assert probe(env)["opened"] == "2"
