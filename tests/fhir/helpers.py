@@ -14,7 +14,7 @@ EVERYTHING = ("user/*.* etanche/clinical.read",)
 
 def token_for(user, lab, scopes="user/*.*", days=90) -> str:
     membership = Membership.objects.select_related("lab", "user").get(user=user, lab=lab)
-    usable = [s for s in scopes.split() if tokens._role_can_use(membership.role, s)]
+    usable = [s for s in scopes.split() if tokens.role_can_use(membership.role, s)]
     _, secret = tokens.create_token(membership, scopes=" ".join(usable) or scopes,
                                     validity=timedelta(days=days), label="tests")
     return secret

@@ -50,7 +50,7 @@ FIELD = re.compile(r"<(?:input|select|textarea)\b[^>]*?\bname=\"([^\"]+)\"")
 
 
 def _fields(client, spec, path) -> list[str]:
-    names = set(spec.data) | set(QUERY) | (set(API_QUERY) if spec.kind == API else set())
+    names = set(spec.data) | (set(API_QUERY) if spec.kind == API else set(QUERY))
     if "GET" in spec.allowed:
         page = client.get(path)
         if page.status_code == 200 and page["Content-Type"].startswith("text/html"):

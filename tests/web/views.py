@@ -335,7 +335,7 @@ def api_token(user, lab) -> str:
     scopes = [s for s in ("user/Patient.*", "user/Practitioner.read", "user/Coverage.read",
                           "user/ServiceRequest.*", "user/Specimen.read",
                           "user/Organization.read", tokens.CLINICAL)
-              if tokens._role_can_use(membership.role, s)]
+              if tokens.role_can_use(membership.role, s)]
     return tokens.create_token(membership, scopes=" ".join(scopes), validity=timedelta(days=1),
                                label="checklist")[1]
 

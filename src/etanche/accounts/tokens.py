@@ -108,7 +108,7 @@ def granted(scopes, resource: str, access: str) -> bool:
     return any((resource, access) in _expand(s) for s in scopes)
 
 
-def _role_can_use(role: str, scope: str) -> bool:
+def role_can_use(role: str, scope: str) -> bool:
     return any(perm is None or role_has(role, perm)
                for pair in _expand(scope) for perm in SCOPE_PERMISSIONS[pair])
 
@@ -156,7 +156,7 @@ def create_token(membership, *, scopes, validity: timedelta, label: str,
     if not membership.user.is_active:
         raise ValidationError("Ce compte est désactivé.")
     scopes = parse_scopes(scopes)
-    useless = [s for s in scopes if not _role_can_use(membership.role, s)]
+    useless = [s for s in scopes if not role_can_use(membership.role, s)]
     if useless:
         raise ValidationError(f"Votre rôle ({membership.get_role_display()}) ne permet pas "
                               f"la portée {', '.join(useless)}.")

@@ -26,7 +26,7 @@ def _choices(membership) -> list[tuple[str, str]]:
     scopes += [f"user/{r}.write" for r in tokens.WRITABLE] + [tokens.CLINICAL]
     out = []
     for scope in scopes:
-        if tokens._role_can_use(membership.role, scope):
+        if tokens.role_can_use(membership.role, scope):
             if scope == tokens.CLINICAL:
                 out.append((scope, "renseignements cliniques des demandes (lecture)"))
             else:
