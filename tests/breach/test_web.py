@@ -1,5 +1,6 @@
 """The DPO's breach page: the upload is sealed on arrival, scanned, deleted; the case page."""
 
+import os
 from datetime import timedelta
 
 import pyrage
@@ -8,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from etanche.breach import services
+from etanche.breach import services, spool
 from etanche.breach.models import BreachCase
 from etanche.synthetic import people
 from tests.breach import leaks
@@ -78,3 +79,17 @@ def test_case_page_clock_and_update(world, client):
     assert "Délai dépassé" in page and "Prestataire prévenu" in page
     case.refresh_from_db()
     assert case.get_sealed()["dpo_contact"] == "dpo@labo.example"
+
+
+def test_a_spool_left_by_a_dead_process_is_purged(lab):
+    left = spool.SealedSpool(lab)
+    left.write(b"nom;prenom\n")
+    left.finish()
+    fresh = spool.SealedSpool(lab)
+    fresh.finish()
+    old = left.path.stat().st_mtime - spool.STALE_SECONDS - 10
+    os.utime(left.path, (old, old))
+    assert spool.purge_stale() == 1
+    assert not left.path.exists() and fresh.path.exists()
+    assert fresh.open().read() == b""
+    fresh.delete()

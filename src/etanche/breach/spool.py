@@ -12,6 +12,7 @@ import base64
 import hashlib
 import io
 import secrets
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -102,3 +103,21 @@ class _ChunkStream(io.RawIOBase):
         buffer[:size] = self._pending[:size]
         self._pending = self._pending[size:]
         return size
+
+
+STALE_SECONDS = 24 * 3600  # no scan runs this long: a spool this old lost its process
+
+
+def purge_stale(now: float | None = None) -> int:
+    """Spools left behind by a process killed mid-upload or mid-scan (sealed, of no use):
+    deleted by the worker's round; how many."""
+    now = time.time() if now is None else now
+    removed = 0
+    for path in spool_dir().glob("*.sealed"):
+        try:
+            if now - path.stat().st_mtime > STALE_SECONDS:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue  # a scan finished meanwhile and removed it
+    return removed
