@@ -9,8 +9,10 @@ bulk-read threshold (50 in 10 minutes), which is the triggering entry; its commi
 start of the lag. The real `etanche worker` runs beside it (round every 2 s, the default),
 sends to a UDP syslog listener in this process, which notes each alert's arrival. The
 baseline phase registers as many patients with no worker running; the ratio is the
-registration rate without the watch round over the rate with it (> 1: the round costs that
-much). On SQLite both processes share one writer: the lag includes waiting for the lock.
+registration rate without the worker over the rate with it (> 1: it costs that much). A
+third phase, with a worker whose watch round never comes back, says in `detail` how much
+of that is the rules and how much a second process on the database. On SQLite both
+processes share one writer: the lag includes waiting for the lock.
 
 Full size: 3,000 registrations per phase, a burst every 150 (20 alerts); --quick: 300 and 30
 (BENCH_N, BENCH_EVERY override).
@@ -95,11 +97,13 @@ def _forms(n: int, seed: int):
     return [fill.patient_form(i) for i in iter_identities(n, seed)]
 
 
-def _worker(env: dict, port: int):
+def _worker(env: dict, port: int, *, watch: bool = True):
     etanche = Path(sys.executable).with_name("etanche")
     child = {**env, "ETANCHE_ALERT_SYSLOG": f"udp://127.0.0.1:{port}",
              "ETANCHE_ALERT_EMAIL_TO": "", "ETANCHE_ALERT_WEBHOOK": "",
              "ETANCHE_WATCH_VERIFY_MINUTES": "0"}
+    if not watch:  # the same worker, its watch round once at start and never again
+        child["ETANCHE_WATCH_ROUND_SECONDS"] = str(10**9)
     return subprocess.Popen([str(etanche), "worker"], env=child, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -121,9 +125,17 @@ def run(ctx) -> list[dict]:
                                 last_name="Banc", must_change_password=False)
     Membership.objects.create(user=front, lab=lab, role=Role.FRONTDESK)
     baseline_forms, watched_forms = _forms(n, seed=17), _forms(n, seed=18)
+    idle_forms = _forms(n, seed=19)
 
     baseline_s = _register(lab, front, baseline_forms)
-    while engine.follow():  # what the baseline wrote is not the watched run's backlog
+    idle = _worker(ctx.env, 9, watch=False)  # a worker with no watch round: its own cost
+    try:
+        time.sleep(3)
+        idle_s = _register(lab, front, idle_forms)
+    finally:
+        idle.terminate()
+        idle.wait(30)
+    while engine.follow():  # what the baselines wrote is not the watched run's backlog
         pass
 
     listener = Listener()
@@ -146,6 +158,8 @@ def run(ctx) -> list[dict]:
     lags = [listener.arrived[u] - t for u, t in triggered.items() if u in listener.arrived]
     baseline_rate, watched_rate = n / baseline_s, n / watched_s
     detail = {"registrations_per_phase": n, "alerts_triggered": len(triggered),
+              "rate_with_a_worker_without_watch": round(n / idle_s, 1),
+              "ratio_to_a_worker_without_watch": round(n / idle_s / watched_rate, 3),
               "alerts_arrived": len(lags), "lag_max_s": round(max(lags), 2) if lags else None,
               "machine_note": "2 shared cores, loaded: compare ratios within one run only"}
     out = []

@@ -226,14 +226,22 @@ def handle(chain, entries: list[Entry]) -> None:
             evaluate(lab_id, shared)
 
 
-def follow(limit: int = 500) -> int:
+FEED_LIMIT = 500  # entries per chain and round
+
+
+def follow(limit: int = FEED_LIMIT) -> int:
     return feed.follow(CONSUMER, handle, limit=limit)
 
 
 def run_round() -> int:
-    """The worker's watch round: new entries, the periodic integrity check, the outbox."""
-    done = follow()
-    done += integrity.run_if_due(settings.ETANCHE_WATCH_VERIFY_MINUTES)
-    done += delivery.send_due()
-    return done
+    """The worker's watch round: new entries, the periodic integrity check, the outbox.
+
+    Says it did something (so the worker runs it again at once) only when a batch was
+    full, i.e. a backlog is waiting: while the front office works, a few new entries
+    every period are read every ETANCHE_WATCH_ROUND_SECONDS, not in a loop that would
+    hold the database's write lock against it (on SQLite, one writer at a time)."""
+    handled = follow()
+    integrity.run_if_due(settings.ETANCHE_WATCH_VERIFY_MINUTES)
+    sent = delivery.send_due()
+    return int(handled >= FEED_LIMIT) + int(sent >= delivery.BATCH)
 
