@@ -9,9 +9,11 @@ A user of another lab then cannot see that patient. A screenshot of each step
 goes to test-artifacts/front-office/ (ignored by git).
 """
 
+import json
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -87,13 +89,45 @@ def _log_in(page, base, account):
     page.wait_for_url(base + "/")
 
 
-def _fill_patient(page):
+class Effort:
+    """What a fast typist does to register a patient and a request (issue 24: measured,
+    not asserted): keystrokes typed, fields changed, clicks, and the server's time for
+    each page submitted (from Chromium's resource timing)."""
+
+    def __init__(self):
+        self.keys = self.fields = self.clicks = 0
+        self.server_ms = []
+
+    def typed(self, text: str):
+        self.keys += len(text)
+        self.fields += 1
+
+    def record(self, response):
+        timing = response.request.timing
+        if response.request.method == "POST" and timing.get("responseStart", -1) > 0:
+            self.server_ms.append(round(timing["responseStart"] - timing["requestStart"], 1))
+
+    def report(self, elapsed_s: float) -> dict:
+        found = {"keystrokes": self.keys, "field_changes": self.fields, "clicks": self.clicks,
+                 "server_ms_per_submit": self.server_ms,
+                 "server_ms_total": round(sum(self.server_ms), 1),
+                 "browser_elapsed_s": round(elapsed_s, 2)}
+        (ARTIFACTS / "registration-effort.json").write_text(json.dumps(found, indent=2))
+        return found
+
+
+EFFORT = Effort()
+
+
+def _fill_patient(page, effort=None):
     for name, value in PATIENT.items():
         selector = f"[name={name}]"
         if name == "sex":
             page.select_option(selector, value)
         else:
             page.fill(selector, value)
+        if effort is not None:
+            effort.typed(value)
 
 
 def _check_labels(pdf: bytes, barcodes: list[str]) -> None:
@@ -163,16 +197,31 @@ def test_a_front_office_day_in_chromium(instance):
         assert page.get_by_text("La recherche sur un début de nom n'est pas proposée").is_visible()
         steps.shot("search-empty")
 
+        started = time.monotonic()
+        def timed(request):
+            if request.response():
+                EFFORT.record(request.response())
+        page.on("requestfinished", timed)
         page.get_by_role("link", name="Nouveau patient").first.click()
-        _fill_patient(page)
+        _fill_patient(page, EFFORT)
         page.get_by_role("button", name="Enregistrer le patient").click()
+        EFFORT.clicks += 2
         page.wait_for_url(re.compile(r".*/patients/\d+/$"))
+        patient_seconds = time.monotonic() - started
+        page.remove_listener("requestfinished", timed)
         patient_url = page.url
         assert page.get_by_text("Identité provisoire").is_visible()
         steps.shot("patient-registered")
 
         page.goto(base + "/patients/nouveau/")
         _fill_patient(page)
+        # Issue 24, item 11: the birthplace picked by name writes its INSEE code.
+        page.fill("[name=birthplace_code]", "")
+        page.locator("#birthplace-search").fill("Brest")
+        expect(page.locator("#birthplace-choices option").first).to_have_attribute(
+            "value", "Brest (29) — 29019")
+        page.locator("#birthplace-search").fill("Brest (29) — 29019")
+        assert page.input_value("[name=birthplace_code]") == "29019"
         page.get_by_role("button", name="Enregistrer le patient").click()
         warning = page.locator("#doublons")
         assert warning.is_visible()
@@ -181,20 +230,29 @@ def test_a_front_office_day_in_chromium(instance):
         warning.get_by_role("link").first.click()
         assert page.url == patient_url
 
+        started = time.monotonic()
+        page.on("requestfinished", timed)
         page.get_by_role("link", name="Nouvelle demande").click()
         page.locator("#id_tests").fill("1104 1208 0127")
+        EFFORT.typed("1104 1208 0127")
         question = page.get_by_label("Traitement anticoagulant en cours")
         question.wait_for()  # shown by htmx once 0127 (INR) is recognised
         question.fill("aucun")
+        EFFORT.typed("aucun")
         # No prescriber is offered for a first request, none is filled in.
         assert page.locator("#id_prescriber_name").input_value() == ""
         page.locator("#id_prescriber_name").fill("Dr Le Bras")
         page.locator("#id_prescriber_rpps").fill(PRESCRIBER_RPPS)
+        EFFORT.typed("Dr Le Bras")
+        EFFORT.typed(PRESCRIBER_RPPS)
         summary = page.locator("#prescriber-summary")
         expect(summary).to_contain_text("Résultats adressés à Dr Le Bras")
         steps.shot("request-entry")
         page.get_by_role("button", name="Enregistrer la demande").click()
+        EFFORT.clicks += 2
         page.wait_for_url(re.compile(r".*/demandes/\d+/$"))
+        page.remove_listener("requestfinished", timed)
+        print("registration effort:", EFFORT.report(patient_seconds + time.monotonic() - started))
         assert page.get_by_text("Enregistrée", exact=True).first.is_visible()
         page.get_by_role("button", name="Prélèvement effectué").click()
         page.wait_for_load_state()

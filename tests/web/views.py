@@ -153,6 +153,7 @@ VIEWS = [
           status=302, redirect="order_detail"),
     _spec("order_labels", "GET", P.LABEL_PRINT, ORDER),
     _spec("order_receipt", "GET", P.LABEL_PRINT, ORDER),
+    _spec("birthplace_search", "GET", P.PATIENT_WRITE, LAB, data={"q": "rennes"}),
     _spec("order_edit", "GET", P.ORDER_WRITE, ORDER, also=FORM),
     # watch: alerts, their triage, the lab's watch settings, break-the-glass (issue 17)
     _spec("alert_list", "GET", P.ALERT_READ, LAB),

@@ -11,6 +11,7 @@ from etanche.web import (
     activation,
     alerts,
     audit,
+    birthplaces,
     breach,
     exports,
     home,
@@ -73,6 +74,8 @@ urlpatterns = [
     # patients
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/nouveau/", patients.patient_create, name="patient_create"),
+    path("patients/lieux-de-naissance/", birthplaces.birthplace_search,
+         name="birthplace_search"),
     path("patients/<int:pk>/", patients.patient_detail, name="patient_detail"),
     # the installation's self-audit (lab admin, DPO)
     path("audit/", audit.audit_last, name="audit_last"),
