@@ -350,4 +350,5 @@ def logout_view(request):
                     object_id=user.pk, detail={"reason": "user"})
     session_records.end_session(request.session.session_key)
     logout(request)
+    messages.info(request, "Vous êtes déconnecté(e). À bientôt.")
     return redirect("login")
