@@ -4,6 +4,7 @@ import os
 from datetime import timedelta
 
 import pyrage
+import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from etanche.breach import services, spool
 from etanche.breach.models import BreachCase
+from etanche.breach.reading import TabularError, sections
 from etanche.synthetic import people
 from tests.breach import leaks
 from tests.breach.conftest import OURS, SEED
@@ -93,3 +95,20 @@ def test_a_spool_left_by_a_dead_process_is_purged(lab):
     assert not left.path.exists() and fresh.path.exists()
     assert fresh.open().read() == b""
     fresh.delete()
+
+
+def test_a_spool_with_chunks_swapped_does_not_open(lab):
+    sealed = spool.SealedSpool(lab)
+    sealed.write(b"nom;prenom\n")
+    sealed.write(b"MARTIN;Marie\n")
+    sealed.finish()
+    data = sealed.path.read_bytes()
+    first = 4 + int.from_bytes(data[:4], "big")
+    second = first + 4 + int.from_bytes(data[first:first + 4], "big")
+    sealed.path.write_bytes(data[first:second] + data[:first] + data[second:])
+    def read_all():
+        return [list(section.rows) for section in sections(sealed.open)]
+
+    with pytest.raises(TabularError):
+        read_all()
+    sealed.delete()

@@ -66,7 +66,11 @@ class SealedSpool:
             position = 0
             while head := handle.read(LENGTH):
                 token = handle.read(int.from_bytes(head, "big"))
-                fields = vault.unseal(self.lab, RECORD_TYPE, f"{self.name}:{position}", token)
+                try:
+                    fields = vault.unseal(self.lab, RECORD_TYPE, f"{self.name}:{position}",
+                                          token)
+                except vault.TamperedData:
+                    raise SpoolError("the sealed upload was altered") from None
                 if "end" in fields:
                     if fields["end"] != position:
                         raise SpoolError("the sealed upload is damaged")
