@@ -252,7 +252,8 @@ def run(ctx) -> list[dict]:
         "ratio": round(baseline / value, 3) if value else None,
         "n": totals["sealed"]["done"],
         "detail": {
-            "target": "ratio <= 1.10 on PostgreSQL; CPU per registration <= 2x floor_cpu_ms_two_posts",
+            "target": "ratio <= 1.10 on PostgreSQL; "
+                      "CPU per registration <= 2x floor_cpu_ms_two_posts",
             "registration": "POST patient form + POST request form (3 tests, 3 tubes)",
             "population_before": prepopulated,
             "clients": clients_n, "workers": workers, "threads": threads,
