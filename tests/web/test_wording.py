@@ -21,3 +21,9 @@ def test_zero_results_is_singular_and_the_search_page_speaks_plainly(world):
     assert "le nom écrit en entier" in page and "Note technique" in page
     found = client.post(reverse("patient_search"), {"name": "personne"}).content.decode()
     assert "0 résultat<" in found
+
+
+def test_an_account_without_recovery_codes_is_offered_some(world):
+    page = sign_in(Client(), world.frontdesk).get(reverse("account")).content.decode()
+    assert "(0 restant" not in page
+    assert "aucun : générez-en" in page
