@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from etanche.exports.profiles import PATIENT, REQUEST, SPECIMEN, Profile
 from etanche.orders.services import requests_of_patients
-from etanche.patients.services import live_envelopes
+from etanche.patients.services import live_envelopes, merged_records
 from etanche.vault import services as vault
+from etanche.watch.canaries import canaries_among
 
 # Order envelope keys behind request fields (the others are clear operational columns).
 _ORDER_SEALED = {"prescriber_name": "prescriber_name", "prescriber_rpps": "prescriber_rpps",
@@ -98,12 +99,27 @@ def request_record(profile: Profile, order: dict) -> dict:
 
 def read_batch(lab, profile: Profile, patient_ids: list[int], *, since=None,
                pseudonym_key: bytes | None = None) -> list[dict]:
-    """The records of `patient_ids` (same lab), in id order; merged records never appear."""
-    orders = {}
-    if profile.reads_requests:
-        orders = requests_of_patients(
-            lab, patient_ids, since=since, sealed=any(profile.has(f) for f in _ORDER_SEALED),
+    """The records of `patient_ids` (same lab), in id order.
+
+    A merged record never appears itself; its requests appear under the record it was
+    merged into (a merge keeps them where they were, so that an un-merge can give them
+    back). The lab's honeypot patients never appear: an export carries its own canary,
+    and a lab canary in a migration would be a fake patient in the next software."""
+    honeypots = canaries_among(lab, patient_ids)
+    wanted = [pk for pk in patient_ids if pk not in honeypots]
+    orders: dict[int, list] = {}
+    if profile.reads_requests and wanted:
+        merged = merged_records(lab, wanted)
+        found = requests_of_patients(
+            lab, [*wanted, *merged], since=since,
+            sealed=any(profile.has(f) for f in _ORDER_SEALED),
             specimens=bool(profile.at(SPECIMEN)))
+        for pk in wanted:
+            orders[pk] = list(found.get(pk, []))
+        for pk, survivor in merged.items():
+            orders[survivor].extend(found.get(pk, []))
+        for requests in orders.values():
+            requests.sort(key=lambda o: (o["created_at"], o["pk"]))
     return [{"patient": patient_record(profile, pk, env, pseudonym_key),
              "requests": [request_record(profile, o) for o in orders.get(pk, [])]}
-            for pk, env in live_envelopes(lab, patient_ids)]
+            for pk, env in live_envelopes(lab, wanted)]

@@ -329,6 +329,13 @@ def merged_into(lab, patient_id) -> list[int]:
                 .order_by("pk").values_list("pk", flat=True))
 
 
+def merged_records(lab, patient_ids) -> dict[int, int]:
+    """merged record id -> the record it was merged into, for records merged into any of
+    `patient_ids`: one query for a batch (an export reads the requests of both)."""
+    return dict(Patient.objects.for_lab(lab).filter(merged_into__in=list(patient_ids))
+                .values_list("pk", "merged_into_id"))
+
+
 def get_patient(lab, user, patient_id, purpose: str = "") -> PatientRecord:
     """The unsealed record (following merge redirects), journaled READ."""
     with transaction.atomic():
