@@ -80,7 +80,7 @@ def test_it_refuses_a_duplicate_with_candidate_ids_unless_told(lab, monkeypatch)
 def test_it_finds_by_each_criterion(lab, monkeypatch):
     pid = int(_add(monkeypatch, person(used_name="Le Gall"))[0])
     data = person()
-    expected = {"id": pid, "birth_name": "KERGOAT", "used_name": "Le Gall",
+    expected = {"id": pid, "birth_name": "KERGOAT", "used_name": "LE GALL",
                 "first_names": ["Anne", "Maëlle"], "used_first_name": "",
                 "birth_date": "1984-03-02", "sex": "F", "identity_status": "PROV"}
     assert _find("--nir", data["nir"]) == [expected]

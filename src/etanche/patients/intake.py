@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from etanche.patients import nir as nirs
 from etanche.patients import status, validators
 from etanche.patients.bloodgroups import normalize_blood_group
-from etanche.patients.names import check_name
+from etanche.patients.names import check_name, normalize_name
 
 REQUIRED = ("birth_name", "first_names", "birth_date", "sex", "birthplace_code")
 INPUT_FIELDS = (
@@ -82,6 +82,12 @@ def _text(value, what: str, limit: int = MAX_TEXT) -> str:
     if _CONTROL.search(text):
         raise ValidationError(f"{what} contient des caractères de contrôle.", code="text_control")
     return text
+
+
+def _ins_name(value, *, what: str) -> str:
+    """A birth or used name in the INS writing (capitals without accents: docs/identity.md),
+    stored so whatever was typed ("Le Guérec", "le guerec") reads the same everywhere."""
+    return normalize_name(check_name(value, what=what))
 
 
 def _first_names(value) -> list[str]:
@@ -174,13 +180,13 @@ def clean(data: dict, *, current_status: str = status.IdentityStatus.PROV,
     env: dict = {}
     warnings: list[str] = []
     if "birth_name" not in errors.by_field:
-        env["birth_name"] = errors.run("birth_name", check_name, data["birth_name"],
+        env["birth_name"] = errors.run("birth_name", _ins_name, data["birth_name"],
                                        what="Le nom de naissance")
     if "first_names" not in errors.by_field:
         env["first_names"] = errors.run("first_names", _first_names, data["first_names"])
     env["used_name"] = ""
     if data.get("used_name"):
-        env["used_name"] = errors.run("used_name", check_name, data["used_name"],
+        env["used_name"] = errors.run("used_name", _ins_name, data["used_name"],
                                       what="Le nom d'usage") or ""
     env["used_first_name"] = ""
     if data.get("used_first_name"):
