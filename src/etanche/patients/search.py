@@ -22,7 +22,7 @@ from django.db import transaction
 
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
-from etanche.patients import indexing, nir, validators
+from etanche.patients import indexing, listing, nir, validators
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.names import name_search_key
 from etanche.patients.phonetic import phonetic_key
@@ -190,6 +190,7 @@ def search(lab, user, *, nir=None, name=None, first_name=None, birth_date=None, 
             raise
         field = "nir" if nir else "phone" if phone else "birth_date"
         raise ValidationError({field: exc.messages}) from None
+    found = listing.visible(lab, found, criteria=kinds, phonetic=phonetic)  # lab canaries
     results = sorted((summary_of(pk, env) for pk, env in found), key=lambda s: s.sort_key)
     # A name without a birth date lists a few people, not a surname's whole population:
     # a stolen front-office account must not page through the lab (issue 16, item 7).

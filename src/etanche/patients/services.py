@@ -27,7 +27,7 @@ from etanche.journal.actor import describe
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
 from etanche.labs.models import Lab
-from etanche.patients import events, indexing, intake
+from etanche.patients import events, indexing, intake, listing
 from etanche.patients.models import Patient, PatientIndex, PatientVersion
 from etanche.patients.names import name_search_key
 from etanche.patients.phonetic import phonetic_key
@@ -168,7 +168,8 @@ def _duplicate_candidates(lab, env: dict, *, exclude: int | None = None,
     if columns is None:
         columns = _keyed(lab, env)[0]
     rows = _candidate_rows(lab, columns, exclude=exclude)
-    return [] if rows is None else _candidates_among(env, rows)
+    found = [] if rows is None else _candidates_among(env, rows)
+    return listing.visible(lab, found, criteria=["duplicates"], id_of=lambda c: c.id)
 
 
 def _same(new: dict, old: dict):

@@ -14,7 +14,9 @@ of the database shows no list of canary ids, and the digest cannot be recomputed
 without the lab's keys. Nobody's real workflow finds them: search needs a NIR, a
 phone, or a name with a birth date, and these belong to no one; a search by surname alone
 lists a few people, and a canary's surnames are drawn among those no patient of the lab
-carries when it is seeded.
+carries when it is seeded; a patient registered later with one of them never brings the
+canary into a list either: lists leave canaries out unless exact criteria name them and
+no one else (left_out_of_lists, hooked into the patients' search and duplicate check).
 """
 
 import json
@@ -104,6 +106,26 @@ def canaries_among(lab, patient_ids) -> set[int]:
     by_digest = {digest(key, pid): pid for pid in ids}
     found = LabCanary.objects.for_lab(lab).filter(digest__in=list(by_digest))
     return {by_digest[d] for d in found.values_list("digest", flat=True)}
+
+
+# The criteria that name one person by a trait no real workflow types for a canary: its
+# NIR or phone (fiction ranges), or its whole identity, spelt exactly (not by sound).
+EXACT = ({"nir"}, {"phone"}, {"name", "first_name", "birth_date"})
+
+
+def left_out_of_lists(lab, ids, *, criteria, phonetic=False) -> set[int]:
+    """The canaries a list must not show (patients/listing.py, registered in watch/apps.py).
+
+    A canary shows only to exact criteria (EXACT) that name no real record too: a search
+    by surname, by surname and first name, by name and date, by sound, or a registration's
+    duplicate check never lists one, whoever later registers with a canary's surname; a
+    real namesake born the same day, or a real person given a canary's NIR, is the one
+    listed, alone."""
+    found = canaries_among(lab, ids)
+    if not found:
+        return set()
+    exact = not phonetic and any(want <= set(criteria) for want in EXACT)
+    return set() if exact and len(found) == len(ids) else found
 
 
 def is_canary(lab, patient_id) -> bool:
