@@ -100,7 +100,9 @@ def test_it_orders_by_name_and_paginates(world, settings):
     assert len({s.id for s in shown}) == 26
     keys = [s.sort_key for s in shown]
     assert keys == sorted(keys)
-    assert [s.first_names[0] for s in shown[:6]] == ["Adèle"] * 5 + ["Brigitte"]
+    # Sorted by the birth name displayed: ABADIE (used name MARTIN) first, then the MARTINs.
+    assert shown[0].birth_name == "ABADIE"
+    assert [s.first_names[0] for s in shown[1:7]] == ["Adèle"] * 5 + ["Brigitte"]
 
 
 def test_it_never_crosses_labs(world, kergoat):

@@ -36,11 +36,13 @@ class User(AbstractUser):
 
 
 class Role(models.TextChoices):
-    FRONTDESK = "frontdesk", "Accueil / prélèvement"
+    # Epicene or inclusive labels (point médian): a role is shown to women and men alike,
+    # never in the masculine only (issue 24, item 14).
+    FRONTDESK = "frontdesk", "Secrétaire (accueil / prélèvement)"
     BIOLOGIST = "biologist", "Biologiste"
-    LABADMIN = "labadmin", "Administrateur du laboratoire"
-    DPO = "dpo", "Délégué à la protection des données"
-    AUDITOR = "auditor", "Auditeur"
+    LABADMIN = "labadmin", "Administrateur·rice du laboratoire"
+    DPO = "dpo", "Délégué·e à la protection des données"
+    AUDITOR = "auditor", "Auditeur·rice"
 
 
 class MembershipQuerySet(models.QuerySet):

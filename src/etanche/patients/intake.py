@@ -65,6 +65,40 @@ _TEXTS = {
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+# The consumer mail domains most used in France (the big webmails and the access
+# providers' historical domains). A domain one typing slip away from one of them
+# ("gmial.com", "hotmial.fr", "gmail.con") is most likely a typo: a warning, not a
+# refusal, since a real domain may be that close (issue 24, item 14).
+COMMON_MAIL_DOMAINS = (
+    "gmail.com", "hotmail.fr", "hotmail.com", "outlook.fr", "outlook.com", "live.fr",
+    "live.com", "msn.com", "yahoo.fr", "yahoo.com", "icloud.com", "orange.fr", "wanadoo.fr",
+    "free.fr", "sfr.fr", "neuf.fr", "laposte.net", "bbox.fr", "aol.com", "gmx.fr",
+)  # fmt: skip
+
+
+def _one_slip_apart(a: str, b: str) -> bool:
+    """One letter changed, added, removed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = sorted((a, b), key=len)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
+
+
+def email_domain_warning(email: str) -> str:
+    """A French warning when the domain looks like a typo of a common one, else ""."""
+    domain = email.rpartition("@")[2].lower()
+    for known in COMMON_MAIL_DOMAINS:
+        if _one_slip_apart(domain, known):
+            # The typed value is not repeated (messages never echo personal data).
+            return (f"Le domaine de l'adresse e-mail ressemble à « {known} » sans l'être : "
+                    "vérifiez l'adresse (elle a été enregistrée telle quelle).")
+    return ""
+
+
 @dataclass
 class Cleaned:
     envelope: dict
@@ -209,6 +243,8 @@ def clean(data: dict, *, current_status: str = status.IdentityStatus.PROV,
     _clean_ins(data, env, errors, warnings, birth_date, place)
     _clean_status(data, env, errors, current_status, user_ref)
     _clean_contact(data, env, errors)
+    if env.get("email") and email_domain_warning(env["email"]):
+        warnings.append(email_domain_warning(env["email"]))
     if errors.by_field:
         raise ValidationError(errors.by_field)
     return Cleaned({key: env.get(key) for key in ENVELOPE_FIELDS}, warnings)

@@ -54,8 +54,10 @@ class PatientSummary:
 
     @property
     def sort_key(self) -> tuple:
-        return (name_search_key(self.used_name or self.birth_name),
-                name_search_key(self.used_first_name or (self.first_names or ("",))[0]),
+        # The order of what is displayed first: the birth name and first names (the INS
+        # traits, patients/_name.html), not the used ones shown in brackets (issue 24, 14).
+        return (name_search_key(self.birth_name),
+                name_search_key((self.first_names or ("",))[0]),
                 self.birth_date, self.id)
 
 
