@@ -82,10 +82,28 @@ def patient_search(request):
                                        purpose=purpose_for(request))
             except ValidationError as exc:
                 _add_errors(form, exc)
+    can_register = has_permission(request.membership, Perm.PATIENT_WRITE)
     return render(request, "patients/search.html", {
-        "form": form, "page": page,
-        "can_register": has_permission(request.membership, Perm.PATIENT_WRITE),
+        "form": form, "page": page, "can_register": can_register,
+        "carried": _carried(form) if can_register and page is not None else {},
     })
+
+
+# Search criteria -> the registration fields they prefill (issue 24, item 11). They travel
+# in a POST body from the result page (hidden fields of a no-store page), never in a URL.
+CARRIED = {"name": "birth_name", "first_name": "first_names", "birth_date": "birth_date",
+           "nir": "nir", "phone": "phone"}
+FROM_SEARCH = "depuis_recherche"
+
+
+def _carried(form) -> dict:
+    return {CARRIED[key]: value for key, value in form.criteria().items() if key in CARRIED}
+
+
+def _prefill(post) -> dict:
+    """The registration fields sent by the search page, as initial values (not checked yet:
+    the form is shown, not submitted)."""
+    return {field: post.get(field, "")[:100] for field in CARRIED.values() if post.get(field)}
 
 
 @require_http_methods(["GET", "POST"])
@@ -93,6 +111,10 @@ def patient_search(request):
 @never_cache
 def patient_create(request):
     lab = current_lab(request)
+    if request.method == "POST" and request.POST.get(FROM_SEARCH):
+        return render(request, "patients/create.html", {
+            "form": PatientForm(initial=_prefill(request.POST)), "candidates": [],
+            "same_nir": False, "from_search": True})
     form = PatientForm(request.POST or None)
     candidates, same_nir = [], False
     if request.method == "POST" and form.is_valid():
