@@ -3,9 +3,12 @@
 Normalisation (the vault leaves it to us, vault/indexes.py): names by their
 letters-only search key (accents, case, hyphens and apostrophes ignored, so
 "Kèrgoat" and "KERGOAT" index alike), dates ISO, phones E.164, e-mails lower
-case, NIR compact. One `vault.blind_indexes` call per index name and batch.
+case, NIR compact, a postal address as its street's letters and digits with the
+usual abbreviations spelt out, and the postcode (`address_key`). One
+`vault.blind_indexes` call per index name and batch.
 """
 
+import re
 from functools import lru_cache
 
 from etanche.patients import names, phonetic
@@ -16,7 +19,29 @@ from etanche.vault.indexes import compose
 name_search_key = lru_cache(maxsize=100_000)(names.name_search_key)
 phonetic_key = lru_cache(maxsize=100_000)(phonetic.phonetic_key)
 
-COLUMNS = ("nir", "ins", "birth_name_dob", "used_name_dob", "phonetic_dob", "email")
+COLUMNS = ("nir", "ins", "birth_name_dob", "used_name_dob", "phonetic_dob", "email", "address")
+
+# The abbreviations of street types and words people type (La Poste's usual ones), spelt
+# out so "12 bd St-Michel" and "12, boulevard Saint Michel" index alike.
+_STREET_WORDS = {
+    "ALL": "ALLEE", "AV": "AVENUE", "AVE": "AVENUE", "BD": "BOULEVARD", "BLD": "BOULEVARD",
+    "BVD": "BOULEVARD", "CH": "CHEMIN", "CHE": "CHEMIN", "CRS": "COURS", "FBG": "FAUBOURG",
+    "IMP": "IMPASSE", "PL": "PLACE", "PLE": "PLACE", "QU": "QUAI", "R": "RUE", "RTE": "ROUTE",
+    "SQ": "SQUARE", "ST": "SAINT", "STE": "SAINTE", "LOT": "LOTISSEMENT", "RES": "RESIDENCE",
+}
+_WORDS = re.compile(r"[A-Z]+|[0-9]+")
+
+
+def address_key(street: str, postal_code: str) -> str | None:
+    """The normalised input of the address index: street words + postcode (None: no index).
+
+    Accents, case, punctuation and spacing aside; "12B" = "12 B". The city is left out
+    (the postcode places it, and it is typed in many ways)."""
+    code = "".join((postal_code or "").split())
+    words = _WORDS.findall(names.strip_accents(street or "").upper())
+    if not words or not code:
+        return None
+    return compose(" ".join(_STREET_WORDS.get(w, w) for w in words), code)
 
 
 def name_dob(name: str, birth_date: str) -> str | None:
@@ -39,6 +64,7 @@ def column_inputs(env: dict) -> dict[str, str | None]:
         "used_name_dob": name_dob(env.get("used_name"), env.get("birth_date")),
         "phonetic_dob": phonetic_dob(env.get("birth_name"), first, env.get("birth_date")),
         "email": (env.get("email") or "").strip().lower() or None,
+        "address": address_key(env.get("street"), env.get("postal_code")),
     }
 
 

@@ -48,6 +48,8 @@ class Patient(SealedModel):
     used_name_dob_index = models.IntegerField(null=True)
     phonetic_dob_index = models.IntegerField(null=True)
     email_index = models.IntegerField(null=True)
+    # Read by patient id only (watch's neighbour rule), never looked up by value: no index.
+    address_index = models.IntegerField(null=True)
 
     objects = PatientQuerySet.as_manager()
 
@@ -61,6 +63,7 @@ class Patient(SealedModel):
         "updated_at": P.PSEUDONYMOUS,
         "merged_into": P.PSEUDONYMOUS,
         **{f"{name}_index": P.BLIND_INDEX for name in COLUMN_INDEXES},
+        "address_index": P.BLIND_INDEX,
     }
 
     class Meta:

@@ -64,6 +64,8 @@ INDEXES: dict[str, BlindIndex] = {
         BlindIndex("surname", "a surname alone (birth or used name), normalised", 15.9, 12),
         BlindIndex("phone", "a phone number in E.164 (+33612345678)", 27),
         BlindIndex("email", "an email address, trimmed and lower-cased", 30),
+        # An estimate: a few tens of millions of postal addresses, a household sharing one.
+        BlindIndex("address", "compose(street words normalised, postcode)", 24),
     ]
 }
 

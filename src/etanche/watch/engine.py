@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from etanche.accounts.models import Membership
+from etanche.accounts.tokens import OBJECT_TYPE as TOKEN
 from etanche.journal import feed
 from etanche.journal.models import Action, Entry
 from etanche.patients.models import Patient
@@ -164,6 +165,30 @@ def _account_locked(batch: Batch, rule, entries):
             batch.hit(rule, e, user_id=int(e.object_id), subject=f"account:{e.object_id}")
 
 
+def _api_denied(batch: Batch, rule, entries):
+    """Refusals of one personal API token in the window (the (lab, object) index)."""
+    limit = config.threshold(batch.row, rule)
+    of_token = defaultdict(list)
+    for e in entries:
+        if e.object_type == TOKEN and e.object_id:
+            of_token[e.object_id].append(e)
+    for token_id, mine in of_token.items():
+        e = mine[-1]
+        refusals = Entry.objects.filter(lab_id=batch.lab_id, object_type=TOKEN,
+                                        object_id=token_id, action=Action.API_DENIED,
+                                        at_us__gte=batch.since(rule, e),
+                                        at_us__lte=e.at_us).count()
+        if limit is not None and refusals >= limit:
+            batch.hit(rule, e, user_id=e.user_id, subject=f"token:{token_id}", count=refusals,
+                      add=len(mine))
+
+
+def _token_lockout(batch: Batch, rule, entries):
+    for e in entries:
+        if e.object_type == TOKEN and e.object_id:
+            batch.hit(rule, e, user_id=e.user_id, subject=f"token:{e.object_id}")
+
+
 def _every_entry(batch: Batch, rule, entries, *, subject=lambda e: ""):
     for e in entries:
         if e.outcome == "ok":
@@ -190,8 +215,11 @@ CHECKS = {
     "login-burst-address": _login_burst_address,
     "account-locked": _account_locked,
     "mfa-failures": _mfa_failures,
+    "api-denied": _api_denied,
+    "token-lockout": _token_lockout,
     "privacy-namesake": privacy.check_namesake,
     "privacy-phone": privacy.check_phone,
+    "privacy-address": privacy.check_address,
     "privacy-coworker": privacy.check_coworker,
     "honeypot": canaries.check,
     "key-rotation": _every_entry,

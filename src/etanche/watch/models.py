@@ -205,8 +205,9 @@ class LabCanary(models.Model):
 
 class StaffIdentity(SealedModel):
     """What the privacy rules compare a read patient with: a staff member's birth name, birth
-    date, phone and NIR, sealed, with the patients' blind indexes beside them (same keys,
-    so a read patient's index values are compared without unsealing anyone)."""
+    date, phone, NIR and postal address, sealed, with the patients' blind indexes beside
+    them (same keys, so a read patient's index values are compared without unsealing
+    anyone)."""
 
     BOUND_FIELDS = ("user_id",)
 
@@ -215,6 +216,7 @@ class StaffIdentity(SealedModel):
     birth_name_dob_index = models.IntegerField(null=True)
     surname_index = models.IntegerField(null=True)
     phone_index = models.IntegerField(null=True)
+    address_index = models.IntegerField(null=True)
 
     objects = LabQuerySet.as_manager()
 
@@ -222,7 +224,7 @@ class StaffIdentity(SealedModel):
         "id": P.PSEUDONYMOUS, "lab": P.PSEUDONYMOUS, "sealed": P.SEALED, "key_version": P.NONE,
         "revision": P.NONE, "user_id": P.PSEUDONYMOUS, "nir_index": P.BLIND_INDEX,
         "birth_name_dob_index": P.BLIND_INDEX, "surname_index": P.BLIND_INDEX,
-        "phone_index": P.BLIND_INDEX,
+        "phone_index": P.BLIND_INDEX, "address_index": P.BLIND_INDEX,
     }
 
     class Meta:

@@ -1,7 +1,9 @@
 """Privacy monitoring: a staff member opening a relative's, a neighbour's or a co-worker's file.
 
-    privacy.set_identity(lab, user_id, birth_name=, birth_date=, phone=, nir=)
-    privacy.check_namesake / check_phone / check_coworker   (rules, watch/engine.py)
+    privacy.set_identity(lab, user_id, birth_name=, birth_date=, phone=, nir=,
+                         street=, postal_code=)
+    privacy.check_namesake / check_phone / check_address / check_coworker
+                                                             (rules, watch/engine.py)
 
 Staff identities live here, not in accounts: sealed like a patient's envelope, with
 the patients' blind indexes beside them (same lab keys, same normalisation), so a
@@ -9,7 +11,9 @@ read patient is compared with them by index value, without unsealing anyone. Ind
 values are truncated on purpose (a few patients share each), so a match of values
 is only a candidate: the two envelopes concerned, and only those, are then unsealed
 and compared exactly, in the worker, and nothing of them leaves it but the alert's
-ids. No address index exists for patients yet, so the neighbour rule compares phones.
+ids. The neighbour (or family) rule compares postal addresses: the patients' address
+index (street words and postcode, patients/indexing.py address_key), then the two
+normalised addresses.
 """
 
 from collections import defaultdict
@@ -27,7 +31,7 @@ def has_identity(lab, user_id: int) -> bool:
 
 
 def set_identity(lab, user_id: int, *, birth_name: str, birth_date: str, phone: str = "",
-                 nir: str = "") -> StaffIdentity:
+                 nir: str = "", street: str = "", postal_code: str = "") -> StaffIdentity:
     """Record (or replace) a staff member's identity for the privacy rules."""
     key = indexing.name_search_key(birth_name or "")
     if not key:
@@ -35,8 +39,11 @@ def set_identity(lab, user_id: int, *, birth_name: str, birth_date: str, phone: 
     day = validators.parse_date(birth_date, what="La date de naissance").isoformat()
     phone = validators.normalize_phone(phone) if (phone or "").strip() else ""
     nir = (nir or "").replace(" ", "").upper()
+    address = indexing.address_key(street, postal_code)
+    if (street or "").strip() and not address:
+        raise ValidationError({"postal_code": ["Le code postal accompagne l'adresse."]})
     env = {"birth_name": birth_name.strip(), "birth_date": day, "phone": phone,
-           "nir": nir}
+           "nir": nir, "address": address or ""}
     row = (StaffIdentity.objects.for_lab(lab).filter(user_id=user_id).first()
            or StaffIdentity(lab_id=getattr(lab, "pk", lab), user_id=user_id))
     row.surname_index = indexing.lookup(lab, "surname", key)
@@ -44,16 +51,17 @@ def set_identity(lab, user_id: int, *, birth_name: str, birth_date: str, phone: 
                                                indexing.name_dob(birth_name, day))
     row.phone_index = indexing.lookup(lab, "phone", phone) if phone else None
     row.nir_index = indexing.lookup(lab, "nir", env["nir"]) if env["nir"] else None
+    row.address_index = indexing.lookup(lab, "address", address) if address else None
     row.set_sealed(env)
     row.save()
     return row
 
 
 class _Findings:
-    """The three rules' hits over one batch, computed once (users x patients read)."""
+    """The four rules' hits over one batch, computed once (users x patients read)."""
 
     def __init__(self, batch, entries):
-        self.namesake, self.phone, self.coworker = [], [], []
+        self.namesake, self.phone, self.address, self.coworker = [], [], [], []
         reads = [e for e in entries if e.object_type == "patient" and e.object_id.isdigit()
                  and e.user_id]
         if not reads or not StaffIdentity.objects.for_lab(batch.lab_id).exists():
@@ -64,9 +72,12 @@ class _Findings:
                 lab_id=batch.lab_id, patient_id__in=patient_ids, name__in=("surname", "phone"))
                 .values_list("patient_id", "name", "value")):
             sides[pid].add((name, value))
-        columns = {pid: (nir, bnd) for pid, nir, bnd in Patient.objects.for_lab(batch.lab_id)
-                   .filter(pk__in=patient_ids)
-                   .values_list("pk", "nir_index", "birth_name_dob_index")}
+        columns, addresses = {}, {}
+        for pid, nir, bnd, address in (Patient.objects.for_lab(batch.lab_id)
+                                       .filter(pk__in=patient_ids)
+                                       .values_list("pk", "nir_index", "birth_name_dob_index",
+                                                    "address_index")):
+            columns[pid], addresses[pid] = (nir, bnd), address
         readers = {s.user_id: s for s in StaffIdentity.objects.for_lab(batch.lab_id)
                    .filter(user_id__in={e.user_id for e in reads})}
         staff_by_index = defaultdict(list)
@@ -86,6 +97,9 @@ class _Findings:
             if reader is not None and reader.phone_index is not None and (
                     ("phone", reader.phone_index) in sides[pid]):
                 candidates.append(("phone", e, pid, reader))
+            if reader is not None and reader.address_index is not None and (
+                    reader.address_index == addresses.get(pid)):
+                candidates.append(("address", e, pid, reader))
             nir, bnd = columns.get(pid, (None, None))
             for staff in {*staff_by_index[("nir", nir)], *staff_by_index[("bnd", bnd)]}:
                 candidates.append(("coworker", e, pid, staff))
@@ -104,6 +118,9 @@ class _Findings:
                 self.namesake.append((entry, pid, staff))
             elif kind == "phone" and own["phone"] in (env.get("phones") or []):
                 self.phone.append((entry, pid, staff))
+            elif kind == "address" and own.get("address") and own["address"] == (
+                    indexing.address_key(env.get("street"), env.get("postal_code"))):
+                self.address.append((entry, pid, staff))
             elif kind == "coworker" and (
                     (own["nir"] and own["nir"] == env.get("ins"))
                     or (own["birth_date"] == env.get("birth_date")
@@ -130,6 +147,10 @@ def check_namesake(batch, rule, entries):
 
 def check_phone(batch, rule, entries):
     _raise(batch, rule, _findings(batch, entries).phone, lambda s: "")
+
+
+def check_address(batch, rule, entries):
+    _raise(batch, rule, _findings(batch, entries).address, lambda s: "")
 
 
 def check_coworker(batch, rule, entries):

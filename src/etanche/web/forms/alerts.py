@@ -111,3 +111,6 @@ class StaffIdentityForm(forms.Form):
     birth_date = forms.CharField(label="Date de naissance (AAAA-MM-JJ)", max_length=10)
     phone = forms.CharField(label="Téléphone personnel", required=False, max_length=30)
     nir = forms.CharField(label="N° de sécurité sociale (NIR)", required=False, max_length=21)
+    street = forms.CharField(label="Adresse personnelle (numéro et voie)", required=False,
+                             max_length=200)
+    postal_code = forms.CharField(label="Code postal", required=False, max_length=10)
