@@ -126,6 +126,7 @@ VIEWS = [
     # patients
     _spec("patient_search", "GET", P.PATIENT_SEARCH, LAB, also=FORM),
     _spec("patient_create", "GET", P.PATIENT_WRITE, LAB, also=FORM),
+    _spec("patients_today", "GET", P.PATIENT_SEARCH, LAB),
     _spec("patient_detail", "GET", P.PATIENT_READ, PATIENT),
     _spec("audit_last", "GET", P.AUDIT_READ, LAB),
     # data-subject requests (the DPO); the answer of an access request is the page
@@ -159,6 +160,8 @@ VIEWS = [
     _spec("alert_list", "GET", P.ALERT_READ, LAB),
     _spec("alert_detail", "GET", P.ALERT_READ, ALERT),
     _spec("alert_ack", "POST", P.ALERT_TRIAGE, ALERT, status=302, redirect="alert_detail"),
+    _spec("alert_breach_case", "POST", P.BREACH_MANAGE, ALERT, status=302,
+          redirect="breach_case"),
     _spec("alert_close", "POST", P.ALERT_TRIAGE, ALERT,
           data={"resolution": "justified", "comment": "Vérifié"}, status=302,
           redirect="alert_detail"),

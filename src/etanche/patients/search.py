@@ -14,11 +14,14 @@ with the kinds of criteria, the number of results and the ids shown, never a val
 """
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
@@ -210,3 +213,36 @@ def search(lab, user, *, nir=None, name=None, first_name=None, birth_date=None, 
         return SearchPage([], 1, 1, 0, needs_birth_date=True)
     return SearchPage(shown, current.number, paginator.num_pages, len(results), phonetic)
 
+
+
+# --- the patient list of the day (issue 24, item 12) ---------------------------------------
+
+
+def patients_of_day(lab, *, day=None, with_requests=()) -> list[int]:
+    """Live patients registered on `day` (local date, default today) or among
+    `with_requests` (the patients of today's requests, given by the web since requests
+    are a layer above), newest registration first. Ids only: nothing unsealed, so
+    nothing journaled; a merged record counts as its survivor. Lab canaries are left out
+    (listing: no workflow lists them)."""
+    day = day or timezone.localdate()
+    start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+    rows = Patient.objects.for_lab(lab)
+    survivors = rows.filter(pk__in=list(with_requests)).values_list("pk", "merged_into_id")
+    requested = {merged or pk for pk, merged in survivors}
+    live = (rows.live().filter(Q(created_at__gte=start, created_at__lt=start + timedelta(days=1))
+                               | Q(pk__in=requested))
+            .order_by("-created_at", "-pk").values_list("pk", flat=True))
+    return listing.visible(lab, list(live), criteria=["day"], id_of=lambda pk: pk)
+
+
+def summaries_shown(lab, user, patient_ids, *, purpose: str) -> dict[int, PatientSummary]:
+    """{id: summary} for one page of a list of the day, each patient shown journaled as a
+    READ (one per person, with the purpose), like the names of today's requests."""
+    with transaction.atomic():
+        rows = (Patient.objects.for_lab(lab).live().filter(pk__in=list(patient_ids))
+                .values_list(*Patient.opening_columns()))
+        shown = {pk: summary_of(pk, env) for pk, env in open_values(rows)}
+        for pk in shown:
+            journal(lab=lab, user=user, action=Action.READ, object_type="patient",
+                    object_id=pk, purpose=purpose, detail={"shown": "nom"})
+    return shown

@@ -6,6 +6,7 @@ journals), render. Records come only through `get_patient_for_user`.
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -14,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from etanche.accounts import usage
 from etanche.accounts.permissions import Perm, has_permission
 from etanche.orders import services as orders
+from etanche.patients import search as patient_lists
 from etanche.patients import services as patients
 from etanche.patients.intake import as_input
 from etanche.patients.status import IdentityStatus, allowed_targets
@@ -136,6 +138,33 @@ def patient_create(request):
             return redirect("patient_detail", pk=result.id)
     return render(request, "patients/create.html", {"form": form, "candidates": candidates,
                                                     "same_nir": same_nir})
+
+
+DAY_PAGE = 25
+
+
+@require_GET
+@require_permission(Perm.PATIENT_SEARCH)
+@never_cache
+def patients_today(request):
+    """The patients of the day: registered today or with a request today, paged. Record
+    numbers only, as the request list of the day; names on request (?noms=1) for a role
+    that may read records, each person shown journaled as a read (issue 24, item 12)."""
+    lab = current_lab(request)
+    with_requests = orders.orders_of_day(lab).values_list("patient_id", flat=True)
+    ids = patient_lists.patients_of_day(lab, with_requests=list(with_requests))
+    page = Paginator(ids, DAY_PAGE).get_page(request.GET.get("page"))
+    may_name = has_permission(request.membership, Perm.PATIENT_READ)
+    shown = {}
+    if may_name and request.GET.get("noms") == "1":
+        shown = patient_lists.summaries_shown(
+            lab, request.user, list(page.object_list),
+            purpose=purpose_for(request, "liste des patients du jour"))
+    rows = [(pk, shown.get(pk)) for pk in page.object_list]
+    return render(request, "patients/today.html", {
+        "rows": rows, "page": page, "may_name": may_name, "names_shown": bool(shown),
+        "total": page.paginator.count,
+    })
 
 
 def _status_needs(current: str) -> list[tuple[str, str]]:

@@ -33,6 +33,7 @@ urlpatterns = [
     path("alertes/<int:pk>/", alerts.alert_detail, name="alert_detail"),
     path("alertes/<int:pk>/prise-en-compte/", alerts.alert_ack, name="alert_ack"),
     path("alertes/<int:pk>/cloture/", alerts.alert_close, name="alert_close"),
+    path("alertes/<int:pk>/violation/", alerts.alert_breach_case, name="alert_breach_case"),
     path("surveillance/", alerts.watch_settings, name="watch_settings"),
     path("surveillance/personnel/<int:pk>/", alerts.staff_identity, name="staff_identity"),
     path("demandes/<int:pk>/acces-urgence/", alerts.break_glass, name="break_glass"),
@@ -74,6 +75,7 @@ urlpatterns = [
     # patients
     path("patients/", patients.patient_search, name="patient_search"),
     path("patients/nouveau/", patients.patient_create, name="patient_create"),
+    path("patients/du-jour/", patients.patients_today, name="patients_today"),
     path("patients/lieux-de-naissance/", birthplaces.birthplace_search,
          name="birthplace_search"),
     path("patients/<int:pk>/", patients.patient_detail, name="patient_detail"),
