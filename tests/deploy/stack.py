@@ -130,9 +130,10 @@ class AppServer:
                     raise RuntimeError(f"etanche serve did not start: {self.output()}") from None
                 time.sleep(0.2)
 
-    def output(self) -> str:
+    def output(self, last: int | None = 4000) -> str:
         self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-4000:]
+        text = self.log.read().decode(errors="replace")
+        return text[-last:] if last else text
 
     def stop(self, signal_kill: bool = False):
         if self.process and self.process.poll() is None:

@@ -47,7 +47,7 @@ def test_master_key_file_lost_and_restored_under_load(tmp_path):
                 time.sleep(4)
                 # The running process still holds the key: it keeps serving.
                 assert probe.get(patient, timeout=30).status_code == 200
-                logs.append(server.output())
+                logs.append(server.output(last=None))
                 server.stop()
                 server = AppServer(env, port=server.port).start()  # a restart during the fault
                 during = probe.get(patient, timeout=30)
@@ -59,7 +59,7 @@ def test_master_key_file_lost_and_restored_under_load(tmp_path):
                 recovered = probe.get(patient, timeout=30)  # same process, no restart
                 assert recovered.status_code == 200, recovered.status_code
         finally:
-            logs.append(server.output())
+            logs.append(server.output(last=None))
             server.stop()
             if away.exists():
                 away.rename(key)
