@@ -43,7 +43,7 @@ def test_the_r4_patient_example_with_a_birthplace_is_accepted(bio):
     created = response.json()
     assert created["id"] != "example" and created["gender"] == "male"
     assert created["birthDate"] == "1974-12-25"
-    assert created["name"][0]["family"] == "Chalmers"
+    assert created["name"][0]["family"] == "CHALMERS"  # stored in the INS writing (capitals)
 
 
 def test_the_servicerequest_example_is_refused_with_the_reason(bio):
