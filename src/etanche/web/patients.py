@@ -157,6 +157,11 @@ def patients_today(request):
     may_name = has_permission(request.membership, Perm.PATIENT_READ)
     shown = {}
     if may_name and request.GET.get("noms") == "1":
+        # A page of names counts as a search against the account's limits (a stolen
+        # account must not page through the day's names unchecked).
+        refused = _over_limit(request, usage.SEARCH)
+        if refused:
+            return refused
         shown = patient_lists.summaries_shown(
             lab, request.user, list(page.object_list),
             purpose=purpose_for(request, "liste des patients du jour"))
