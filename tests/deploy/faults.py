@@ -65,8 +65,13 @@ def locust(origin: str, accounts: Path, acked: Path, csv_prefix: Path, *, users:
 def summary(csv_prefix: Path) -> dict:
     with open(f"{csv_prefix}_stats.csv", newline="", encoding="utf-8") as handle:
         row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    errors: dict[str, int] = {}
+    with open(f"{csv_prefix}_failures.csv", newline="", encoding="utf-8") as handle:
+        for failure in csv.DictReader(handle):
+            kind = failure["Error"].split("for url")[0].strip()[:60]
+            errors[kind] = errors.get(kind, 0) + int(failure["Occurrences"])
     return {"requests": int(row["Request Count"]), "failed": int(row["Failure Count"]),
-            "p50": row["50%"], "p95": row["95%"], "p99": row["99%"]}
+            "p50": row["50%"], "p95": row["95%"], "p99": row["99%"], "errors": errors}
 
 
 def signed_in(origin: str, account: dict) -> requests.Session:
