@@ -161,7 +161,7 @@ VIEWS = [
     _spec("alert_detail", "GET", P.ALERT_READ, ALERT),
     _spec("alert_ack", "POST", P.ALERT_TRIAGE, ALERT, status=302, redirect="alert_detail"),
     _spec("alert_breach_case", "POST", P.BREACH_MANAGE, ALERT, status=302,
-          redirect="breach_case"),
+          redirect="alert_detail"),
     _spec("alert_close", "POST", P.ALERT_TRIAGE, ALERT,
           data={"resolution": "justified", "comment": "Vérifié"}, status=302,
           redirect="alert_detail"),

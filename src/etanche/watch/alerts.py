@@ -169,6 +169,21 @@ def close(alert: Alert, user, resolution: str, comment: str = "") -> Alert:
     return locked
 
 
+def link_breach_case(alert: Alert, user, case_id: int) -> Alert:
+    """Record that the breach case `case_id` was opened from `alert` (one case per alert),
+    in the caller's transaction with the case's creation (web/alerts.py)."""
+    with transaction.atomic():
+        locked = Alert.objects.select_for_update().get(pk=alert.pk)
+        if locked.breach_case_id is not None:
+            raise AlertError("Un dossier de violation est déjà ouvert pour cette alerte.")
+        locked.breach_case_id = int(case_id)
+        locked.save(update_fields=["breach_case_id"])
+        journal(lab=locked.lab, user=user, action=Action.ALERT_TRIAGE, object_type=OBJECT_TYPE,
+                object_id=locked.pk, detail={"state": locked.state, "rule": locked.rule,
+                                             "breach_case": locked.breach_case_id})
+    return locked
+
+
 def as_json(alert: Alert) -> dict:
     """What `etanche alerts list --json` prints: ids, rule, counts, times, state."""
     return {"id": alert.pk, "rule": alert.rule, "severity": alert.severity,

@@ -102,6 +102,9 @@ class Alert(SealedModel):
     closed_by_id = models.BigIntegerField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     test = models.BooleanField(default=False)
+    # The breach case opened from this alert (breach.BreachCase, an app above watch: an id,
+    # not a foreign key).
+    breach_case_id = models.BigIntegerField(null=True, blank=True)
 
     objects = LabQuerySet.as_manager()
 
@@ -112,6 +115,7 @@ class Alert(SealedModel):
         "first_seen": P.PSEUDONYMOUS, "last_seen": P.PSEUDONYMOUS, "count": P.NONE,
         "state": P.NONE, "resolution": P.NONE, "acknowledged_by_id": P.PSEUDONYMOUS,
         "closed_by_id": P.PSEUDONYMOUS, "closed_at": P.PSEUDONYMOUS, "test": P.NONE,
+        "breach_case_id": P.NONE,
     }
 
     class Meta:

@@ -7,10 +7,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from etanche.accounts.permissions import Perm
+from etanche.accounts.permissions import Perm, has_permission
+from etanche.breach import services as breach
 from etanche.journal.models import Action, Entry
 from etanche.journal.services import record as journal
 from etanche.orders import services as orders
@@ -68,7 +70,9 @@ def _detail_context(request, alert, close_form=None) -> dict:
             "patients": refs["patients"], "comment": refs["comment"], "grants": grants,
             "deliveries": alert.deliveries.order_by("pk"),
             "close_form": close_form or AlertCloseForm(),
-            "can_triage": alert.state != "closed"}
+            "can_triage": alert.state != "closed",
+            "can_open_breach": has_permission(getattr(request, "membership", None),
+                                              Perm.BREACH_MANAGE)}
 
 
 @require_GET
@@ -114,6 +118,34 @@ def alert_close(request, pk: int):
             return redirect("alert_detail", pk=alert.pk)
     return render(request, "alerts/detail.html", _detail_context(request, alert, form),
                   status=400)
+
+
+@require_POST
+@require_permission(Perm.BREACH_MANAGE)
+def alert_breach_case(request, pk: int):
+    """Open a breach case from an alert (one per alert): the case and the alert's link to it
+    are written together, or neither. Back to the alert, whose page links the case."""
+    alert = _alert(request, pk, Perm.BREACH_MANAGE)
+    if alert.breach_case_id is not None:
+        messages.info(request, "Un dossier de violation est déjà ouvert pour cette alerte.")
+        return redirect("alert_detail", pk=alert.pk)
+    rule = rules.get(alert.rule)
+    try:
+        with transaction.atomic():
+            case = breach.open_case(alert.lab, request.user,
+                                    title=f"Alerte n° {alert.pk} : {rule.title}"[:200])
+            breach.update_case(case, request.user,
+                               note=f"Dossier ouvert depuis l'alerte n° {alert.pk} "
+                                    f"({alert.rule}, {alert.count} occurrence(s)).")
+            alerts.link_breach_case(alert, request.user, case.pk)
+    except alerts.AlertError as exc:
+        messages.error(request, str(exc))
+        return redirect("alert_detail", pk=alert.pk)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("alert_detail", pk=alert.pk)
+    messages.success(request, f"Dossier de violation n° {case.pk} ouvert.")
+    return redirect("alert_detail", pk=alert.pk)
 
 
 @require_http_methods(["GET", "POST"])
