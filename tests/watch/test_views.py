@@ -98,3 +98,10 @@ def test_the_lab_admin_records_a_staff_identity_never_shown_back(world):
     page = client.get(url).content.decode()
     assert "Une identité est enregistrée" in page and "Goff" not in page
     assert StaffIdentity.objects.get().get_sealed()["phone"] == "+33639981234"
+    no_code = client.post(url, {"birth_name": "Le Goff", "birth_date": "1990-05-04",
+                                "street": "12 rue de Brest"})
+    assert "Le code postal accompagne l&#x27;adresse." in no_code.content.decode()
+    client.post(url, {"birth_name": "Le Goff", "birth_date": "1990-05-04",
+                      "street": "12 rue de Brest", "postal_code": "29000"})
+    assert StaffIdentity.objects.get().address_index is not None
+    assert "Brest" not in client.get(url).content.decode()
