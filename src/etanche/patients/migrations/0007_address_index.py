@@ -31,15 +31,18 @@ def fill(apps, schema_editor):
             except LabKeysMissing:
                 break  # the lab's keys are gone: nothing can be read, nor indexed
             columns, _ = indexing.compute(lab_id, envs)
-            for row, cols in zip(batch, columns, strict=True):
-                if cols["address"] is not None:
-                    Patient.objects.filter(pk=row[0]).update(address_index=cols["address"])
+            Patient.objects.bulk_update(
+                [Patient(pk=row[0], address_index=cols["address"])
+                 for row, cols in zip(batch, columns, strict=True)
+                 if cols["address"] is not None], ["address_index"])
 
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0006_retention_policy'),
+        # The fill reads the lab's keys through the vault's current models.
+        ('vault', '0002_index_sizes'),
     ]
 
     operations = [
