@@ -87,7 +87,10 @@ def test_data_directory_disk_full_under_load(tmp_path):
                 during = _register(probe, origin, serial)
                 if during.status_code != 302:
                     break
-            faults.assert_fault_page(during, status=(500,), words="Erreur du serveur")
+            faults.assert_fault_page(during, status=(500,), words="Erreur du serveur",
+                                     in_layout=True)
+            # A page that writes nothing still opens.
+            assert probe.get(origin + "/patients/nouveau/", timeout=30).status_code == 200
             time.sleep(5)
             filler.unlink()
             after = _register(probe, origin, 28)  # the same process, no restart

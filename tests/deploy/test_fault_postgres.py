@@ -63,7 +63,8 @@ def test_postgresql_restarted_under_load(tmp_path):
             pg.stop("fast")
             time.sleep(1)
             faults.assert_fault_page(probe.get(patient, timeout=30), status=(500,),
-                                     words="Erreur du serveur")
+                                     words="Erreur du serveur",
+                                     in_layout=True)
             time.sleep(5)
             pg.start()
             assert _until_ok(probe, patient).status_code == 200  # no application restart
