@@ -2,6 +2,8 @@
 nginx and two application servers, one server killed with SIGKILL mid-run and started
 again. Every registration and request the client saw succeed must be in the database,
 sealed and whole; the service must answer again once the server is back.
+The other faults of item 5 have a test each: test_fault_master_key.py,
+test_fault_postgres.py, test_fault_disk_full.py (helpers in faults.py).
 
 locust runs as its own process (never imported here: gevent breaks ssl in-process).
 """
