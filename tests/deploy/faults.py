@@ -93,7 +93,7 @@ def signed_in(origin: str, account: dict) -> requests.Session:
 
 def assert_fault_page(response, *, status: tuple[int, ...], words: str, in_layout: bool):
     """French, no traceback, nothing personal; `in_layout`: the site's header and styles
-    (the 500 page; the vault's 503 page is a bare page of its own, web/vault_errors.py)."""
+    (the 500 page and the vault's 503 page, web/vault_errors.py)."""
     assert response.status_code in status, (response.status_code, response.text[:300])
     assert ('class="topbar"' in response.text) is in_layout, response.text[:500]
     assert 'lang="fr"' in response.text and words in response.text, response.text[:500]

@@ -53,7 +53,7 @@ def test_master_key_file_lost_and_restored_under_load(tmp_path):
                 during = probe.get(patient, timeout=30)
                 faults.assert_fault_page(during, status=(503,),
                                          words="Les clés de chiffrement sont indisponibles",
-                                         in_layout=False)
+                                         in_layout=True)
                 time.sleep(6)
                 away.rename(key)
                 key.chmod(0o600)

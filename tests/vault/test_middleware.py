@@ -1,5 +1,6 @@
 """A vault failure during a request becomes a French error page, never a traceback."""
 
+from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
 from etanche.vault.errors import MasterKeyWrong, TamperedData
@@ -27,3 +28,14 @@ def test_it_shows_a_damaged_record_page_for_tampered_data():
 
 def test_it_leaves_other_exceptions_alone():
     assert _page(ValueError("x")) is None
+
+
+def test_the_page_is_in_the_sites_layout_and_falls_back_to_a_bare_one(db):
+    request = RequestFactory().get("/patients/1/")
+    request.user = AnonymousUser()
+    middleware = VaultErrorMiddleware(lambda request: None)
+    framed = middleware.process_exception(request, MasterKeyWrong("no key")).content.decode()
+    assert "Revenir à l'accueil" in framed and "Code 503" in framed
+    # A request the layout cannot render (no user at all) still gets the French page.
+    bare = _page(MasterKeyWrong("no key")).content.decode()
+    assert "clés de chiffrement sont indisponibles" in bare

@@ -40,5 +40,10 @@ class VaultErrorMiddleware:
                 "Les clés de ce laboratoire ne sont pas disponibles. "
                 "Prévenez l'administrateur."
             )
-        body = render_to_string("vault/unavailable.html", {"title": title, "advice": advice})
+        context = {"title": title, "advice": advice, "status": status}
+        try:
+            body = render_to_string("vault/unavailable.html", context, request=request)
+        except Exception:  # noqa: BLE001  the layout itself may need what is unavailable
+            log.warning("vault: the error page's layout failed; the bare page is shown")
+            body = render_to_string("vault/unavailable_bare.html", context)
         return HttpResponse(body, status=status)
