@@ -52,7 +52,7 @@ def _fill(lab, n: int) -> None:
 
 
 def _plain_read(chain) -> int:
-    from etanche.journal.services import _rows
+    from etanche.journal.verify import _rows
 
     count = 0
     for _ in _rows(chain):
@@ -61,7 +61,7 @@ def _plain_read(chain) -> int:
 
 
 def run(ctx) -> dict:
-    from etanche.journal import services
+    from etanche.journal import services, verify
     from etanche.journal.models import Chain
     from etanche.ops.labs import create_lab
 
@@ -75,7 +75,7 @@ def run(ctx) -> dict:
     baseline_s = time.perf_counter() - started
 
     started = time.perf_counter()
-    report = services.verify_chain(chain)
+    report = verify.verify_chain(chain)
     verify_s = time.perf_counter() - started
     assert report.problem is None, report.problem
     assert report.entries == plain

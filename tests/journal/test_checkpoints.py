@@ -4,6 +4,7 @@ from django.conf import settings
 
 from etanche.journal import checkpoints, services
 from etanche.journal.models import Action, Chain, Entry, Registry
+from etanche.journal.verify import verify
 from etanche.lib.datadir import checkpoint_path
 from etanche.ops import housekeeping
 from tests.cli_helpers import clean_env, run_etanche
@@ -20,7 +21,7 @@ def test_checkpoint_statements_check_out_on_an_intact_journal(chain_lab):
     assert len(statements) == 1
     lines = [json.dumps(s) for s in statements]
     assert checkpoints.check_statements(lines) == []
-    assert services.verify(chain_lab)[0].problem is None
+    assert verify(chain_lab)[0].problem is None
 
 
 def test_a_rolled_back_database_contradicts_a_shipped_checkpoint(chain_lab):
@@ -38,7 +39,7 @@ def test_a_rolled_back_database_contradicts_a_shipped_checkpoint(chain_lab):
     Chain.objects.filter(pk=chain.pk).update(state=old_state)
     Registry.objects.update(**old_registry)
 
-    assert services.verify(chain_lab)[0].problem is None  # the database alone cannot tell
+    assert verify(chain_lab)[0].problem is None  # the database alone cannot tell
     [problem] = checkpoints.check_statements(lines)
     assert "is gone (database rolled back or truncated)" in problem
 

@@ -3,6 +3,7 @@ from django.db import transaction
 
 from etanche.journal import services
 from etanche.journal.models import Action, Chain, Entry, Kind
+from etanche.journal.verify import verify
 
 
 def test_it_starts_a_chain_with_a_start_marker(chain_lab):
@@ -58,7 +59,7 @@ def test_it_leaves_no_entry_when_the_action_rolls_back(chain_lab):
         raise Boom
 
     assert Entry.objects.count() == before
-    [report] = services.verify(chain_lab)
+    [report] = verify(chain_lab)
     assert report.problem is None
 
 
@@ -79,7 +80,7 @@ def test_it_refuses_entries_after_the_end_marker(chain_lab):
     services.close_chain(chain_lab, reason="fermeture")
     with pytest.raises(services.JournalError, match="closed"):
         services.record(lab=chain_lab, user=None, action=Action.SEARCH)
-    [report] = services.verify(chain_lab)
+    [report] = verify(chain_lab)
     assert report.problem is None
 
 

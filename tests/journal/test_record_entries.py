@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from etanche.journal import services
 from etanche.journal.models import Action, Chain, Entry
+from etanche.journal.verify import verify
 from etanche.orders.models import CatalogueTest
 
 
@@ -42,7 +43,7 @@ def test_it_appends_several_entries_with_one_lock_one_insert_one_update(make_lab
     statements = _statements(sent)
     assert statements.index(journal[0]) > next(
         i for i, s in enumerate(statements) if "orders_cataloguetest" in s)
-    [report] = services.verify(lab)
+    [report] = verify(lab)
     assert (report.problem, report.entries) == (None, 5)  # start, lab creation, 3 here
 
 
@@ -60,7 +61,7 @@ def test_a_chain_started_again_under_a_registered_name_stays_reported(make_lab):
     Chain.objects.filter(lab_id=lab.pk).delete()
     with transaction.atomic():
         services.record(lab=lab, user=None, entries=[{"action": Action.SEARCH}])
-    [report] = services.verify(lab)
+    [report] = verify(lab)
     assert report.entries == 2
     assert report.problem.reason.startswith("restarted: the chain registered under this name")
 

@@ -14,6 +14,7 @@ from django.core.management import call_command
 
 from etanche.journal import checkpoints, services
 from etanche.journal.models import Action, Chain, Entry, Registry
+from etanche.journal.verify import verify
 
 
 def _write(lab, n=3):
@@ -41,7 +42,7 @@ def _erase(lab):
 
 
 def _problems(lab=None):
-    return [str(r.problem) for r in services.verify(lab) if r.problem]
+    return [str(r.problem) for r in verify(lab) if r.problem]
 
 
 # --- a chain erased ---------------------------------------------------------------------

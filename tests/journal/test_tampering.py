@@ -4,6 +4,7 @@ import pytest
 
 from etanche.journal import services
 from etanche.journal.models import Action, Chain, Entry
+from etanche.journal.verify import verify
 
 
 def _existing(lab):
@@ -17,14 +18,14 @@ def _journal(lab, n=6):
 
 
 def _problem(lab):
-    [report] = services.verify(lab)
+    [report] = verify(lab)
     return report.problem
 
 
 def test_an_intact_journal_verifies(chain_lab):
     before = _existing(chain_lab) or 1  # the start marker comes with the first entry
     _journal(chain_lab)
-    [report] = services.verify(chain_lab)
+    [report] = verify(chain_lab)
     assert report.problem is None
     assert report.entries == before + 6
 
@@ -133,5 +134,5 @@ def test_problem_text_names_the_lab_and_entry(chain_lab):
 def test_verify_counts_every_entry(chain_lab, count):
     before = _existing(chain_lab) or 1
     _journal(chain_lab, n=count)
-    [report] = services.verify(chain_lab)
+    [report] = verify(chain_lab)
     assert report.entries == before + count

@@ -5,7 +5,7 @@
 
 A problem of a lab's chain alerts that lab; a problem of the system chain or of the
 registry of chains alerts every lab. The problem's text names chains and positions
-only (journal/services.py), and is kept out of the alert: the DPO runs
+only (journal/verify.py), and is kept out of the alert: the DPO runs
 `etanche journal verify` to read it.
 """
 
@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from etanche.journal import checkpoints
-from etanche.journal.services import verify
+from etanche.journal.verify import verify
 from etanche.watch import alerts, rules
 
 _last_run = {"at": float("-inf")}

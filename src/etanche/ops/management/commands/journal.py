@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from etanche.journal import checkpoints, services
+from etanche.journal.verify import verify as verify_journal
 from etanche.labs.models import Lab
 
 
@@ -66,7 +67,7 @@ class Command(BaseCommand):
 
     def _verify(self, lab=None, checkpoint_file=None, **options):
         checkpoint_file = checkpoint_file or _default_checkpoints()
-        reports = services.verify(_lab(lab))
+        reports = verify_journal(_lab(lab))
         failed = False
         for report in reports:
             if report.problem:
