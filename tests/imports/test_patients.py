@@ -222,22 +222,21 @@ def test_a_run_killed_between_batches_is_finished_by_the_next_each_row_once(
         world, tmp_path, monkeypatch):
     path = write_other_csv(tmp_path / "f.csv", other_rows(250))
     monkeypatch.setattr(imports, "BATCH", 50)
-    real = bulk.insert_batch
+    real = bulk.write_prepared
     calls = []
 
-    def killed_on_the_third(lab, user, envelopes, source):
-        calls.append(len(envelopes))
-        ids = real(lab, user, envelopes, source)  # the rows are written in the transaction...
+    def killed_on_the_third(lab, user, rows, sides, source):
+        calls.append(len(rows))
+        real(lab, user, rows, sides, source)  # the rows are written in the transaction...
         if len(calls) == 3:
             raise KeyboardInterrupt  # ...and the process dies before the batch commits
-        return ids
 
-    monkeypatch.setattr(bulk, "insert_batch", killed_on_the_third)
+    monkeypatch.setattr(bulk, "write_prepared", killed_on_the_third)
     with pytest.raises(KeyboardInterrupt):
         run(world, path)
     assert count(world.lab_a) == 100  # two whole batches, nothing of the third
     assert ImportedRecord.objects.for_lab(world.lab_a).count() == 100
-    monkeypatch.setattr(bulk, "insert_batch", real)
+    monkeypatch.setattr(bulk, "write_prepared", real)
     report = run(world, path)
     assert (report.imported, report.already) == (150, 100)
     assert count(world.lab_a) == 250

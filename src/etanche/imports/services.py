@@ -26,6 +26,8 @@ the document check, imports.fhir). The journal gets one entry when writing
 starts and one at the end: who, which file (SHA-256), which counts, what result.
 """
 
+import pickle
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -43,6 +45,7 @@ from etanche.imports.models import ImportedRecord, Kind
 from etanche.imports.report import Report
 from etanche.journal.models import Action, Outcome
 from etanche.journal.services import record as journal
+from etanche.lib.forked import fork_workers, ordered_map
 from etanche.patients import bulk, indexing, intake
 from etanche.patients import services as patients
 from etanche.patients.models import Patient
@@ -133,7 +136,7 @@ def check_patient(data: dict, problems: list[tuple[str, str]], user_ref: str = "
 # -- keys: idempotency and duplicates ----------------------------------------------------------
 
 def digester(lab, kind: str) -> Callable[[str], str]:
-    key = vault.derive_key(lab.pk, f"import-source:{kind}")
+    key = vault.derive_key(getattr(lab, "pk", lab), f"import-source:{kind}")
     return lambda text: vault.keyed_digest(key, text.encode("utf-8")).hex()
 
 
@@ -170,10 +173,14 @@ def already_imported(lab, kind: str, digests: list[str]) -> set[str]:
                .values_list("digest", flat=True))
 
 
-def lab_duplicates(lab, envelopes: list[dict]) -> list[list[patients.Candidate]]:
+def lab_duplicates(lab, envelopes: list[dict],
+                   columns: list[dict] | None = None) -> list[list[patients.Candidate]]:
     """For each envelope, the lab's likely duplicates: candidates read by blind index for
-    the whole batch, then compared exactly by the registration's own rules."""
-    columns, _ = indexing.compute(lab.pk, envelopes)
+    the whole batch, then compared exactly by the registration's own rules. `lab` is a Lab
+    or its id; `columns`, the envelopes' index columns when already keyed."""
+    lab_id = getattr(lab, "pk", lab)
+    if columns is None:
+        columns, _ = indexing.compute(lab_id, envelopes)
     match = Q()
     for name in DUPLICATE_RULES:
         values = {c[name] for c in columns if c[name] is not None}
@@ -181,7 +188,7 @@ def lab_duplicates(lab, envelopes: list[dict]) -> list[list[patients.Candidate]]
             match |= Q(**{f"{name}_index__in": values})
     if not match:
         return [[] for _ in envelopes]
-    live = Patient.objects.for_lab(lab).live().filter(match)
+    live = Patient.objects.for_lab(lab_id).live().filter(match)
     by_value: dict[tuple[str, int], list[int]] = {}
     for pk, *values in live.values_list("pk", *(f"{n}_index" for n in DUPLICATE_RULES)):
         for name, value in zip(DUPLICATE_RULES, values, strict=True):
@@ -198,23 +205,74 @@ def lab_duplicates(lab, envelopes: list[dict]) -> list[list[patients.Candidate]]
     return out
 
 
-# -- the import -------------------------------------------------------------------------------
+# -- preparing a batch (a forked worker's task) -----------------------------------------------
 
 @dataclass
-class _Pending:
+class Prepared:
+    """One valid row, checked, sealed and keyed: nothing of it is in clear."""
+
     number: int
-    envelope: dict
-    digest: str
-    source_id: str
+    digest: str  # the keyed digest of the source id or of the traits
+    by_id: bool  # the digest is the source id's
+    keys: list[tuple[str, int]]  # file_keys: the in-file duplicate rules
+    lab_duplicate: tuple[str, int] | None  # (rule, existing patient) against the lab
+    patient: tuple | None  # bulk.Prepared row and side rows (None: a dry run)
+    sides: list[tuple] | None
+    record: tuple | None  # (ImportedRecord id, its sealed token, key version)
 
 
-class _Checked:
-    """What pass 1 learnt, kept for pass 2 as row numbers only (bounded: ints)."""
+def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Prepared], int]:
+    """Check, seal and key one batch of rows: pure CPU and the vault, plus two reads (rows an
+    earlier run took in, the lab's duplicates), so it may run in a forked worker (lib.forked).
+    Returns (refused: [(row, [(field, reason)])], valid: [Prepared], how many rows an earlier
+    run already took in), in the rows' order."""
+    lab_id, checker, seal, rows = task
+    digest = digester(lab_id, Kind.PATIENT)
+    refused, valid, envelopes, sources = [], [], [], []
+    for number, data, source_id, problems in rows:
+        envelope, reasons = check_patient(data, problems, checker)
+        if envelope is None:
+            refused.append((number, reasons))
+            continue
+        key = digest(source_text(source_id) if source_id else identity_text(envelope))
+        valid.append(Prepared(number, key, bool(source_id), file_keys(envelope), None,
+                              None, None, None))
+        envelopes.append(envelope)
+        sources.append(source_id)
+    if not valid:
+        return refused, [], 0
+    done = already_imported(lab_id, Kind.PATIENT, [p.digest for p in valid])
+    fresh = [i for i, p in enumerate(valid) if p.digest not in done]
+    envelopes = [envelopes[i] for i in fresh]
+    sources = [sources[i] for i in fresh]
+    valid_fresh = [valid[i] for i in fresh]
+    already = len(valid) - len(fresh)
+    if not envelopes:
+        return refused, [], already
+    if seal:
+        sealed = bulk.prepare(lab_id, envelopes)
+        columns = sealed.columns
+        items = [(new_record_id(), {"source_id": source_id, "row": p.number},
+                  ImportedRecord.binding_of({"revision": 1, "kind": Kind.PATIENT,
+                                             "target_id": pid}))
+                 for p, pid, source_id in zip(valid_fresh, sealed.ids, sources, strict=True)]
+        tokens = vault.seal_many(lab_id, ImportedRecord.record_type(), items)
+        version = vault.token_key_version(tokens[0])
+        for p, row, side, item, token in zip(valid_fresh, sealed.patients, sealed.sides, items,
+                                             tokens, strict=True):
+            p.patient, p.sides, p.record = row, side, (item[0], token, version)
+    else:
+        columns, _ = indexing.compute(lab_id, envelopes)
+    for p, found in zip(valid_fresh, lab_duplicates(lab_id, envelopes, columns), strict=True):
+        if found:
+            p.lab_duplicate = (next(r for r in DUPLICATE_RULES if r in found[0].reasons),
+                               found[0].id)
+    return refused, valid_fresh, already
 
-    def __init__(self):
-        self.refused: set[int] = set()
-        self.duplicate_of: dict[int, tuple[str, int | None]] = {}  # row -> (rule, patient)
-        self.already: set[int] = set()
+
+# -- the import -------------------------------------------------------------------------------
+
+PARALLEL_MIN = SAMPLE_ROWS  # a file shorter than its sample is not worth a fork
 
 
 def _column_of(mapping: Mapping | None, name: str) -> str | None:
@@ -230,120 +288,118 @@ def _checker(user) -> str:
     return f"import:user#{user.pk}" if getattr(user, "pk", None) else "import"
 
 
-def _check_pass(lab, user, path, plan_: Plan, report: Report, progress) -> _Checked:
-    checked = _Checked()
+def _tasks(lab, user, path, plan_: Plan, seal: bool):
+    batch = []
+    for row in source_rows(path, plan_):
+        batch.append(row)
+        if len(batch) >= BATCH:
+            yield lab.pk, _checker(user), seal, batch
+            batch = []
+    if batch:
+        yield lab.pk, _checker(user), seal, batch
+
+
+class _Spool:
+    """The rows to write, as the check found them: sealed tokens, blind indexes, keyed
+    digests and ids (what the database will hold, nothing in clear), pickled batch by batch
+    into an anonymous temporary file (unlinked at once: a killed run leaves nothing)."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile(dir=settings.DATA_DIR, prefix="import-")
+        self.batches = 0
+        self.pending: list[tuple] = []
+
+    def add(self, item: tuple) -> None:
+        self.pending.append(item)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            pickle.dump(self.pending, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.batches += 1
+            self.pending = []
+
+    def __iter__(self):
+        self.flush()
+        self.file.seek(0)
+        for _ in range(self.batches):
+            yield pickle.load(self.file)  # noqa: S301  our own file, written above
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _check_pass(lab, user, path, plan_: Plan, report: Report, progress, *,
+                spool: _Spool | None, accept_valid: bool) -> bool:
+    """Every row checked once (in forked workers when the caller allows it); the rows to write
+    go to `spool`. Returns whether some row was refused."""
+    skip = plan_.mapping.duplicates == "skip" if plan_.mapping else False
     seen: dict[int, int] = {}  # in-file duplicate key -> first row
-    digest = digester(lab, Kind.PATIENT)
     digests_seen: dict[str, int] = {}
-    batch: list[_Pending] = []
-
-    def flush():
-        if not batch:
-            return
-        done = already_imported(lab, Kind.PATIENT, [p.digest for p in batch])
-        fresh = [p for p in batch if p.digest not in done]
-        for p in batch:
-            if p.digest in done:
-                checked.already.add(p.number)
-        for p, found in zip(fresh, lab_duplicates(lab, [p.envelope for p in fresh]),
-                            strict=True):
-            if found and p.number not in checked.duplicate_of:
-                first = found[0]
-                rule = next(r for r in DUPLICATE_RULES if r in first.reasons)
-                checked.duplicate_of[p.number] = (rule, first.id)
-                report.duplicate(p.number, rule, existing=first.id)
-        batch.clear()
-        if progress:
-            progress("check", report.rows)
-
-    for number, data, source_id, problems in source_rows(path, plan_):
-        report.rows += 1
-        envelope, reasons = check_patient(data, problems, _checker(user))
-        if envelope is None:
-            checked.refused.add(number)
+    any_refused = False
+    workers = fork_workers(None, len(plan_.sample), PARALLEL_MIN)
+    tasks = _tasks(lab, user, path, plan_, seal=spool is not None)
+    for refused, valid, already in ordered_map(prepare_batch, tasks, workers):
+        report.already += already
+        for number, reasons in refused:
+            any_refused = True
             for name, reason in reasons:
                 report.reject(number, name, reason, _column_of(plan_.mapping, name))
-            continue
-        key = digest(source_text(source_id) if source_id else identity_text(envelope))
-        if key in digests_seen:
-            rule = "source_id" if source_id else "traits"
-            checked.duplicate_of[number] = (rule, None)
-            report.duplicate(number, rule, other_row=digests_seen[key])
-            continue
-        digests_seen[key] = number
-        for rule, value in file_keys(envelope):
-            if value in seen:
-                if number not in checked.duplicate_of:
-                    checked.duplicate_of[number] = (rule, None)
-                    report.duplicate(number, rule, other_row=seen[value])
-            else:
-                seen[value] = number
-        batch.append(_Pending(number, envelope, key, source_id))
-        if len(batch) >= BATCH:
-            flush()
-    flush()
-    report.already = len(checked.already)
-    return checked
+        for p in valid:
+            if p.digest in digests_seen:
+                report.duplicate(p.number, "source_id" if p.by_id else "traits",
+                                 other_row=digests_seen[p.digest])
+                report.skipped += 1
+                continue
+            digests_seen[p.digest] = p.number
+            duplicate = None
+            for rule, value in p.keys:
+                if value not in seen:
+                    seen[value] = p.number
+                elif duplicate is None:
+                    duplicate = (rule, None)
+                    report.duplicate(p.number, rule, other_row=seen[value])
+            if duplicate is None and p.lab_duplicate:
+                duplicate = p.lab_duplicate
+                report.duplicate(p.number, duplicate[0], existing=duplicate[1])
+            if duplicate and skip:
+                report.skipped += 1
+                continue
+            if spool is not None and (accept_valid or not any_refused):
+                spool.add((p.digest, p.patient, p.sides, p.record, duplicate))
+        report.rows += len(refused) + len(valid) + already
+        if progress:
+            progress("check", report.rows)
+    return any_refused
 
 
 RECORD_COLUMNS = ["id", "lab_id", "sealed", "key_version", "revision", "kind", "digest",
                   "target_id", "review", "review_rule", "review_of", "file_sha256", "created_at"]
 
 
-def _write_batch(lab, user, batch: list[_Pending], checked: _Checked, sha: str) -> int:
+def _write_batch(lab, user, batch: list[tuple], sha: str) -> int:
     with transaction.atomic():
-        done = already_imported(lab, Kind.PATIENT, [p.digest for p in batch])
-        batch = [p for p in batch if p.digest not in done]  # a concurrent or earlier run
+        done = already_imported(lab, Kind.PATIENT, [digest for digest, *_ in batch])
+        batch = [item for item in batch if item[0] not in done]  # a concurrent or earlier run
         if not batch:
             return 0
-        ids = bulk.insert_batch(lab, user, [p.envelope for p in batch], "import")
+        bulk.write_prepared(lab, user, [item[1] for item in batch], [item[2] for item in batch],
+                            "import")
         now = timezone.now()
-        records = []
-        items = []
-        for p, pid in zip(batch, ids, strict=True):
-            rule, other = checked.duplicate_of.get(p.number, ("", None))
-            rid = new_record_id()
-            bound = ImportedRecord.binding_of({"revision": 1, "kind": Kind.PATIENT,
-                                               "target_id": pid})
-            items.append((rid, {"source_id": p.source_id, "row": p.number}, bound))
-            records.append(ImportedRecord(
-                id=rid, lab_id=lab.pk, kind=Kind.PATIENT, digest=p.digest, target_id=pid,
-                review=bool(rule), review_rule=rule, review_of=other, file_sha256=sha,
-                created_at=now, revision=1))
-        tokens = vault.seal_many(lab.pk, ImportedRecord.record_type(), items)
-        version = vault.token_key_version(tokens[0])
         # COPY on PostgreSQL, as the patients beside them (bulk_create was a fifth of the time).
         bulk.write_rows(ImportedRecord, RECORD_COLUMNS, [
-            (r.id, r.lab_id, token, version, 1, r.kind, r.digest, r.target_id, r.review,
-             r.review_rule, r.review_of, r.file_sha256, r.created_at)
-            for r, token in zip(records, tokens, strict=True)])
+            (rid, lab.pk, token, version, 1, Kind.PATIENT, digest, patient[0], bool(duplicate),
+             duplicate[0] if duplicate else "", duplicate[1] if duplicate else None, sha, now)
+            for digest, patient, _, (rid, token, version), duplicate in batch])
     return len(batch)
 
 
-def _write_pass(lab, user, path, plan_: Plan, checked: _Checked, report: Report, sha: str,
-                progress) -> None:
-    digest = digester(lab, Kind.PATIENT)
-    skip = plan_.mapping.duplicates == "skip" if plan_.mapping else False
-    batch: list[_Pending] = []
-    for number, data, source_id, problems in source_rows(path, plan_):
-        if number in checked.refused or number in checked.already:
-            continue
-        if number in checked.duplicate_of and (
-                skip or checked.duplicate_of[number][0] in ("source_id", "traits")):
-            report.skipped += 1
-            continue
-        envelope, reasons = check_patient(data, problems, _checker(user))
-        if envelope is None:  # the file changed between the passes
-            raise ImportRefused("Le fichier a changé pendant l'import : relancez-le.")
-        key = digest(source_text(source_id) if source_id else identity_text(envelope))
-        batch.append(_Pending(number, envelope, key, source_id))
-        if len(batch) >= BATCH:
-            report.imported += _write_batch(lab, user, batch, checked, sha)
-            batch = []
-            if progress:
-                progress("write", report.imported)
-    if batch:
-        report.imported += _write_batch(lab, user, batch, checked, sha)
+def _write_pass(lab, user, spool: _Spool, report: Report, sha: str, progress) -> None:
+    for batch in spool:
+        report.imported += _write_batch(lab, user, batch, sha)
+        if progress:
+            progress("write", report.imported)
     bulk.refresh_statistics()
 
 
@@ -360,27 +416,35 @@ def _journal(lab, user, report: Report, sha: str, plan_: Plan, stage: str, *, dr
 def import_patients(lab, user, path, plan_: Plan, *, dry_run: bool = False,
                     accept_valid: bool = False, progress=None, via: str = "cli",
                     sha: str | None = None) -> Report:
-    """Check every row, then (unless dry run, or refused rows without accept_valid) write."""
+    """Check every row once (sealing what is to be written), then, unless dry run or refused
+    rows without accept_valid, write the checked rows batch by batch."""
     if plan_.kind != "patients":
         raise ImportRefused("Ce plan n'est pas celui d'un import de patients.")
     sha = sha or sha256_of(path)
     report = Report("patients")
-    checked = _check_pass(lab, user, path, plan_, report, progress)
-    refused = bool(checked.refused) and not accept_valid
-    if dry_run or refused:
-        outcome = Outcome.FAILED if refused else Outcome.OK
-        _journal(lab, user, report.finish(), sha, plan_, "dry-run" if dry_run else "refused",
-                 dry_run=dry_run, accept_valid=accept_valid, outcome=outcome, via=via)
-        return report
-    _journal(lab, user, report, sha, plan_, "start", dry_run=False, accept_valid=accept_valid,
-             via=via)
-    report.written = True
+    spool = None if dry_run else _Spool()
     try:
-        _write_pass(lab, user, path, plan_, checked, report, sha, progress)
-    except BaseException:
+        any_refused = _check_pass(lab, user, path, plan_, report, progress, spool=spool,
+                                  accept_valid=accept_valid)
+        refused = any_refused and not accept_valid
+        if dry_run or refused:
+            outcome = Outcome.FAILED if refused else Outcome.OK
+            _journal(lab, user, report.finish(), sha, plan_,
+                     "dry-run" if dry_run else "refused", dry_run=dry_run,
+                     accept_valid=accept_valid, outcome=outcome, via=via)
+            return report
+        _journal(lab, user, report, sha, plan_, "start", dry_run=False,
+                 accept_valid=accept_valid, via=via)
+        report.written = True
+        try:
+            _write_pass(lab, user, spool, report, sha, progress)
+        except BaseException:
+            _journal(lab, user, report.finish(), sha, plan_, "end", dry_run=False,
+                     accept_valid=accept_valid, outcome=Outcome.FAILED, via=via)
+            raise
         _journal(lab, user, report.finish(), sha, plan_, "end", dry_run=False,
-                 accept_valid=accept_valid, outcome=Outcome.FAILED, via=via)
-        raise
-    _journal(lab, user, report.finish(), sha, plan_, "end", dry_run=False,
-             accept_valid=accept_valid, via=via)
-    return report
+                 accept_valid=accept_valid, via=via)
+        return report
+    finally:
+        if spool is not None:
+            spool.close()

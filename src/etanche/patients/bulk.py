@@ -8,6 +8,7 @@ NIRs, and an import checks its rows before coming here.
 """
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -46,31 +47,49 @@ PATIENT_COLUMNS = ["id", "lab_id", "sealed", "key_version", "revision", "created
 SIDE_COLUMNS = ["lab_id", "name", "value", "patient_id"]
 
 
-def _insert(lab, user, envelopes: list[dict], source: str) -> list[int]:
-    lab_id = lab.pk
-    ids = [new_record_id() for _ in envelopes]
+@dataclass
+class Prepared:
+    """A batch sealed and keyed, not yet written: what a forked worker hands back (imports).
+    Patient rows lack their two timestamps, set when they are written."""
+
+    ids: list[int]
+    patients: list[tuple]  # (id, lab_id, sealed, key_version, revision, *index columns)
+    sides: list[list[tuple]]  # per patient: its side-index rows (lab_id, name, value, id)
+    columns: list[dict]  # per patient: its index columns by name (duplicate lookups)
+
+
+def prepare(lab_id: int, envelopes: list[dict], ids: list[int] | None = None) -> Prepared:
+    """Seal and key a batch: pure CPU and the vault, no write (safe in a forked worker)."""
+    ids = ids or [new_record_id() for _ in envelopes]
     # New rows: first seal, not merged (the clear columns the envelope is bound to).
     bound = Patient.binding_of({"revision": 1, "merged_into_id": None})
     tokens = vault.seal_many(lab_id, Patient.record_type(),
                              [(pid, env, bound) for pid, env in zip(ids, envelopes, strict=True)])
     key_version = vault.token_key_version(tokens[0])
     columns, sides = indexing.compute(lab_id, envelopes)
+    patients = [(pid, lab_id, token, key_version, 1, *(cols[name] for name in indexing.COLUMNS))
+                for pid, token, cols in zip(ids, tokens, columns, strict=True)]
+    side_rows = [[(lab_id, name, value, pid) for name, value in side]
+                 for pid, side in zip(ids, sides, strict=True)]
+    return Prepared(ids, patients, side_rows, columns)
+
+
+def write_prepared(lab, user, patients: list[tuple], sides: list[list[tuple]],
+                   source: str) -> None:
+    """Insert prepared rows (Prepared.patients and .sides, or a subset of them) and journal
+    their creation, in one transaction."""
     now = timezone.now()
-    patients = [
-        (pid, lab_id, token, key_version, 1, now, now,
-         *(cols[name] for name in indexing.COLUMNS))
-        for pid, token, cols in zip(ids, tokens, columns, strict=True)
-    ]
-    side_rows = [
-        (lab_id, name, value, pid) for pid, side in zip(ids, sides, strict=True)
-        for name, value in side
-    ]
     with transaction.atomic():
-        _write(Patient, PATIENT_COLUMNS, patients)
-        _write(PatientIndex, SIDE_COLUMNS, side_rows)
+        _write(Patient, PATIENT_COLUMNS, [(*row[:5], now, now, *row[5:]) for row in patients])
+        _write(PatientIndex, SIDE_COLUMNS, [row for side in sides for row in side])
         journal(lab=lab, user=user, action=Action.CREATE, object_type="patient",
                 detail={"count": len(patients), "source": source})
-    return ids
+
+
+def _insert(lab, user, envelopes: list[dict], source: str) -> list[int]:
+    prepared = prepare(lab.pk, envelopes)
+    write_prepared(lab, user, prepared.patients, prepared.sides, source)
+    return prepared.ids
 
 
 insert_batch = _insert  # one batch of checked envelopes -> their new ids (imports)
