@@ -40,11 +40,12 @@ def floor(request):
     return render(request, "bench/floor.html")
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 @require_permission(Perm.PATIENT_SEARCH)
 @never_cache
 def search(request):
-    form = PatientSearchForm(request.GET or None)
+    # As the product's page: GET shows the empty form, POST searches (criteria in the body).
+    form = PatientSearchForm(request.POST if request.method == "POST" else None)
     page = None
     if form.is_bound and form.is_valid():
         criteria = form.criteria()
@@ -52,7 +53,7 @@ def search(request):
             criteria["nir_value"] = criteria.pop("nir", None)
             try:
                 page = services.search(current_lab(request), **criteria,
-                                       page=request.GET.get("page") or 1)
+                                       page=request.POST.get("page") or 1)
             except ValidationError as exc:
                 _add_errors(form, exc)
     return render(request, "patients/search.html", {
