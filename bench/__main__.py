@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--only NAME] [--database sqlite|postgresql]
+"""python -m bench [--quick] [--only NAME|GROUP] [--database sqlite|postgresql]
 
 Prints one JSON object per line per benchmark:
 {"name", "value", "unit", "baseline", "ratio", "n", "detail"}; ratio > 1 means
@@ -31,6 +31,9 @@ GROUPS = {
     "alerts_lag": ["alerts_lag", "watch_cost"],
     "interop": ["interop_throughput", "interop_lag_p95"],
     "fhir": ["fhir_read_p95", "fhir_search_p95"],
+    "latency": ["latency_search_form", "latency_search", "latency_registration_form",
+                "latency_registration", "latency_request_entry_form", "latency_request_entry",
+                "latency_labels", "latency_floor"],
 }
 BENCHMARKS = [name for names in GROUPS.values() for name in names]
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,13 +46,17 @@ def _load() -> list[float]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under 3 minutes")
-    parser.add_argument("--only", choices=BENCHMARKS, action="append", help="run only these")
+    parser.add_argument("--only", choices=sorted({*BENCHMARKS, *GROUPS}), action="append",
+                        help="run only these benchmarks, or every benchmark of these groups")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args(argv)
 
     from bench.env import machine
 
-    wanted = args.only or BENCHMARKS
+    # A name that is a benchmark means that benchmark (several groups share their name
+    # with their main one); otherwise a group's name means all of its benchmarks.
+    wanted = {n for name in args.only or BENCHMARKS
+              for n in ([name] if name in BENCHMARKS else GROUPS[name])}
     started = time.time()
     print(json.dumps({"machine": machine(), "database": args.database, "quick": args.quick,
                       "loadavg_before": _load(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}),

@@ -15,6 +15,13 @@ Environment:
   acknowledged (a redirect to the new record) is appended as "patient ID" or
   "order ID": what the client saw succeed, checked against the database afterwards.
 - ETANCHE_LOAD_CA: the CA file to trust for https (a test CA); default: the system's.
+- ETANCHE_LOAD_FLOOR: the path of a floor page (bench/plain/views.py `floor`, served only
+  with the bench settings: /bench/plain/plancher/). When set, each person also fetches
+  it, form then POST as for the other pages, at weight 1 beside the day's 11: the floor
+  under the same load (bench/latency.py). Unset (tests/deploy): the day alone.
+- ETANCHE_LOAD_TIMINGS: a file where every request is appended as one tab-separated
+  line: start (epoch seconds), method, name, milliseconds, and "" or the failure
+  (exact times, where locust's own statistics round to whole milliseconds and above).
 """
 
 import hashlib
@@ -29,11 +36,13 @@ import threading
 import time
 from datetime import date
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 
 ACCOUNTS = json.loads(open(os.environ["ETANCHE_LOAD_ACCOUNTS"], encoding="utf-8").read())
 ACKED = os.environ.get("ETANCHE_LOAD_ACKED")
 CA = os.environ.get("ETANCHE_LOAD_CA")
+FLOOR = os.environ.get("ETANCHE_LOAD_FLOOR")
+TIMINGS = os.environ.get("ETANCHE_LOAD_TIMINGS")
 _next_account = itertools.count()
 _ack_lock = threading.Lock()
 _serial = itertools.count(random.randrange(10_000))
@@ -56,6 +65,27 @@ def acknowledge(kind: str, record_id: str) -> None:
     if ACKED:
         with _ack_lock, open(ACKED, "a", encoding="utf-8") as out:
             out.write(f"{kind} {record_id}\n")
+
+
+if TIMINGS:
+    # Line-buffered: a run stopped at its deadline keeps every line written before it.
+    _timings = open(TIMINGS, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+
+    @events.request.add_listener
+    def _time(request_type, name, response_time, start_time, exception=None, response=None,
+              **_ignored):
+        if _timings.closed:  # a request that ended while locust was quitting
+            return
+        failure = ""
+        if exception is not None:
+            status = getattr(response, "status_code", None) if response is not None else None
+            failure = f"http_{status}" if status else type(exception).__name__
+        _timings.write(f"{start_time:.6f}\t{request_type}\t{name}\t{response_time:.3f}"
+                       f"\t{failure}\n")
+
+    @events.quitting.add_listener
+    def _close(**_ignored):
+        _timings.close()
 
 
 class FrontDesk(HttpUser):
@@ -119,6 +149,11 @@ class FrontDesk(HttpUser):
             if found:
                 self.orders.append(found.group(1))
                 acknowledge("order", found.group(1))
+
+    if FLOOR:
+        @task(1)
+        def floor(self):
+            self._post(FLOOR, {}, "floor")
 
     @task(1)
     def labels(self):
