@@ -190,6 +190,7 @@ VIEWS = [
     # imports (lab admin; the pages need a fresh re-authentication, which sign_in gives)
     _spec("import_list", "GET", P.IMPORT_RUN, LAB, also=FORM),
     _spec("import_detail", "GET", P.IMPORT_RUN, IMPORT_JOB),
+    _spec("import_review", "GET", P.IMPORT_RUN, LAB, also=FORM),
     _spec("import_confirm", "POST", P.IMPORT_RUN, IMPORT_JOB, status=302,
           redirect="import_detail"),
     _spec("import_abandon", "POST", P.IMPORT_RUN, IMPORT_JOB, status=302,

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from etanche.accounts.permissions import Perm
-from etanche.imports import jobs
+from etanche.imports import jobs, review
 from etanche.imports.models import ImportJob, JobStatus
 from etanche.imports.services import ImportRefused
 from etanche.web.access import current_lab, get_object_for_user
@@ -82,3 +82,21 @@ def import_abandon(request, pk):
     except ImportRefused as exc:
         messages.error(request, str(exc))
     return redirect("import_detail", pk=job.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@require_permission(Perm.IMPORT_RUN)
+@sudo_required
+@never_cache
+def import_review(request):
+    """Imported likely duplicates, masked; POST `record` clears one flag."""
+    lab = current_lab(request)
+    if request.method == "POST":
+        try:
+            review.clear(lab, request.user, int(request.POST.get("record") or 0))
+            messages.success(request, "Signalement levé.")
+        except (ValueError, review.ReviewNotFound):
+            messages.error(request, "Ce signalement n'existe pas ou a déjà été levé.")
+        return redirect("import_review")
+    flagged, total = review.flagged(lab, request.user)
+    return render(request, "imports/review.html", {"flagged": flagged, "total": total})

@@ -125,6 +125,7 @@ urlpatterns = [
     path("exports/<int:pk>/purger/", exports.export_purge, name="export_purge"),
     # imports from the previous software (lab admin, fresh re-authentication)
     path("imports/", imports.import_list, name="import_list"),
+    path("imports/revue/", imports.import_review, name="import_review"),
     path("imports/<int:pk>/", imports.import_detail, name="import_detail"),
     path("imports/<int:pk>/confirmer/", imports.import_confirm, name="import_confirm"),
     path("imports/<int:pk>/abandonner/", imports.import_abandon, name="import_abandon"),
