@@ -20,9 +20,13 @@ _APOSTROPHES = re.compile(r"[\u2019\u2018\u02bc`\u00b4]")
 _HYPHENS = re.compile(r"[\u2010-\u2015\u2212]")
 _SEPARATOR_SPACES = re.compile(r"\s*([-'])\s*")
 _NOT_LETTER = re.compile(r"[^A-Z]")
+_REPEATED_SEPARATORS = re.compile(r"([-'])[-']+")
+_INS_WRITING = re.compile(r"[A-Z' -]+")
 
 
 def strip_accents(value: str) -> str:
+    if value.isascii():  # most names: no accent, no ligature, nothing to decompose
+        return value
     decomposed = unicodedata.normalize("NFKD", value.translate(_LIGATURES))
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
@@ -32,7 +36,7 @@ def normalize_name(value: str) -> str:
     text = _HYPHENS.sub("-", _APOSTROPHES.sub("'", text)).upper()
     text = " ".join(text.split())
     text = _SEPARATOR_SPACES.sub(r"\1", text)
-    text = re.sub(r"([-'])[-']+", r"\1", text)
+    text = _REPEATED_SEPARATORS.sub(r"\1", text)
     return text.strip("-' ")
 
 
@@ -47,7 +51,8 @@ def check_name(value: str, *, what: str = "Le nom") -> str:
         raise ValidationError(f"{what} est vide.", code="name_empty")
     if len(text) > 100:
         raise ValidationError(f"{what} dépasse 100 caractères.", code="name_length")
-    if not re.fullmatch(r"[A-Z' -]+", normalize_name(text)) or not name_search_key(text):
+    normal = normalize_name(text)
+    if not _INS_WRITING.fullmatch(normal) or not _NOT_LETTER.sub("", normal):
         raise ValidationError(
             f"{what} ne peut contenir que des lettres, des espaces, des traits d'union et des "
             "apostrophes.",

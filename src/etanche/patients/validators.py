@@ -53,17 +53,25 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     if not text:
         raise ValidationError("Le numéro de téléphone est vide.", code="phone_empty")
     regions = (region,) if text.startswith("+") else (region, *OVERSEAS_REGIONS)
-    fiction = _fiction_number(text, region)
+    try:
+        # Parsed once for the home region: the fiction blocks' test and the first candidate.
+        home = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        home = None
+    fiction = _fiction_number(home)
     if fiction:
         return fiction
     possible = False
     for candidate in regions:
-        try:
-            parsed = phonenumbers.parse(text, candidate)
-        except phonenumbers.NumberParseException:
-            raise ValidationError(
-                "Le numéro de téléphone contient des caractères non admis.", code="phone_format"
-            ) from None
+        parsed = home if candidate == region else None
+        if parsed is None:
+            try:
+                parsed = phonenumbers.parse(text, candidate)
+            except phonenumbers.NumberParseException:
+                raise ValidationError(
+                    "Le numéro de téléphone contient des caractères non admis.",
+                    code="phone_format",
+                ) from None
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
         possible = possible or phonenumbers.is_possible_number(parsed)
@@ -76,10 +84,8 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     )
 
 
-def _fiction_number(text: str, region: str) -> str:
-    try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
+def _fiction_number(parsed) -> str:
+    if parsed is None:
         return ""
     e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     return e164 if len(e164) == 12 and e164[:8] in FICTION_BLOCKS else ""
