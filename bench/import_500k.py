@@ -3,8 +3,9 @@
 The file: N synthetic people written the way tests/imports/helpers.py writes another
 software's export (its own column names, DD/MM/YYYY dates, NIRs with spaces, national
 phone numbers, Windows-1252). Measured: the mapping proposal, the check pass (every row
-through patients.intake, duplicates in the file and in the lab) and the write pass (batches
-through patients.bulk, ImportedRecord rows sealed), from the file on disk to the commit.
+once through patients.intake, sealed and keyed through patients.bulk, in forked workers,
+duplicates in the file and in the lab) and the write pass (the checked batches copied in),
+from the file on disk to the commit.
 Full size: N = 500,000 (target <= 60 s on PostgreSQL); --quick: N = 20,000 (BENCH_N
 overrides).
 
