@@ -16,11 +16,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from etanche.breach import attribution, reading, severity
-from etanche.breach.matching import Keys, keyed_lookups, keys_of, match_batch
+from etanche.breach.matching import keyed_lookups, keys_of, match_batch
+from etanche.lib.forked import fork_workers, ordered_map
 from etanche.tabular import classify, errors
 
 SAMPLE = classify.SAMPLE_ROWS
 BATCH = 1000
+# Forking costs a few hundred ms: a section whose sample did not fill stays in one process.
+PARALLEL_MIN = SAMPLE
 
 
 @dataclass
@@ -44,20 +47,34 @@ class _Totals:
         self.matches: dict[int, list] = {}  # row -> [patient id, confidence, evidence]
         self.patients: set[int] = set()
         self.hits: list = []
+        self._evidence: dict[tuple, list] = {}
         self.finder = attribution.CanaryFinder(lab)
 
-    def batch(self, numbers: list[int], cells: list[list[str]], keys: list[Keys]) -> None:
-        keyed = keyed_lookups(self.lab, keys)
-        for number, match in zip(numbers, match_batch(self.lab, keys, keyed), strict=True):
-            if match is None:
-                continue
+    def add(self, result: tuple) -> None:
+        seen, matches, hits = result
+        self.categories.update(seen)
+        for number, patient_id, confidence, found in matches:
+            # Half a million matches share a handful of evidence lists: keep one of each.
+            evidence = self._evidence.setdefault(tuple(found), found)
             self.matched_rows.append(number)
-            self.patients.add(match.patient_id)
-            self.matches[number] = [match.patient_id, match.confidence, match.evidence]
-            self.evidence.update(match.evidence)
-            self.confidence["high" if match.confidence >= 0.9 else
-                            "medium" if match.confidence >= 0.6 else "low"] += 1
-        self.hits += self.finder.check(numbers, keys, cells, keyed)
+            self.patients.add(patient_id)
+            self.matches[number] = [patient_id, confidence, evidence]
+            self.evidence.update(evidence)
+            self.confidence["high" if confidence >= 0.9 else
+                            "medium" if confidence >= 0.6 else "low"] += 1
+        self.hits += hits
+
+
+def scan_batch(task) -> tuple[Counter, list, list]:
+    """One batch, pure CPU but for its lookups (a forked worker opens its own connection):
+    (categories seen, [(row number, patient id, confidence, evidence)], canary hits)."""
+    lab, columns, finder, numbers, cells = task
+    seen: Counter = Counter()
+    keys = [keys_of(columns, row, seen) for row in cells]
+    keyed = keyed_lookups(lab, keys)
+    matches = [(number, m.patient_id, m.confidence, m.evidence)
+               for number, m in zip(numbers, match_batch(lab, keys, keyed), strict=True) if m]
+    return seen, matches, finder.check(numbers, keys, cells, keyed)
 
 
 def _scan_section(section: reading.Section, totals: _Totals) -> dict:
@@ -72,18 +89,24 @@ def _scan_section(section: reading.Section, totals: _Totals) -> dict:
         yield from sample
         yield from section.rows
 
-    numbers, cells_batch, keys_batch = [], [], []
-    count = 0
-    for number, cells in all_rows():
-        count += 1
-        numbers.append(number)
-        cells_batch.append(cells)
-        keys_batch.append(keys_of(columns, cells, totals.categories))
-        if len(numbers) >= BATCH:
-            totals.batch(numbers, cells_batch, keys_batch)
-            numbers, cells_batch, keys_batch = [], [], []
-    if numbers:
-        totals.batch(numbers, cells_batch, keys_batch)
+    counted = [0]
+
+    def tasks():
+        numbers, cells_batch = [], []
+        for number, cells in all_rows():
+            counted[0] += 1
+            numbers.append(number)
+            cells_batch.append(cells)
+            if len(numbers) >= BATCH:
+                yield totals.lab, columns, totals.finder, numbers, cells_batch
+                numbers, cells_batch = [], []
+        if numbers:
+            yield totals.lab, columns, totals.finder, numbers, cells_batch
+
+    workers = fork_workers(None, len(sample), PARALLEL_MIN)
+    for result in ordered_map(scan_batch, tasks(), workers):
+        totals.add(result)
+    count = counted[0]
     totals.rows += count
     return {"name": section.name, "rows": count,
             "columns": [c.as_dict() for c in columns]}
