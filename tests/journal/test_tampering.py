@@ -3,6 +3,7 @@
 import pytest
 
 from etanche.journal import services
+from etanche.journal import verify as verify_module
 from etanche.journal.models import Action, Chain, Entry
 from etanche.journal.verify import verify
 
@@ -136,3 +137,26 @@ def test_verify_counts_every_entry(chain_lab, count):
     _journal(chain_lab, n=count)
     [report] = verify(chain_lab)
     assert report.entries == before + count
+
+
+def test_texts_that_need_escaping_verify_and_their_change_is_seen(chain_lab):
+    # COPY's text format escapes these, JSON escapes the accent: the canonical form must not.
+    services.record(lab=chain_lab, user=None, action=Action.READ, object_type="patient",
+                    object_id="a\\b", purpose="ligne 1\nligne 2\tfin \\ é",
+                    detail={"motif": "contrôle \"qualité\" \\ ok"})
+    chain = Chain.objects.get(name=services.chain_name(chain_lab))
+    assert _problem(chain_lab) is None
+    seq = Entry.objects.filter(chain=chain, object_id="a\\b").get().seq
+    Entry.objects.filter(chain=chain, seq=seq).update(purpose="ligne 1\nligne 2\tfin \\ e")
+    assert _problem(chain_lab).seq == seq
+
+
+@pytest.mark.parametrize("bad", [None, 13])
+def test_batches_join_into_one_chain(chain_lab, monkeypatch, bad):
+    # Entries are read and MACed in batches: a link across two batches is checked like any.
+    monkeypatch.setattr(verify_module, "BATCH", 4)
+    chain = _journal(chain_lab, n=20)
+    if bad is not None:
+        Entry.objects.filter(chain=chain, seq=bad).update(object_id="999")
+    problem = _problem(chain_lab)
+    assert (problem and problem.seq) == bad

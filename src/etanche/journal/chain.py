@@ -26,6 +26,7 @@ from etanche.vault.chainmac import evolve as evolve
 from etanche.vault.chainmac import link as link
 from etanche.vault.chainmac import new_key as new_key
 from etanche.vault.chainmac import step as step
+from etanche.vault.chainmac import verify_run as verify_run
 
 SEP = "\x1f"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
