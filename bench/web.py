@@ -34,10 +34,12 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _proc_cpu(pid: int) -> tuple[int, float]:
-    """(parent pid, user+system seconds) of a live process."""
+    """(parent pid, user+system seconds) of a live process, with those of its children
+    that ended and were reaped: a gunicorn worker killed and replaced mid-phase (a timeout
+    on a loaded machine) moves its time to the master instead of out of the sum."""
     with open(f"/proc/{pid}/stat") as handle:
         fields = handle.read().rsplit(")", 1)[1].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICK
+    return int(fields[1]), sum(int(v) for v in fields[11:15]) / TICK
 
 
 def tree_cpu(root: int) -> float:
