@@ -256,3 +256,78 @@ def test_a_big_file_streams_in_bounded_memory(tmp_path):
     tracemalloc.stop()
     assert count == 300_000
     assert peak < 20 * 1024 * 1024
+
+
+def _peak_reading(path) -> tuple[int, int]:
+    import tracemalloc  # noqa: PLC0415 - only these tests measure memory
+
+    tracemalloc.start()
+    count = 0
+    with open_table(path) as table:
+        for _ in table.rows():
+            count += 1
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return count, peak
+
+
+def test_a_big_pretty_printed_array_streams_in_bounded_memory(tmp_path):
+    path = tmp_path / "big.json"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[\n")
+        f.write(",\n".join(json.dumps({"nom": f"NOM{i}", "prenom": "Élodie", "n": i,
+                                       "adresse": {"ville": "Lyon", "cp": "69003"}},
+                                      ensure_ascii=False, indent=2)
+                           for i in range(60_000)))
+        f.write("\n]\n")
+    assert path.stat().st_size > 5 * 1024 * 1024
+    count, peak = _peak_reading(path)
+    assert count == 60_000
+    # The format's detection holds a 1 MiB head (4 MiB as text): a constant, whatever the
+    # size; the whole document parsed would take several times its size.
+    assert peak < 6 * 1024 * 1024
+
+
+def test_a_big_pretty_printed_bundle_streams_in_bounded_memory(tmp_path):
+    path = tmp_path / "big-bundle.json"
+    entries = ",\n".join(json.dumps({"resource": PATIENT | {"id": f"p{i}"}}, indent=2)
+                         for i in range(40_000))
+    path.write_text('{\n "resourceType": "Bundle",\n "type": "collection",\n "entry": [\n'
+                    + entries + "\n ]\n}\n", encoding="utf-8")
+    assert path.stat().st_size > 5 * 1024 * 1024
+    count, peak = _peak_reading(path)
+    assert count == 40_000
+    assert peak < 6 * 1024 * 1024
+
+
+@pytest.mark.parametrize(("document", "expected"), [
+    ('[\n{"a": 1},\n{"a": 2}\n]', ["1", "2"]),
+    ('[\n 12345678901234567890 , {"a": "x"}\n]', ["x"]),  # a scalar item is skipped
+    ('{\n "entry": [{"resource": {"id": "e"}}], "resourceType": "Bundle"\n}', ["e"]),
+    ('{\n "a": 7,\n "b": [1, 2]\n}', ["7"]),  # any other object is one record
+    ('[\n [{"a": 3}], {"resourceType": "Bundle", "entry": [{"resource": {"a": 4}}]}\n]',
+     ["3", "4"]),
+])
+def test_documents_read_as_before(tmp_path, document, expected):
+    path = tmp_path / "d.json"
+    path.write_text(document, encoding="utf-8")
+    _, rows = read_all(path)
+    assert [r.values.get("a") or r.values.get("id") for r in rows] == expected
+
+
+@pytest.mark.parametrize("document", ['[\n{"a": 1}\n{"a": 2}]', '[\n{"a": 1},\n', '{\n"a" 1}',
+                                      '[\n{"a": 1}\n] trailing'])
+def test_a_broken_document_is_refused(tmp_path, document):
+    path = tmp_path / "d.json"
+    path.write_text(document, encoding="utf-8")
+    with pytest.raises(TabularError) as caught:
+        read_all(path)
+    assert caught.value.code == "json"
+
+
+def test_one_record_over_the_bound_is_refused(tmp_path):
+    path = tmp_path / "d.json"
+    path.write_text('[\n{"a": "' + "x" * 300_000 + '"}\n]', encoding="utf-8")
+    with pytest.raises(TabularError) as caught:
+        read_all(path, limits=Limits(max_json_document=100_000))
+    assert caught.value.code == "too_big"

@@ -65,3 +65,24 @@ def test_recognised_by_its_head():
 def test_unfinished_or_too_long_refused(text):
     with pytest.raises(TabularError):
         tables(text, max_statement=50)
+
+
+def test_a_long_insert_is_read_tuple_by_tuple():
+    # 30,000 tuples on lines of a few tuples each, one statement far over the bound:
+    # read, since only one tuple at a time is held.
+    tuples = ",\n".join(f"({i},'NOM{i}','a;b),(c')" for i in range(30_000))
+    text = "INSERT INTO `patients` (`id`, `nom`, `notes`) VALUES " + tuples + ";\n"  # noqa: S608  (a dump to parse, never run)
+    assert len(text) > 20 * 1000
+    [(name, columns, rows)] = tables(text, max_statement=1000)
+    assert name == "patients" and columns == ["id", "nom", "notes"]
+    assert len(rows) == 30_000 and rows[-1] == ["29999", "NOM29999", "a;b),(c"]
+
+
+@pytest.mark.parametrize("text", [
+    "INSERT INTO t VALUES (1,'" + "x" * 2000 + "');\n",  # one tuple over the bound
+    "INSERT INTO t VALUES (1,'a'),\n(2,'b'\n",  # the dump ends inside the statement
+    "INSERT INTO t VALUES (1,'a')),(2);\n",
+])
+def test_a_streamed_insert_refuses_what_it_cannot_read(text):
+    with pytest.raises(TabularError):
+        tables(text, max_statement=1000)

@@ -27,8 +27,9 @@ Bounded memory: CSV and NDJSON are read line by line (a line may not exceed
 cached values only (a formula is never evaluated, its last computed value is
 read; a formula string is never returned), gzip and zip inflated as a stream
 under the guards of `sources.Limits` (total size, compression ratio). A
-pretty-printed JSON document (a FHIR Bundle written on many lines) is the one
-exception: it is parsed whole, up to `Limits.max_json_document` bytes.
+pretty-printed JSON document (an array, a FHIR Bundle written on many lines) is
+streamed record by record (tabular/jsonstream.py): one record may not exceed
+`Limits.max_json_document` characters.
 
 Errors: `TabularError` (errors.py), one sentence, French by `str()`, English in
 `.en`, a `.code`; never a cell's content. An empty file, binary garbage, a bomb,
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
-from etanche.tabular import errors, sources, text
+from etanche.tabular import errors, jsonstream, sources, text
 from etanche.tabular.errors import TabularError
 from etanche.tabular.sources import Limits
 
@@ -226,6 +227,25 @@ def _expand(obj) -> Iterator[dict]:
         yield obj
 
 
+def _bundle_entry(entry) -> Iterator[dict]:
+    if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+        yield entry["resource"]
+
+
+def _document(stream, head: str, limits: Limits) -> Iterator[tuple[str, object]]:
+    """jsonstream.records with the reader's errors."""
+    try:
+        yield from jsonstream.records(stream, head, limits.max_json_document)
+    except jsonstream.TooBig as exc:
+        raise errors.too_big(limits.max_json_document) from exc
+    except jsonstream.BadJson as exc:
+        raise _bad_json(1) from exc
+    except UnicodeDecodeError as exc:
+        raise _decoding(1, exc) from exc
+    except (OSError, EOFError) as exc:
+        raise _truncated() from exc
+
+
 def _json_table(opened: sources.Opened, encoding: str, limits: Limits) -> Table:
     stream = io.TextIOWrapper(opened.stream, encoding=encoding)
     opened.closers.append(stream)
@@ -240,19 +260,19 @@ def _json_table(opened: sources.Opened, encoding: str, limits: Limits) -> Table:
     except ValueError:
         whole = True
     if whole:
-        # One JSON document on many lines: parsed whole, within its own bound.
-        rest = stream.read(limits.max_json_document + 1)
-        if len(rest) + len(first_line) > limits.max_json_document:
-            raise errors.too_big(limits.max_json_document)
-        try:
-            document = json.loads(first_line + rest)
-        except ValueError as exc:
-            raise _bad_json(1) from exc
-        except UnicodeDecodeError as exc:
-            raise _decoding(1, exc) from exc
-        records: Iterator[dict] = _expand(document)
-        fmt = "fhir-bundle" if isinstance(document, dict) and \
-            document.get("resourceType") == "Bundle" else "json"
+        # One JSON document on many lines: streamed record by record, each within its
+        # own bound (tabular/jsonstream.py).
+        parts = _document(stream, first_line, limits)
+        kind, first_part = next(parts, ("array", None))
+        fmt = "fhir-bundle" if kind == "bundle" else "json"
+
+        def from_document() -> Iterator[dict]:
+            for part in ([] if first_part is None else [first_part]):
+                yield from _bundle_entry(part) if kind == "bundle" else _expand(part)
+            for _, part in parts:
+                yield from _bundle_entry(part) if kind == "bundle" else _expand(part)
+
+        records: Iterator[dict] = from_document()
     else:
         fmt = "fhir-ndjson" if "resourceType" in first else "ndjson"
         if first.get("resourceType") == "Bundle":

@@ -13,9 +13,11 @@ Statements understood: `INSERT [IGNORE] INTO t [(cols)] VALUES (...), (...);` (M
 extended inserts and pg_dump --inserts) and `COPY t (cols) FROM stdin;` followed by its
 tab-separated lines up to `\\.` (pg_dump's default). Everything else (SET, CREATE INDEX,
 comments, ALTER...) is skipped. MySQL strings take backslash escapes; PostgreSQL strings
-(standard_conforming_strings) do not, except E'...'. Memory: one statement at a time, at
-most `max_statement` characters (mysqldump cuts its extended inserts near 1 MB); a longer
-one is refused with a TabularError, like a CSV line that never ends.
+(standard_conforming_strings) do not, except E'...'. Memory: an INSERT is parsed tuple by
+tuple as its lines arrive (one tuple of at most `max_statement` characters in memory,
+whatever the statement's length); any other statement is held whole, at most
+`max_statement` characters; longer is refused with a TabularError, like a CSV line that
+never ends.
 """
 
 import re
@@ -94,8 +96,17 @@ def _string(token: str, backslashes: bool) -> str:
 
 def _tuples(text: str, backslashes: bool, statement: int) -> Iterator[list[str | None]]:
     """The value tuples of an INSERT's VALUES part; a nested call (now()) kept as text."""
-    depth, values, atom = 0, [], None
-    for quoted, punct, bare in (m.groups() for m in _TOKENS[backslashes].finditer(text)):
+    rest = yield from _complete_tuples(text, backslashes, statement)
+    if rest.strip():
+        raise _error(statement)
+
+
+def _complete_tuples(text: str, backslashes: bool, statement: int):
+    """The tuples of `text` that close in it; returns the text after the last one (the
+    start of a tuple that goes on in the next piece). `text` must not end inside a string."""
+    depth, values, atom, done = 0, [], None, 0
+    for match in _TOKENS[backslashes].finditer(text):
+        quoted, punct, bare = match.groups()
         if punct == "(":
             depth += 1
             if depth == 1:
@@ -105,11 +116,13 @@ def _tuples(text: str, backslashes: bool, statement: int) -> Iterator[list[str |
             depth -= 1
             if depth == 0:
                 values.append(atom)
+                done = match.end()
                 yield values
             elif depth < 0:
                 raise _error(statement)
             continue
         if depth == 0:
+            done = match.end()
             continue  # the commas between tuples and the final semicolon
         if depth > 1:
             continue  # inside a function call: its arguments are not columns
@@ -120,7 +133,20 @@ def _tuples(text: str, backslashes: bool, statement: int) -> Iterator[list[str |
             atom = _string(quoted, backslashes)
         elif bare is not None:
             atom = None if bare.upper() == "NULL" else bare.removeprefix("_binary")
-    if depth:
+    return text[done:] if depth else ""
+
+
+def _streamed_tuples(pieces, backslashes: bool, statement: int, limit: int):
+    """The tuples of an INSERT read piece by piece ((text, ends inside a string)): memory
+    holds one tuple and one piece, never the statement."""
+    carry = ""
+    for text, in_quote in pieces:
+        carry += text
+        if len(carry) > limit:
+            raise _error(statement)
+        if not in_quote:
+            carry = yield from _complete_tuples(carry, backslashes, statement)
+    if carry.strip():
         raise _error(statement)
 
 
@@ -160,7 +186,20 @@ class _Statements:
                     return False
                 pos, in_quote = found + 1, True
 
-    def __iter__(self) -> Iterator[str]:
+    def _insert(self, first: str) -> Iterator[tuple[str, bool]]:
+        """An INSERT's lines, (text, ends inside a string), up to its final semicolon."""
+        line, in_quote = first, False
+        while line:
+            in_quote = self._ends_in_quote(line, in_quote)
+            yield line, in_quote
+            if not in_quote and line.rstrip().endswith(";"):
+                return
+            line = self._line()
+        yield ";", in_quote  # the dump ended inside the statement: the parser says so
+
+    def __iter__(self) -> Iterator[str | tuple]:
+        """Statements as text; an INSERT whose head is on its first line as
+        ("insert", head match, its pieces), which the caller must consume in turn."""
         parts: list[str] = []
         size, in_quote = 0, False
         while line := self._line():
@@ -169,6 +208,13 @@ class _Statements:
                 if not stripped or stripped.startswith(("--", "#")):
                     if _DUMP_BANNER.search(line) and "PostgreSQL" in line:
                         self.backslashes = False
+                    continue
+                if stripped[:6].upper() == "INSERT" and (match := _INSERT.match(stripped)):
+                    self.count += 1
+                    pieces = self._insert(stripped)
+                    yield "insert", match, pieces
+                    for _ in pieces:  # what the caller left unread
+                        pass
                     continue
             parts.append(line)
             size += len(line)
@@ -197,11 +243,25 @@ class _Statements:
         raise _error(self.count + 1)
 
 
+def _chain(first: list, rest: Iterator) -> Iterator:
+    yield from first
+    yield from rest
+
+
 def read_dump(stream, max_statement: int = MAX_STATEMENT) -> Iterator[DumpTable]:
     """The tables of a dump, in the order their data appears (see the module docstring)."""
     statements = _Statements(stream, max_statement)
     created: dict[str, list[str]] = {}
     for statement in statements:
+        if isinstance(statement, tuple):
+            _, match, pieces = statement
+            name = _unquote(match.group(1))
+            columns = _column_list(match.group(2)) or created.get(name, [])
+            first, in_quote = next(pieces)
+            parts = _chain([(first[match.end():], in_quote)], pieces)
+            yield DumpTable(name, columns, _streamed_tuples(
+                parts, statements.backslashes, statements.count, max_statement))
+            continue
         head = statement.lstrip()
         if head[:6].upper() == "CREATE" and (match := _CREATE.match(head)):
             body = head[match.end():]
