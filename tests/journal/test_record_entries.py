@@ -32,13 +32,16 @@ def test_it_appends_several_entries_with_one_lock_one_insert_one_update(make_lab
     assert [(e.action, e.object_id) for e in made] == [(Action.SEARCH, ""), (Action.CREATE, "7")]
     assert made[1].seq == made[0].seq + 1
     journal = [s for s in _statements(sent) if "journal_" in s]
-    # registry lock, chain lock, entries' insert, chain state, registry
-    assert len(journal) == 5
-    assert journal[0].startswith("SELECT") and "journal_registry" in journal[0]
-    assert journal[1].startswith("SELECT") and "journal_chain" in journal[1]
-    assert journal[4].startswith("UPDATE") and "journal_registry" in journal[4]
+    # registry and chain locked together, chain state, registry, entries' insert
+    assert len(journal) == 4
+    lock, state, book, insert = journal
+    assert lock.startswith("SELECT") and "journal_registry" in lock and "journal_chain" in lock
+    # The registry is named first: locked first, as on the two-step path of a new chain.
+    assert lock.index("journal_registry") < lock.index("journal_chain")
+    assert state.startswith("UPDATE journal_chain") and book.startswith("UPDATE journal_registry")
+    assert insert.startswith("INSERT") and "journal_entry" in insert
     if connection.features.has_select_for_update:
-        assert "FOR UPDATE" in journal[0] and "FOR UPDATE" in journal[1]
+        assert lock.rstrip().endswith("FOR UPDATE")
     # The caller's write came first: the journal is locked last.
     statements = _statements(sent)
     assert statements.index(journal[0]) > next(
@@ -99,3 +102,26 @@ def test_it_refuses_unclear_calls_before_writing(make_lab, kwargs, message):
     with pytest.raises(services.JournalError, match=message):
         services.record(lab=lab, user=None, **kwargs)
     assert Entry.objects.count() == before
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipeline mode is psycopg's")
+def test_on_postgresql_an_appends_writes_go_in_one_pipeline(make_lab, monkeypatch):
+    lab = make_lab()
+    services.record(lab=lab, user=None, action=Action.SEARCH)  # the chain exists
+    connection.ensure_connection()
+    raw, opened = connection.connection, []
+    real = raw.pipeline
+
+    def spy():
+        opened.append(True)
+        return real()
+
+    monkeypatch.setattr(raw, "pipeline", spy)
+    with CaptureQueriesContext(connection) as sent, transaction.atomic():
+        made = services.record(lab=lab, user=None, entries=[{"action": Action.SEARCH}] * 2)
+    assert opened == [True]
+    assert [e.pk for e in made] == sorted(e.pk for e in made) and None not in [e.pk for e in made]
+    assert Entry.objects.filter(pk__in=[e.pk for e in made]).count() == 2
+    assert len([s for s in _statements(sent) if "journal_" in s]) == 4
+    [report] = verify(lab)
+    assert report.problem is None

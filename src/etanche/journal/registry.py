@@ -17,6 +17,7 @@ the MACed body and `verify` reports it on every run.
 
 Lock order: the registry first, then the chain (services.record), in every
 transaction: a transaction appending to two chains cannot deadlock with another.
+Once a chain exists, one statement locks both (`lock_with_chain`), in that order.
 """
 
 import json
@@ -99,6 +100,11 @@ class Book:
 _TABLE = Registry._meta.db_table
 _SELECT = f"SELECT body, mac FROM {_TABLE} WHERE id = %s"  # noqa: S608  (a constant)
 _UPDATE = f"UPDATE {_TABLE} SET body = %s, mac = %s WHERE id = %s"  # noqa: S608
+_CHAIN_COLUMNS = ["id", "name", "lab_id", "state", "closed"]
+_SELECT_WITH_CHAIN = (
+    f"SELECT r.body, r.mac, c.{', c.'.join(_CHAIN_COLUMNS)} "  # noqa: S608  (constants)
+    f"FROM {_TABLE} r, {Chain._meta.db_table} c WHERE r.id = %s AND c.name = %s"
+)
 
 
 def _locked_row() -> tuple[str, bytes] | None:
@@ -106,6 +112,26 @@ def _locked_row() -> tuple[str, bytes] | None:
     with connection.cursor() as cursor:
         cursor.execute(_SELECT + lock_clause, [REGISTRY_PK])
         return cursor.fetchone()
+
+
+def lock_with_chain(name: str) -> tuple[Book, Chain] | None:
+    """The registry and the chain `name`, both locked by ONE statement, registry first
+    (PostgreSQL locks a join's rows table by table in FROM order); None when either row
+    is missing, for the two-step path (`lock()`, then the chain, started if need be).
+
+    Every append takes this path once its chain exists: one round trip, not two, and
+    the registry's lock is held that much less long by every lab's appends."""
+    lock_clause = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_WITH_CHAIN + lock_clause, [REGISTRY_PK, name])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    body, mac, *chain_values = row
+    chain = Chain.from_db(connection.alias, _CHAIN_COLUMNS, [*chain_values[:3],
+                                                             bytes(chain_values[3]),
+                                                             chain_values[4]])
+    return _book(body, mac), chain
 
 
 def lock() -> Book:
@@ -125,7 +151,10 @@ def lock() -> Book:
         except IntegrityError:
             pass  # another process created it between our read and our insert
         row = _locked_row()
-    body, mac = row
+    return _book(*row)
+
+
+def _book(body: str, mac) -> Book:
     if not instance.registry_mac_ok(body.encode(), bytes(mac)):
         return Book(_adopted(), [{"what": "registry-altered", "at_us": _now()}])
     data = json.loads(body)

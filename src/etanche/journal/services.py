@@ -9,9 +9,10 @@ commit or roll back together. Failed logins are recorded by the accounts app
 outside any transaction that could roll back.
 """
 
+import contextlib
 from typing import overload
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from etanche.journal import actor as actors
@@ -111,7 +112,8 @@ def record(*, lab, user, action: str | None = None, entries: list[dict] | None =
     object_id=, purpose=, outcome=, detail=, actor=, kind=)`; returns the Entry.
     Several entries of one lab and user (an action and the check that allowed it):
     `record(lab=, user=, entries=[{"action": ..., ...}, ...])`, each dict holding those
-    keywords; returns the Entries, in order. One chain lock, one insert, one state update.
+    keywords; returns the Entries, in order. One lock of the registry and the chain, one
+    insert, one state update, one registry update.
 
     Call it last in the transaction, after every other lock the transaction takes: the
     registry of chains, then the chain, stay locked from here to the commit, and locks
@@ -132,15 +134,49 @@ def record(*, lab, user, action: str | None = None, entries: list[dict] | None =
     if not items:
         return []
     with transaction.atomic(savepoint=False):
-        book = registry.lock()
-        chain = _locked_chain(lab, book)
-        made = None if chain.closed else _append(chain, lab, user, items)
-        if made:
+        locked = registry.lock_with_chain(chain_name(lab))
+        if locked is None:  # the chain's first append, or the registry gone
+            book = registry.lock()
+            locked = book, _locked_chain(lab, book)
+        book, chain = locked
+        if chain.closed:
+            book.save()  # what the lock found wrong with the registry stays said
+        else:
+            made = _entries(chain, lab, user, items)
             book.moved(chain, made[-1].seq, made[-1].mac)
-        book.save()
-        if made is not None:
+            # The chain's state, the registry, then the entries' INSERT ... RETURNING,
+            # whose fetch waits for all three: one round trip on PostgreSQL.
+            with _one_round_trip():
+                _save_state(chain)
+                book.save()
+                Entry.objects.bulk_create(made)
             return made if entries is not None else made[0]
     raise JournalError(f"journal chain {chain.name} is closed")
+
+
+@contextlib.contextmanager
+def _one_round_trip():
+    """psycopg's pipeline mode on PostgreSQL: the statements inside are sent without
+    waiting for each result, and a fetch (or the block's end) waits for all of them; an
+    error in any of them is raised there and fails the caller's transaction as before.
+    Elsewhere the statements simply run one after another."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.connection.pipeline():
+        yield
+
+
+_CHAIN_TABLE = Chain._meta.db_table
+# Fixed SQL (a rowcount in pipeline mode is only known after the sync, and the ORM's
+# save(update_fields=...) reads it at once); the chain's row is locked by this transaction.
+_SAVE_STATE = f"UPDATE {_CHAIN_TABLE} SET state = %s, closed = %s WHERE id = %s"  # noqa: S608
+
+
+def _save_state(chain: Chain) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SAVE_STATE, [chain.state, chain.closed, chain.pk])
 
 
 def _check(item: dict) -> None:
@@ -153,8 +189,8 @@ def _check(item: dict) -> None:
         raise JournalError(f"unknown journal outcome {item.get('outcome')!r}")
 
 
-def _append(chain: Chain, lab, user, items: list[dict]) -> list[Entry]:
-    """The locked chain's next entries and its new state; the caller holds the transaction."""
+def _entries(chain: Chain, lab, user, items: list[dict]) -> list[Entry]:
+    """The locked chain's next entries, unsaved, and its new state set on `chain`."""
     sealer = sealer_for(lab)
     key, seq, prev_mac, first = ch.unseal_state(sealer, chain.pk, chain.state)
     made = []
@@ -169,8 +205,6 @@ def _append(chain: Chain, lab, user, items: list[dict]) -> list[Entry]:
         if kind == Kind.END:
             chain.closed = True
     chain.state = ch.seal_state(sealer, chain.pk, key=key, seq=seq, mac=prev_mac, first=first)
-    Entry.objects.bulk_create(made)
-    chain.save(update_fields=["state", "closed"])
     return made
 
 
