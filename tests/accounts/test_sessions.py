@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from etanche.accounts.models import SessionRecord
 from etanche.accounts.session_store import HashedSession
@@ -98,3 +99,45 @@ def test_a_request_that_changes_nothing_writes_no_session(client, world):
         client.get("/compte/")
     assert any(table in q["sql"] and not q["sql"].lstrip().upper().startswith("SELECT")
                for q in queries.captured_queries)
+
+
+def test_a_request_within_the_minute_sends_no_session_record_query(client, world):
+    """Issue 25: the record's liveness rides on the activity note, not on every request."""
+    sign_in(client, world.frontdesk)
+    table = SessionRecord._meta.db_table
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200  # a page that lists no sessions
+    assert not [q for q in queries.captured_queries if table in q["sql"]]
+    _age(client, sessions.LAST_SEEN, sessions.TOUCH_EVERY_SECONDS + 1)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/").status_code == 200
+    assert [q for q in queries.captured_queries if table in q["sql"]]
+
+
+def test_logging_out_everywhere_ends_the_other_session_at_its_next_request(world):
+    """Revocation is immediate, not at the next activity note: the session row is deleted."""
+    here = sign_in(Client(), world.frontdesk)
+    there = sign_in(Client(), world.frontdesk, address="10.9.9.9")
+    assert there.get("/compte/").status_code == 200  # a fresh note: no record check now
+    here.post("/compte/deconnexion-partout/")
+    assert there.get("/compte/")["Location"].startswith("/login/")
+
+
+def test_a_record_ended_elsewhere_ends_its_session_within_the_minute(client, world):
+    """A record ended without its session row (no product path does this today) is seen
+    at the next activity note, at most TOUCH_EVERY_SECONDS later, never missed."""
+    sign_in(client, world.frontdesk)
+    SessionRecord.objects.filter(user=world.frontdesk).update(ended_at=timezone.now())
+    _age(client, sessions.LAST_SEEN, sessions.TOUCH_EVERY_SECONDS - 5)
+    assert client.get("/compte/").status_code == 200  # within the documented bound
+    _age(client, sessions.LAST_SEEN, 10)
+    assert client.get("/compte/")["Location"] == "/login/"
+    assert "fermée" in client.get("/login/").content.decode()
+    assert client.get("/compte/")["Location"].startswith("/login/")
+
+
+def test_a_session_whose_record_is_missing_is_ended_at_the_note(client, world):
+    sign_in(client, world.frontdesk)
+    SessionRecord.objects.filter(user=world.frontdesk).delete()
+    _age(client, sessions.LAST_SEEN, sessions.TOUCH_EVERY_SECONDS + 1)
+    assert client.get("/compte/")["Location"] == "/login/"

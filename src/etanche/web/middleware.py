@@ -79,7 +79,6 @@ class AccessMiddleware(LoginRequiredMiddleware):
                 # A login step belongs to the half-logged-in session it is pending for:
                 # served to a full session it would let a stolen cookie reset credentials.
                 return redirect("home")
-            sessions.touch(request)
             request.membership = services.primary_membership(user)
             return None
         if view_step in (step, ANY_STEP):
@@ -90,8 +89,9 @@ class AccessMiddleware(LoginRequiredMiddleware):
     def _expired(request, user) -> str | None:
         session = request.session
         if user.is_verified():
+            # The record's check rides on the activity note (web/sessions.touch).
             return sessions.expired_reason(session) or (
-                None if sessions.record_is_live(request) else "ended"
+                None if sessions.touch(request) else "ended"
             )
         started = session.get(PASSWORD_AT)
         if started is None or time.time() - started > PENDING_LOGIN_SECONDS:

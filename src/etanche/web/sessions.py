@@ -98,29 +98,29 @@ def expired_reason(session) -> str | None:
 
 
 
-def touch(request) -> None:
-    """Note the activity of a live session, at most once per TOUCH_EVERY_SECONDS.
+def touch(request) -> bool:
+    """Note the activity of a live session and check its record, at most once per
+    TOUCH_EVERY_SECONDS; False when the record is gone or was ended elsewhere.
 
-    A request within that time of the last note changes nothing, so the session is not
-    written (SESSION_SAVE_EVERY_REQUEST is off): the idle timeout then runs from the
-    last note, so a session may end up to that long early, never late."""
+    A request within that time of the last note changes nothing and sends no query, so
+    the session is not written (SESSION_SAVE_EVERY_REQUEST is off): the idle timeout then
+    runs from the last note, so a session may end up to that long early, never late.
+    Revocation does not wait for the note: logging out, "everywhere" and every reset
+    delete the session row itself (accounts.sessions), which the next request no longer
+    finds; a record ended without its row is seen within TOUCH_EVERY_SECONDS."""
     now = time.time()
     previous = request.session.get(LAST_SEEN, 0)
     if now - previous < TOUCH_EVERY_SECONDS:
-        return
-    request.session[LAST_SEEN] = now
+        return True
     record = record_of(request.session.session_key).first()
-    if record:
-        record.last_seen_at = timezone.now()
-        record.address = client_address(request)
-        record.save(update_fields=["last_seen_at", "address"])
-        detect_shared_use(record)
-
-
-
-def record_is_live(request) -> bool:
-    """A fully logged-in session whose record was ended elsewhere is dead."""
-    return record_of(request.session.session_key).exists()
+    if record is None:
+        return False
+    request.session[LAST_SEEN] = now
+    record.last_seen_at = timezone.now()
+    record.address = client_address(request)
+    record.save(update_fields=["last_seen_at", "address"])
+    detect_shared_use(record)
+    return True
 
 
 
