@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from etanche.accounts import activation as activations
-from etanche.accounts import notices, sessions, throttle
+from etanche.accounts import backends, notices, sessions, throttle
 from etanche.accounts.activation import Activation
 from etanche.accounts.audit import journal
 from etanche.accounts.devices import (
@@ -438,4 +438,6 @@ def primary_membership(user) -> Membership | None:
     """The membership a request acts under (the first active one by lab slug)."""
     if not user.is_authenticated:
         return None
+    if hasattr(user, backends.PRIMARY):  # loaded with the user, this request
+        return getattr(user, backends.PRIMARY)
     return Membership.objects.active().filter(user=user).select_related("lab").first()
