@@ -45,22 +45,33 @@ def _iso(moment) -> str | None:
     return timezone.localtime(moment).isoformat(timespec="seconds")
 
 
+def _document(env: dict) -> dict:
+    return env.get("id_document") or {}
+
+
+def _birth_year(env: dict) -> int | None:
+    birth = (env.get("birth_date") or "")[:4]
+    return int(birth) if birth.isdigit() else None
+
+
+# Patient fields that are not envelope keys as they stand: (env, record id, key) -> value.
+_DERIVED = {
+    "patient_id": lambda env, rid, key: str(rid),
+    "pseudonym": lambda env, rid, key: pseudonym(key, rid) if key else None,
+    "birth_year": lambda env, rid, key: _birth_year(env),
+    "first_names": lambda env, rid, key: list(env.get("first_names") or []),
+    "phones": lambda env, rid, key: list(env.get("phones") or []),
+    "id_document_kind": lambda env, rid, key: _document(env).get("kind"),
+    "id_document_checked_on": lambda env, rid, key: _document(env).get("checked_on"),
+}
+
+
 def patient_record(profile: Profile, record_id, env: dict, pseudonym_key: bytes | None) -> dict:
-    doc = env.get("id_document") or {}
-    birth = env.get("birth_date") or ""
-    source = {
-        **env,
-        "patient_id": str(record_id),
-        "pseudonym": pseudonym(pseudonym_key, record_id) if pseudonym_key else None,
-        "birth_year": int(birth[:4]) if birth[:4].isdigit() else None,
-        "first_names": list(env.get("first_names") or []),
-        "phones": list(env.get("phones") or []),
-        "id_document_kind": doc.get("kind"),
-        "id_document_checked_on": doc.get("checked_on"),
-    }
+    # Only the profile's fields are computed: this runs once per patient of an export.
     out = {}
     for name in profile.at(PATIENT):
-        value = source.get(name)
+        derive = _DERIVED.get(name)
+        value = derive(env, record_id, pseudonym_key) if derive else env.get(name)
         if value not in _EMPTY:
             out[name] = value
     return out

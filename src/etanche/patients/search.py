@@ -100,14 +100,22 @@ def _criteria(nir_value, name, first_name, birth_date, phone) -> list[str]:
     return kinds
 
 
-def _candidates(lab, *, column: str | None = None, side: str | None = None, values=()):
+def _candidates(lab, *, column: str | None = None, side: str | None = None, values=(),
+                columns: tuple[str, ...] = ()):
+    """Rows whose blind index matches: `column` (or any of `columns`, in one query: one
+    round trip, each column keyed with its own key) or the side index `side`."""
     rows = Patient.objects.for_lab(lab).live()
-    keyed = [indexing.lookup(lab, column or side, v) for v in values if v]
-    if not keyed:
+    columns = columns or ((column,) if column else ())
+    values = [v for v in values if v]
+    if not values:
         return []
-    if column:
-        rows = rows.filter(**{f"{column}_index__in": keyed})
+    if columns:
+        match = Q()
+        for name in columns:
+            match |= Q(**{f"{name}_index__in": [indexing.lookup(lab, name, v) for v in values]})
+        rows = rows.filter(match)
     else:
+        keyed = [indexing.lookup(lab, side, v) for v in values]
         ids = PatientIndex.objects.filter(lab_id=getattr(lab, "pk", lab), name=side,
                                           value__in=keyed).values("patient_id")
         rows = rows.filter(pk__in=ids)
@@ -143,8 +151,8 @@ def _by_name(lab, name, first_name, day) -> tuple[list, bool]:
     if not key:
         raise ValidationError({"name": ["Le nom recherché doit contenir au moins une lettre."]})
     if day:
-        found = _candidates(lab, column="birth_name_dob", values=[compose(key, day)])
-        found += _candidates(lab, column="used_name_dob", values=[compose(key, day)])
+        found = _candidates(lab, columns=("birth_name_dob", "used_name_dob"),
+                            values=[compose(key, day)])
     else:
         found = _candidates(lab, side="surname", values=[key])
     unique = dict(found)
