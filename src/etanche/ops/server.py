@@ -45,6 +45,9 @@ def run_gunicorn(
             "proxy_allow_ips": "127.0.0.1",
             "limit_request_line": 8190,
             "graceful_timeout": 10,
+            # A secretary pauses between pages: gunicorn's 2 s default closed the
+            # connection under her next click (bench latency: every failure was a reset).
+            "keepalive": 5,
             "umask": 0o077,
             # The control socket would be one more unauthenticated door.
             "control_socket_disable": True,
