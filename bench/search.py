@@ -9,7 +9,10 @@ search_*_p95: latency p95 in ms of POST /patients/ (the search page takes its
 criteria in the body only) through `etanche serve`, one logged-in user asking one
 query at a time (latency without queueing), for people drawn from the population;
 baseline: the same queries on the plaintext twin page, interleaved query by query so
-both see the same machine. The account's search limits and the cap on a name-only
+both see the same machine. Floor: the cheapest authenticated POST the stack can serve
+(bench/plain `floor`, the stack_floor page), sent after each pair of queries on the same
+connection, so each search's p95 has the stack's own p95 beside it (detail.floor_p95_ms,
+detail.over_floor_ms). The account's search limits and the cap on a name-only
 list are lifted for the run: one user sends thousands of searches, and a name alone
 must list its people on both pages for the result counts to be compared.
 """
@@ -20,6 +23,7 @@ import time
 
 from bench import fill, web
 
+FLOOR = "/bench/plain/plancher/"
 TOTAL = re.compile(rb"(\d+) r\xc3\xa9sultat")
 SEARCHES = {
     "search_nir_p95": lambda p: {"nir": p.ins},
@@ -50,6 +54,15 @@ def _query(client, path, params) -> tuple[float, int]:
         raise RuntimeError(f"search {path}: HTTP {status}")
     match = TOTAL.search(body)
     return elapsed, int(match.group(1)) if match else 0
+
+
+def _floor(client) -> float:
+    started = time.perf_counter()
+    status, _, _ = client.post(FLOOR, {})
+    elapsed = time.perf_counter() - started
+    if status != 302:
+        raise RuntimeError(f"floor: HTTP {status}")
+    return elapsed
 
 
 def run(ctx) -> list[dict]:
@@ -84,7 +97,7 @@ def run(ctx) -> list[dict]:
             for p in params[:10]:  # warm up: keys, templates, connections of every worker
                 _query(client, "/patients/", p)
                 _query(client, "/bench/plain/patients/", p)
-            timings = {"sealed": [], "plain": []}
+            timings = {"sealed": [], "plain": [], "floor": []}
             sizes = []
             with web.CpuMeter(server.proc.pid) as meter:
                 for p in params:
@@ -93,6 +106,7 @@ def run(ctx) -> list[dict]:
                     sizes.append(total)
                     elapsed, plain_total = _query(client, "/bench/plain/patients/", p)
                     timings["plain"].append(elapsed)
+                    timings["floor"].append(_floor(client))
                     if plain_total != total:
                         raise RuntimeError(f"{name}: {total} results sealed, {plain_total} plain")
             p95 = {k: 1000 * web.percentile(v, 95) for k, v in timings.items()}
@@ -102,6 +116,8 @@ def run(ctx) -> list[dict]:
                 "n": n,
                 "detail": {
                     "target": TARGETS[name], "queries": len(params),
+                    "floor_p95_ms": round(p95["floor"], 1),
+                    "over_floor_ms": round(p95["sealed"] - p95["floor"], 1),
                     "p50_ms": {k: round(1000 * web.percentile(v, 50), 1)
                                for k, v in timings.items()},
                     "results": {"min": min(sizes), "median": sorted(sizes)[len(sizes) // 2],
