@@ -49,6 +49,8 @@ def instance(database: str):
     finally:
         # The data directory holds a master key and, on SQLite, the database: nothing to keep.
         shutil.rmtree(data_dir, ignore_errors=True)
+        # The default checkpoint file lives beside the data directory (lib/datadir.py).
+        shutil.rmtree(data_dir.parent / f"{data_dir.name}-checkpoints", ignore_errors=True)
         if db_name:
             from django.db import connections
 
