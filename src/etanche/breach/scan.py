@@ -77,7 +77,7 @@ def scan_batch(task) -> tuple[Counter, list, list]:
     return seen, matches, finder.check(numbers, keys, cells, keyed)
 
 
-def _scan_section(section: reading.Section, totals: _Totals) -> dict:
+def _scan_section(section: reading.Section, totals: _Totals, progress=None) -> dict:
     sample = []
     for number, cells in section.rows:
         sample.append((number, cells))
@@ -106,6 +106,8 @@ def _scan_section(section: reading.Section, totals: _Totals) -> dict:
     workers = fork_workers(None, len(sample), PARALLEL_MIN)
     for result in ordered_map(scan_batch, tasks(), workers):
         totals.add(result)
+        if progress is not None:
+            progress(totals.rows + counted[0])  # rows read so far, this table included
     count = counted[0]
     totals.rows += count
     return {"name": section.name, "rows": count,
@@ -113,13 +115,14 @@ def _scan_section(section: reading.Section, totals: _Totals) -> dict:
 
 
 def scan_file(lab, source, *, limits: reading.Limits | None = None,
-              circumstances: dict | None = None) -> ScanResult:
-    """Scan a path (or a function opening the file); TabularError on a file it cannot read."""
+              circumstances: dict | None = None, progress=None) -> ScanResult:
+    """Scan a path (or a function opening the file); TabularError on a file it cannot read.
+    `progress(rows)`, if given, is called after each batch with the rows read so far."""
     totals = _Totals(lab)
     tables, fmt, compression = [], "", None
     for section in reading.sections(source, limits):
         fmt, compression = section.format, section.compression
-        tables.append(_scan_section(section, totals))
+        tables.append(_scan_section(section, totals, progress))
     if not totals.rows and fmt == "xlsx":
         # The reader takes cached values only; a workbook saved by a program that never
         # computed its formulas has none, so its rows read as empty.

@@ -89,13 +89,22 @@ def record_scan(case: BreachCase, user, result: ScanResult, sha256: str, *,
 
 
 def scan_into_case(lab, user, source, sha256: str, *, case: BreachCase | None = None,
-                   via: str = "web", limits=None) -> tuple[BreachCase, BreachScan, ScanResult]:
-    """Scan a file (TabularError if unreadable), open a case if none given, record it."""
+                   via: str = "web", limits=None, progress=None,
+                   then=None) -> tuple[BreachCase, BreachScan, ScanResult]:
+    """Scan a file (TabularError if unreadable), open a case if none given, record it.
+
+    The case's opening, the scan's record and `then(case, scan)` (the worker marks its job
+    done there) commit together: a worker killed before the commit scans again from
+    scratch and opens no second case."""
     circumstances = case.get_sealed()["circumstances"] if case else None
-    result = scan_file(lab, source, limits=limits, circumstances=circumstances)
-    if case is None:
-        case = open_case(lab, user, title="Fichier divulgué", via=via)
-    scan = record_scan(case, user, result, sha256, via=via)
+    result = scan_file(lab, source, limits=limits, circumstances=circumstances,
+                       progress=progress)
+    with transaction.atomic():
+        if case is None:
+            case = open_case(lab, user, title="Fichier divulgué", via=via)
+        scan = record_scan(case, user, result, sha256, via=via)
+        if then is not None:
+            then(case, scan)
     case.refresh_from_db()
     return case, scan, result
 

@@ -4,13 +4,15 @@ The DPO's upload is the leaked file itself: full of personal data. It is sealed 
 arrives (one `vault.seal` per chunk, each chunk bound to the upload's random name and its
 position, so chunks cannot be swapped, dropped or replayed from another upload), written to
 $ETANCHE_DATA_DIR/breach/, read back by unsealing one chunk at a time while the scan streams
-it, and deleted after the scan (or when the request ends, whatever happened). The clear file
-exists only in memory, one chunk at a time.
+it. A web upload's spool is handed to a BreachScanJob and reopened by the worker
+(`SealedSpool.existing`), deleted when its scan ends or fails; any other spool is deleted
+when the request ends. The clear file exists only in memory, one chunk at a time.
 """
 
 import base64
 import hashlib
 import io
+import re
 import secrets
 import time
 from pathlib import Path
@@ -33,6 +35,9 @@ def spool_dir() -> Path:
     return path
 
 
+_NAME = re.compile(r"[0-9a-f]{32}")
+
+
 class SealedSpool:
     def __init__(self, lab):
         self.lab = lab
@@ -43,6 +48,19 @@ class SealedSpool:
         self.size = 0
         self._digest = hashlib.sha256()
         self.sha256 = ""
+
+    @classmethod
+    def existing(cls, lab, name: str) -> "SealedSpool":
+        """A finished spool found again by its name (the worker's side), to read or delete."""
+        if not _NAME.fullmatch(name):
+            raise SpoolError("not the name of a sealed upload")
+        spool = cls.__new__(cls)
+        spool.lab, spool.name = lab, name
+        spool.path = spool_dir() / f"{name}.sealed"
+        spool._out = None
+        spool.chunks = spool.size = 0
+        spool.sha256 = ""
+        return spool
 
     def _put(self, fields: dict) -> None:
         token = vault.seal(self.lab, RECORD_TYPE, f"{self.name}:{self.chunks}", fields)
@@ -84,7 +102,7 @@ class SealedSpool:
         return io.BufferedReader(_ChunkStream(self._chunks()), buffer_size=1024 * 1024)
 
     def delete(self) -> None:
-        if not self._out.closed:
+        if self._out is not None and not self._out.closed:
             self._out.close()
         self.path.unlink(missing_ok=True)
 
@@ -112,12 +130,15 @@ class _ChunkStream(io.RawIOBase):
 STALE_SECONDS = 24 * 3600  # no scan runs this long: a spool this old lost its process
 
 
-def purge_stale(now: float | None = None) -> int:
+def purge_stale(now: float | None = None, keep=frozenset()) -> int:
     """Spools left behind by a process killed mid-upload or mid-scan (sealed, of no use):
-    deleted by the worker's round; how many."""
+    deleted by the worker's round; how many. `keep`: names of spools a scan still moving
+    reads (breach/work.py decides which)."""
     now = time.time() if now is None else now
     removed = 0
     for path in spool_dir().glob("*.sealed"):
+        if path.stem in keep:
+            continue
         try:
             if now - path.stat().st_mtime > STALE_SECONDS:
                 path.unlink()
