@@ -30,7 +30,7 @@ from django_tasks_db.management.commands.db_worker import Worker as LibraryWorke
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from etanche.breach import spool as breach_spool
+from etanche.breach import work as breach_work
 from etanche.imports import jobs as import_jobs
 from etanche.interop import sender as interop_sender
 from etanche.watch import engine as watch_engine
@@ -135,8 +135,8 @@ ROUNDS: list[Round] = [
     Round("watch", settings.ETANCHE_WATCH_ROUND_SECONDS, watch_engine.run_round),
     # Uploaded import files past ETANCHE_IMPORT_KEEP_HOURS are destroyed (issue 20).
     Round("import_purge", 600, import_jobs.purge_expired),
-    # Sealed breach uploads whose process died before deleting them (issue 18).
-    Round("breach_spool_purge", 3600, breach_spool.purge_stale),
+    # Sealed breach uploads not scanned within 24 h, or whose process died (issue 18).
+    Round("breach_spool_purge", 3600, breach_work.purge_expired),
 ]
 
 
