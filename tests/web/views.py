@@ -21,7 +21,9 @@ from pyrage import x25519
 from etanche.accounts import tokens
 from etanche.accounts.models import Membership, Role
 from etanche.accounts.permissions import Perm, role_has
+from etanche.breach import jobs as breach_jobs
 from etanche.breach import services as breach
+from etanche.breach.spool import SealedSpool
 from etanche.exports import services as exports
 from etanche.imports import jobs as import_jobs
 from etanche.orders import catalogue
@@ -53,6 +55,8 @@ BREACH_CASE = "breach_case"
 OBJECT_KINDS = (*OBJECT_KINDS, BREACH_CASE)
 IMPORT_JOB = "import_job"
 OBJECT_KINDS = (*OBJECT_KINDS, IMPORT_JOB)
+BREACH_JOB = "breach_job"
+OBJECT_KINDS = (*OBJECT_KINDS, BREACH_JOB)
 API = "api"  # the FHIR API: a personal token, no session (etanche/fhir/door.py)
 
 
@@ -180,6 +184,7 @@ VIEWS = [
     _spec("breach_list", "GET", P.BREACH_MANAGE, LAB),
     _spec("breach_upload", "GET", P.BREACH_MANAGE, LAB, also=FORM),
     _spec("breach_case", "GET", P.BREACH_MANAGE, BREACH_CASE),
+    _spec("breach_job", "GET", P.BREACH_MANAGE, BREACH_JOB),  # an upload waiting for its scan
     _spec("breach_case_update", "POST", P.BREACH_MANAGE, BREACH_CASE,
           data={"note": "Appel du prestataire"}, status=302, redirect="breach_case"),
     _spec("breach_cnil_pdf", "GET", P.BREACH_MANAGE, BREACH_CASE),
@@ -312,9 +317,18 @@ def _import_job(world, lab):
     return job
 
 
+def _breach_job(world, lab):
+    spool = SealedSpool(lab)
+    spool.write(b"nom;prenom\n")
+    spool.finish()
+    job = breach_jobs.receive(lab, _people(world, lab)[Role.DPO], spool)
+    spool.delete()  # the page needs the job, not the file; no spool left for other tests
+    return job
+
+
 OBJECTS = {PATIENT: _patient, ORDER: _order, EXPORT: _export, MEMBER: _member,
            CATALOGUE_TEST: _catalogue_test, SUBJECT_REQUEST: _subject_request, ALERT: _alert,
-           BREACH_CASE: _breach_case, IMPORT_JOB: _import_job}
+           BREACH_CASE: _breach_case, IMPORT_JOB: _import_job, BREACH_JOB: _breach_job}
 
 
 def _api_patient(world, lab):

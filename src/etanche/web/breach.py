@@ -1,9 +1,11 @@
-"""The DPO's breach pages: upload a leaked file (sealed on arrival, scanned, deleted), the
-cases with their 72-hour clock, the CNIL draft and the encrypted art. 34 letters.
+"""The DPO's breach pages: upload a leaked file (sealed on arrival, scanned by the worker,
+deleted), the scan's progress and result, the cases with their 72-hour clock, the CNIL draft
+and the encrypted art. 34 letters.
 
-Thin: parse, authorise, call breach.services / breach.drafts, render. The upload itself is
-sealed by web/breach_upload.py before this view runs; the view deletes the spool after the
-scan whatever happens (and the request's end deletes it again if the view never ran).
+Thin: parse, authorise, call breach.jobs / breach.services / breach.drafts, render. The
+upload itself is sealed by web/breach_upload.py before this view runs; the view hands the
+spool to a scan job (breach.jobs, which the worker runs and which deletes it), or the
+request's end deletes it (a refused upload, or a view that never ran).
 """
 
 from django import forms
@@ -15,10 +17,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from etanche.accounts.permissions import Perm
-from etanche.breach import drafts
+from etanche.breach import drafts, jobs
 from etanche.breach import services as breach
-from etanche.breach.models import BreachCase, CaseStatus
-from etanche.tabular.readers import TabularError
+from etanche.breach.models import BreachCase, BreachScanJob, CaseStatus, ScanJobStatus
 from etanche.web.access import current_lab, get_object_for_user
 from etanche.web.breach_upload import SpooledLeak
 from etanche.web.decorators import require_permission, sudo_required
@@ -79,22 +80,27 @@ def breach_upload(request):
         if not isinstance(upload, SpooledLeak) or not upload.size:
             error = error or "Choisissez le fichier divulgué (il ne doit pas être vide)."
         if not error:
-            try:
-                case, scan, _result = breach.scan_into_case(
-                    lab, request.user, upload.spool.open, upload.spool.sha256, case=target)
-            except TabularError as exc:
-                error = str(exc)
-            else:
-                messages.success(request, f"Analyse n° {scan.pk} : {scan.rows} ligne(s), "
-                                          f"{scan.matched_patients} patient(s) du laboratoire "
-                                          "retrouvé(s). Le fichier a été supprimé.")
-                return redirect("breach_case", pk=case.pk)
-            finally:
-                upload.spool.delete()
-        elif isinstance(upload, SpooledLeak):
+            job = jobs.receive(lab, request.user, upload.spool, case=target)
+            upload.keep()  # the worker scans it, then deletes it
+            return redirect("breach_job", pk=job.pk)
+        if isinstance(upload, SpooledLeak):
             upload.spool.delete()
     return render(request, "breach/upload.html", {"cases": cases, "error": error},
                   status=400 if error else 200)
+
+
+@require_GET
+@require_permission(Perm.BREACH_MANAGE)
+@never_cache
+def breach_job(request, pk):
+    """The upload's scan: its status (the page reloads itself while it waits), then the
+    result as the case shows it, or the French sentence saying why the file was refused."""
+    job = get_object_for_user(request, BreachScanJob.objects.select_related("case", "scan"),
+                              Perm.BREACH_MANAGE, pk=pk)
+    done = job.status == ScanJobStatus.DONE
+    return render(request, "breach/job.html", {
+        "job": job, "scan": job.scan, "s": breach.case_summary(job.case) if done else None,
+        "waiting": job.status in (ScanJobStatus.UPLOADED, ScanJobStatus.RUNNING)})
 
 
 @require_GET

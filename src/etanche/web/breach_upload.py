@@ -4,7 +4,8 @@ Listed first in FILE_UPLOAD_HANDLERS. For any other URL, or for someone without 
 permission, it steps aside (chunks pass on to Django's own handlers, or are dropped for the
 breach URL), so nothing else changes. For the DPO's upload it seals each chunk under the
 lab's keys (breach/spool.py) and returns a `SpooledLeak`: Django never writes the clear file
-to a temporary file, and the sealed spool is deleted when the request ends.
+to a temporary file. The sealed spool is deleted when the request ends, unless the view
+handed it to a scan job (`keep`), which deletes it after the worker's scan.
 """
 
 from django.core.files.uploadedfile import UploadedFile
@@ -16,16 +17,23 @@ from etanche.breach.spool import SealedSpool
 
 
 class SpooledLeak(UploadedFile):
-    """What the view receives: the sealed spool; closing it (end of request) deletes it."""
+    """What the view receives: the sealed spool; closing it (end of request) deletes it,
+    unless it was kept for the worker."""
 
     def __init__(self, spool: SealedSpool, name: str):
         super().__init__(file=None, name="fichier", content_type="application/octet-stream",
                          size=spool.size)
         self.spool = spool
         self.original_name_length = len(name or "")
+        self.kept = False
+
+    def keep(self) -> None:
+        """A job now owns the spool (breach.jobs): the request's end leaves it."""
+        self.kept = True
 
     def close(self):
-        self.spool.delete()
+        if not self.kept:
+            self.spool.delete()
 
 
 class SealingUploadHandler(FileUploadHandler):

@@ -111,6 +111,7 @@ urlpatterns = [
     # exports
     path("violations/", breach.breach_list, name="breach_list"),
     path("violations/analyse/", breach.breach_upload, name="breach_upload"),
+    path("violations/analyses/<int:pk>/", breach.breach_job, name="breach_job"),
     path("violations/<int:pk>/", breach.breach_case, name="breach_case"),
     path("violations/<int:pk>/suivi/", breach.breach_case_update, name="breach_case_update"),
     path("violations/<int:pk>/notification-cnil.pdf", breach.breach_cnil_pdf,
