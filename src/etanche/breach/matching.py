@@ -23,6 +23,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from django.db.models import F
+
+from etanche.lib.lookups import AnyOf
 from etanche.patients.indexing import name_search_key  # cached: names repeat
 from etanche.patients.models import Patient, PatientIndex
 from etanche.patients.phonetic import phonex as _phonex
@@ -147,12 +150,12 @@ def _candidates(lab, batch: list[Keys], keyed: dict) -> list[dict[int, set[str]]
     found: list[dict[int, set[str]]] = [defaultdict(set) for _ in batch]
     for name, rows_of in keyed.items():
         if name == "phone":
-            hits = PatientIndex.objects.filter(lab_id=getattr(lab, "pk", lab),
-                                               name=PatientIndex.PHONE,
-                                               value__in=list(rows_of)) \
+            hits = PatientIndex.objects.filter(AnyOf(F("value"), list(rows_of)),
+                                               lab_id=getattr(lab, "pk", lab),
+                                               name=PatientIndex.PHONE) \
                 .values_list("value", "patient_id")
         else:
-            hits = Patient.objects.for_lab(lab).filter(**{f"{name}_index__in": list(rows_of)}) \
+            hits = Patient.objects.for_lab(lab).filter(AnyOf(F(f"{name}_index"), list(rows_of))) \
                 .values_list(f"{name}_index", "pk")
         for key, patient_id in hits:
             for row in rows_of[key]:
@@ -222,7 +225,7 @@ def match_batch(lab, batch: list[Keys], keyed: dict | None = None) -> list[Match
     wanted = {pk for ids in chosen for pk in ids}
     envelopes: dict[int, tuple[int, dict]] = {}
     if wanted:
-        rows = Patient.objects.for_lab(lab).filter(pk__in=wanted) \
+        rows = Patient.objects.for_lab(lab).filter(AnyOf(F("pk"), list(wanted))) \
             .values_list(*Patient.opening_columns())
         merged_at = Patient.opening_columns().index("merged_into_id")
         rows = list(rows)

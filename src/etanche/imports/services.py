@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from etanche.imports import fhir
@@ -46,6 +46,7 @@ from etanche.imports.report import Report
 from etanche.journal.models import Action, Outcome
 from etanche.journal.services import record as journal
 from etanche.lib.forked import fork_workers, ordered_map
+from etanche.lib.lookups import AnyOf
 from etanche.patients import bulk, indexing, intake
 from etanche.patients import services as patients
 from etanche.patients.models import Patient
@@ -185,7 +186,7 @@ def lab_duplicates(lab, envelopes: list[dict],
     for name in DUPLICATE_RULES:
         values = {c[name] for c in columns if c[name] is not None}
         if values:
-            match |= Q(**{f"{name}_index__in": values})
+            match |= Q(AnyOf(F(f"{name}_index"), list(values)))
     if not match:
         return [[] for _ in envelopes]
     live = Patient.objects.for_lab(lab_id).live().filter(match)

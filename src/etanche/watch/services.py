@@ -21,9 +21,10 @@ import secrets
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from etanche.lib.lookups import AnyOf
 from etanche.orders.services import (
     barcode_for,
     canary_number,
@@ -173,7 +174,7 @@ def find_canaries(lab, index_values: dict) -> list[Canary]:
             raise ValueError(f"canaries are not indexed by {name!r}")
         values = [v for v in values if v is not None]
         if values:
-            query |= Q(**{f"{name}_index__in": values})
+            query |= Q(AnyOf(F(f"{name}_index"), values))
     if not query:
         return []
     return list(Canary.objects.for_lab(lab).filter(query).order_by("pk"))
