@@ -60,13 +60,11 @@ def _leak(n_lab: int, rows: int, seed: int, path: Path) -> tuple[set[int], int]:
 PRESIDIO_ROWS = 2_000
 
 
-def _normalise_batch(task) -> int:
+def _normalise_batch(task) -> tuple[int, int]:
     from etanche.breach.matching import keys_of
 
     columns, cells = task
-    for row in cells:
-        keys_of(columns, row)
-    return len(cells)
+    return len(cells), sum(keys_of(columns, row).identifying() for row in cells)
 
 
 def _reading_floor(path: Path) -> dict:
@@ -76,9 +74,10 @@ def _reading_floor(path: Path) -> dict:
     from etanche.tabular import classify
 
     started = time.perf_counter()
-    rows = 0
+    rows = identified = 0
     for section in reading.sections(path):
-        sample = [cells for _, cells in zip(range(scan.SAMPLE), section.rows, strict=False)]
+        sample = [cells for _, (_, cells) in zip(range(scan.SAMPLE), section.rows,
+                                                  strict=False)]
         columns = classify.classify(section.header, iter(sample))
 
         def tasks(columns=columns, sample=sample, section=section):
@@ -92,9 +91,14 @@ def _reading_floor(path: Path) -> dict:
                 yield columns, batch
 
         workers = fork_workers(None, len(sample), scan.PARALLEL_MIN)
-        rows += sum(ordered_map(_normalise_batch, tasks(), workers))
+        for batch_rows, batch_identified in ordered_map(_normalise_batch, tasks(), workers):
+            rows += batch_rows
+            identified += batch_identified
     elapsed = time.perf_counter() - started
-    return {"rows": rows, "elapsed_s": round(elapsed, 1), "rows_per_s": round(rows / elapsed)}
+    # `identified` (rows with a NIR, a contact or a name and date) shows the floor did
+    # normalise the rows: a wrong classification would leave nothing to normalise.
+    return {"rows": rows, "identified": identified, "elapsed_s": round(elapsed, 1),
+            "rows_per_s": round(rows / elapsed)}
 
 
 def _presidio(path: Path, nir_column: int | None) -> dict:

@@ -1,6 +1,7 @@
 """Where one request's time goes, in process: middleware by middleware, queries by purpose.
 
 python -m bench.request_profile [--database sqlite|postgresql] [-n 200]
+(BENCH_N: patients already in the lab, on both paths; default 2,000)
 
 Not a benchmark of `python -m bench` (no server, no concurrency): a table for
 bench/RESULTS.md (issue 25, item 2). On a throwaway instance (bench/env.py) one
@@ -21,9 +22,11 @@ before each request.
 
 import argparse
 import cProfile
+import gc
 import inspect
 import itertools
 import json
+import os
 import pstats
 import sys
 import time
@@ -155,9 +158,14 @@ def _measure(n: int) -> dict:
     from bench.users import make_frontdesk
     from etanche.synthetic.people import iter_identities
 
-    lab = fill.make_lab(expected_patients=2000)
-    fill.fill_sealed(lab, 2000, seed=1)
-    fill.fill_plain(lab, 2000, seed=1)
+    population = int(os.environ.get("BENCH_N", "0")) or 2000
+    lab = fill.make_lab(expected_patients=population)
+    fill.fill_sealed(lab, population, seed=1)
+    fill.fill_plain(lab, population, seed=1)
+    # The fill's leftovers (caches of a hundred thousand names) would make every garbage
+    # collection of the measured requests walk them; a server process never holds them.
+    gc.collect()
+    gc.freeze()
     (username, password, code_now), = make_frontdesk(lab, 1, prefix="profile")
     real = list(settings.MIDDLEWARE)
     chain = [MARKER]
