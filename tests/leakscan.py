@@ -10,7 +10,11 @@ free of personal data.
     assert find_leaks(raw_database_bytes(), needles) == []
 
 Data must be committed to be on disk: use `@pytest.mark.django_db(transaction=True)`
-(tests/settings.py keeps the SQLite test database in a file for this).
+(tests/settings.py keeps the SQLite test database in a file for this). A test whose
+needles are common names calls `clean_slate()` first: the SQLite file is shared by the
+whole run, and the free pages of earlier tests' flushed rows (staff accounts in clear by
+design, the plaintext twin of the benchmarks) may hold a "BERNARD" that this test's
+patients never wrote.
 """
 
 import base64
@@ -57,6 +61,17 @@ def find_leaks(blob: bytes, needles: list[str]) -> list[str]:
                 found.append(f"needle #{position} found ({len(form)} bytes)")
                 break
     return found
+
+
+def clean_slate() -> None:
+    """SQLite: fold the WAL into the file and rebuild it without free pages, so the bytes
+    scanned later are only what the test itself writes (PostgreSQL: a dump has no free
+    pages). Before the test's writes, never at scan time: a row the product writes in
+    clear and deletes again must still be found in the free pages."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.execute("VACUUM")
 
 
 def raw_database_bytes() -> bytes:

@@ -18,7 +18,7 @@ from etanche.patients.models import Patient
 from etanche.synthetic.people import iter_identities
 from tests.conftest import require_system
 from tests.imports.helpers import OTHER_COLUMNS, other_rows, write_other_csv
-from tests.leakscan import find_leaks, raw_database_bytes
+from tests.leakscan import clean_slate, find_leaks, raw_database_bytes
 from tests.personas import make_lab, make_user
 
 
@@ -257,6 +257,7 @@ def test_a_source_without_ids_is_recognised_by_its_traits_on_a_rerun(world, tmp_
 def test_no_plaintext_of_the_source_in_the_raw_database(tmp_path):
     if connection.vendor == "postgresql":
         require_system(shutil.which("pg_dump") is not None, "pg_dump is not installed")
+    clean_slate()
     lab = make_lab("import-leak")
     admin = make_user("import.admin", lab, role="labadmin")
     rows = list(other_rows(40, seed=11))

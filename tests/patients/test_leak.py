@@ -14,7 +14,7 @@ from etanche.patients import bulk
 from etanche.patients import services as patients
 from etanche.synthetic.people import envelope_of, generate
 from tests.conftest import require_system
-from tests.leakscan import find_leaks, raw_database_bytes, variants
+from tests.leakscan import clean_slate, find_leaks, raw_database_bytes, variants
 from tests.patients.people import person
 from tests.personas import make_lab
 
@@ -76,6 +76,7 @@ def _needles(identities) -> list[str]:
 def test_it_leaves_no_patient_identity_in_the_raw_database():
     if connection.vendor == "postgresql":
         require_system(shutil.which("pg_dump") is not None, "pg_dump is not installed")
+    clean_slate()
     lab = make_lab("leak-patients")
     identities = list(generate(1000, seed=2021))
     assert bulk.bulk_register(lab, map(envelope_of, identities), batch=400) == 1000
