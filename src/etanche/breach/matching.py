@@ -3,12 +3,12 @@
 For a batch of rows: each row's identifying values are normalised as the patients app
 indexes them (patients/indexing.py), keyed in bulk (one `vault.blind_indexes` call per index
 and batch), looked up in one query per identity index (`Patient.*_index = ANY(...)`); the
-e-mail and phone indexes are compared with those candidates only (see `_candidates`);
-nothing is unsealed so far. An index is truncated by design (2 to 4 unrelated
+e-mail index is compared with those candidates and the phone index is not read (see
+`_candidates`); nothing is unsealed so far. An index is truncated by design (2 to 4 unrelated
 records share a value), so the candidates a row gets are then confirmed by unsealing only
 them, and only the ones that agree on the most indexes: a row that shares its NIR index and
-its name+date index with one record does not open the four records that share its phone
-index by chance.
+its name+date index with one record does not open the three records that share only its
+phonetic index by chance.
 
 Confirmation compares the row with the record exactly and scores the evidence:
 NIR or INS 4, birth/used name + date of birth 3, phonetic name + first name + date 2,
