@@ -27,7 +27,7 @@ from django.core.exceptions import ValidationError
 from etanche.patients import nir as nirs
 from etanche.patients import status, validators
 from etanche.patients.bloodgroups import normalize_blood_group
-from etanche.patients.names import check_name, normalize_name
+from etanche.patients.names import check_name, checked_name
 
 REQUIRED = ("birth_name", "first_names", "birth_date", "sex", "birthplace_code")
 INPUT_FIELDS = (
@@ -44,6 +44,7 @@ ENVELOPE_FIELDS = (
     "amc_insurer", "amc_contract", "physician_name", "physician_rpps", "blood_group", "notes",
     "insured_nir",
 )  # fmt: skip
+_INPUT_NAMES = frozenset(INPUT_FIELDS)
 INS_TRAITS = ("birth_name", "first_names", "birth_date", "sex", "birthplace_code")
 MAX_FIRST_NAMES = 10
 MAX_TEXT = 200
@@ -91,17 +92,43 @@ def _one_slip_apart(a: str, b: str) -> bool:
     return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
+def _one_deletion(text: str) -> set[str]:
+    return {text, *(text[:i] + text[i + 1:] for i in range(len(text)))}
+
+
+def _slip_index() -> dict[str, tuple[str, ...]]:
+    # Two strings one slip apart (changed, added, removed or swapped letters) always share a
+    # string among themselves and their one-letter deletions: indexing the known domains by
+    # those strings narrows the 20 comparisons of each address to the few that can match.
+    index: dict[str, list[str]] = {}
+    for known in COMMON_MAIL_DOMAINS:
+        for key in _one_deletion(known):
+            index.setdefault(key, []).append(known)
+    return {key: tuple(found) for key, found in index.items()}
+
+
+_SLIP_INDEX = _slip_index()
+_ORDER = {known: i for i, known in enumerate(COMMON_MAIL_DOMAINS)}
+
+
+def _looks_like(domain: str) -> str:
+    """The first known domain (in COMMON_MAIL_DOMAINS' order) one slip from `domain`, or ""."""
+    candidates = {known for key in _one_deletion(domain) for known in _SLIP_INDEX.get(key, ())}
+    matches = [known for known in candidates if _one_slip_apart(domain, known)]
+    return min(matches, key=_ORDER.__getitem__) if matches else ""
+
+
 def email_domain_warning(email: str) -> str:
     """A French warning when the domain looks like a typo of a common one, else ""."""
     domain = email.rpartition("@")[2].lower()
     if domain in _KNOWN_DOMAINS:  # no two known domains are one slip apart (tests/patients)
         return ""
-    for known in COMMON_MAIL_DOMAINS:
-        if _one_slip_apart(domain, known):
-            # The typed value is not repeated (messages never echo personal data).
-            return (f"Le domaine de l'adresse e-mail ressemble à « {known} » sans l'être : "
-                    "vérifiez l'adresse (elle a été enregistrée telle quelle).")
-    return ""
+    known = _looks_like(domain)
+    if not known:
+        return ""
+    # The typed value is not repeated (messages never echo personal data).
+    return (f"Le domaine de l'adresse e-mail ressemble à « {known} » sans l'être : "
+            "vérifiez l'adresse (elle a été enregistrée telle quelle).")
 
 
 @dataclass
@@ -126,7 +153,7 @@ def _text(value, what: str, limit: int = MAX_TEXT) -> str:
 def _ins_name(value, *, what: str) -> str:
     """A birth or used name in the INS writing (capitals without accents: docs/identity.md),
     stored so whatever was typed ("Le Guérec", "le guerec") reads the same everywhere."""
-    return normalize_name(check_name(value, what=what))
+    return checked_name(value, what=what)[1]
 
 
 def _first_names(value) -> list[str]:
@@ -211,7 +238,7 @@ def clean(data: dict, *, current_status: str = status.IdentityStatus.PROV,
         raise ValidationError({"__all__": ["Les données du patient doivent être un objet."]})
     errors = _Errors()
     for key in data:
-        if key not in INPUT_FIELDS:
+        if key not in _INPUT_NAMES:
             errors.by_field.setdefault(key, []).append("Champ inconnu.")
     for key in REQUIRED:
         if data.get(key) in (None, "", [], ()):

@@ -33,6 +33,8 @@ def strip_accents(value: str) -> str:
 
 def normalize_name(value: str) -> str:
     text = strip_accents(value or "")
+    if text.isascii() and "-" not in text and "'" not in text and "`" not in text:
+        return " ".join(text.upper().split())  # most names: no separator for the rules below
     text = _HYPHENS.sub("-", _APOSTROPHES.sub("'", text)).upper()
     text = " ".join(text.split())
     text = _SEPARATOR_SPACES.sub(r"\1", text)
@@ -46,6 +48,11 @@ def name_search_key(value: str) -> str:
 
 def check_name(value: str, *, what: str = "Le nom") -> str:
     """A name as typed, trimmed: letters (accents allowed), spaces, hyphens, apostrophes."""
+    return checked_name(value, what=what)[0]
+
+
+def checked_name(value: str, *, what: str = "Le nom") -> tuple[str, str]:
+    """`check_name`'s text and its `normalize_name` form, which the check computes anyway."""
     text = " ".join((value or "").split())
     if not text:
         raise ValidationError(f"{what} est vide.", code="name_empty")
@@ -58,4 +65,4 @@ def check_name(value: str, *, what: str = "Le nom") -> str:
             "apostrophes.",
             code="name_characters",
         )
-    return text
+    return text, normal

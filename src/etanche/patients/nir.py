@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from stdnum import util as stdnum_util
 from stdnum.fr import nir as stdnum_nir
 
 from etanche.patients import refdata
@@ -63,8 +64,20 @@ class NirInfo:
         return self.birthplace[:3] if self.birthplace[:2] in ("97", "98") else self.birthplace[:2]
 
 
+# stdnum's compact maps look-alike characters one by one (a slow loop over each one) and
+# drops spaces and dots; for ASCII text that is one str.translate with this table, built
+# from stdnum's own cleaning of each ASCII character.
+_ASCII_COMPACT = {
+    ord(char): stdnum_util.clean(char, " .")
+    for char in map(chr, range(128)) if stdnum_util.clean(char, " .") != char
+}
+
+
 def compact(value: str) -> str:
-    return stdnum_nir.compact(value or "")
+    value = value or ""
+    if value.isascii():
+        return value.translate(_ASCII_COMPACT).strip().upper()
+    return stdnum_nir.compact(value)
 
 
 def nir_key(first13: str) -> int:

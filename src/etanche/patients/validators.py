@@ -4,6 +4,7 @@ Each function returns the normalised value or raises a Django ValidationError wh
 message names the problem without repeating the value.
 """
 
+import re
 from datetime import date
 
 import phonenumbers
@@ -21,6 +22,13 @@ FICTION_BLOCKS = ("+3319900", "+3326191", "+3335301", "+3346571", "+3353649", "+
 MAX_AGE_YEARS = 125
 
 _email_validator = EmailValidator()
+# A French number written nationally (0 then 9 digits, pairs apart or not): what
+# phonenumbers.parse(text, "FR") returns for it is country code 33 and the 9 digits after
+# the 0 (FR's national prefix, and its numbers are 9 digits from 1-9: tests/patients).
+# Built directly it costs a microsecond instead of the parse's thirty, on every row of an
+# import; any other writing still goes through the parse.
+_FR_NATIONAL = re.compile(r"0([1-9])(?:[ .-]?([0-9]{2}))(?:[ .-]?([0-9]{2}))"
+                          r"(?:[ .-]?([0-9]{2}))(?:[ .-]?([0-9]{2}))")
 
 
 def _digits(value: str) -> str:
@@ -53,11 +61,8 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     if not text:
         raise ValidationError("Le numéro de téléphone est vide.", code="phone_empty")
     regions = (region,) if text.startswith("+") else (region, *OVERSEAS_REGIONS)
-    try:
-        # Parsed once for the home region: the fiction blocks' test and the first candidate.
-        home = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        home = None
+    # Parsed once for the home region: the fiction blocks' test and the first candidate.
+    home = _parse_home(text, region)
     fiction = _fiction_number(home)
     if fiction:
         return fiction
@@ -82,6 +87,17 @@ def normalize_phone(value: str, region: str = "FR") -> str:
     raise ValidationError(
         "Le numéro de téléphone n'existe pas dans le plan de numérotation.", code="phone_invalid"
     )
+
+
+def _parse_home(text: str, region: str):
+    national = _FR_NATIONAL.fullmatch(text) if region == "FR" else None
+    if national:
+        return phonenumbers.PhoneNumber(country_code=33,
+                                        national_number=int("".join(national.groups())))
+    try:
+        return phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def _fiction_number(parsed) -> str:
