@@ -50,6 +50,26 @@ def test_it_appends_several_entries_with_one_lock_one_insert_one_update(make_lab
     assert (report.problem, report.entries) == (None, 5)  # start, lab creation, 3 here
 
 
+def test_the_entries_returned_are_the_rows_written(make_lab):
+    # The insert is fixed SQL: every column of Entry, and the ids it returns, in order.
+    lab = make_lab()
+    made = services.record(lab=lab, user=None, entries=[
+        {"action": Action.SEARCH, "detail": {"criteria": ["nir"]}},
+        {"action": Action.CREATE, "object_type": "patient", "object_id": 7, "purpose": "p"}])
+    columns = [f.attname for f in Entry._meta.concrete_fields]
+    stored = {e.pk: e for e in Entry.objects.filter(pk__in=[e.pk for e in made])}
+    def values(entry):
+        return [bytes(v) if isinstance(v, memoryview) else v
+                for v in (getattr(entry, c) for c in columns)]
+
+    for entry in made:
+        assert not entry._state.adding
+        assert values(stored[entry.pk]) == values(entry)
+    assert [e.seq for e in made] == [made[0].seq, made[0].seq + 1]
+    [report] = verify(lab)
+    assert report.problem is None
+
+
 def test_no_entries_write_nothing(make_lab):
     lab = make_lab()
     with CaptureQueriesContext(connection) as sent:
