@@ -112,6 +112,19 @@ def test_a_destination_takes_only_its_kinds_and_other_labs_nothing(world, port):
     assert [m.message_type for m in _messages()] == ["ADT^A28"]
 
 
+def test_a_destination_added_later_takes_the_next_change(world, port):
+    # Nothing remembers "this lab has no destination": the next change sees a new one.
+    first = make_patient(world.lab_a, world.frontdesk)
+    make_order(world.lab_a, world.frontdesk, first)
+    assert not _messages()
+    interop.add_destination("lis-late", lab=world.lab_a, host="127.0.0.1", port=port,
+                            messages="orders")
+    order = make_order(world.lab_a, world.frontdesk, first)
+    assert [(m.message_type, m.order_ref) for m in _messages()] == [("OML^O21", order.pk)]
+    assert outbox.destinations_taking(world.lab_a, "patients") == []
+    assert [d.name for d in outbox.destinations_taking(world.lab_a.pk, "orders")] == ["lis-late"]
+
+
 def test_no_request_without_its_message(world, destination, monkeypatch):
     patient = make_patient(world.lab_a, world.frontdesk)
     before = Order.objects.count()

@@ -50,7 +50,11 @@ class Destination(models.Model):
         return self.name
 
     def takes(self, kind: str) -> bool:
-        return kind in self.messages.split()
+        return self.kind_in(kind, self.messages)
+
+    @staticmethod
+    def kind_in(kind: str, messages: str) -> bool:
+        return kind in messages.split()
 
     @property
     def uses_tls(self) -> bool:
