@@ -2,13 +2,15 @@
 
 For a batch of rows: each row's identifying values are normalised as the patients app
 indexes them (patients/indexing.py), keyed in bulk (one `vault.blind_indexes` call per index
-and batch), looked up in one query per identity index (`Patient.*_index = ANY(...)`); the
-e-mail index is compared with those candidates and the phone index is not read (see
-`_candidates`); nothing is unsealed so far. An index is truncated by design (2 to 4 unrelated
-records share a value), so the candidates a row gets are then confirmed by unsealing only
+and batch), then looked up in two rounds (`match_batch`): by the identity numbers (NIR, INS)
+first, then, for the rows still unmatched, by the names and date of birth. Each query is one
+`Patient.*_index = ANY(...)` per index, and reads the candidates' other index columns, so the
+indexes a record shares with the row are known before anything is unsealed; the phone and
+e-mail indexes are never looked up (see `_candidates`). An index is truncated by design (2 to
+4 unrelated records share a value), so the candidates are then confirmed by unsealing only
 them, and only the ones that agree on the most indexes: a row that shares its NIR index and
 its name+date index with one record does not open the three records that share only its
-phonetic index by chance.
+phonetic index by chance, and a record whose NIR index differs from the row's is not opened.
 
 Confirmation compares the row with the record exactly and scores the evidence:
 NIR or INS 4, birth/used name + date of birth 3, phonetic name + first name + date 2,
@@ -42,6 +44,10 @@ WEIGHTS = {"nir": 4.0, "ins": 4.0, "name_dob": 3.0, "phonetic_dob": 2.0, "first_
            "email": 1.5, "phone": 1.0}
 CONTRADICTION = {"nir": 4.0, "birth_date": 3.0, "surname": 2.0}
 UNSEAL_PER_ROW = 8
+# The best a record can score when its NIR contradicts the row's (name + date, first name,
+# e-mail, phone, minus the contradiction): below MATCH_SCORE, so _candidates drops it unopened.
+NIR_CONTRADICTED_MAX = (WEIGHTS["name_dob"] + WEIGHTS["first_name"] + WEIGHTS["email"]
+                        + WEIGHTS["phone"] - CONTRADICTION["nir"])
 CONTACT_INDEXES = frozenset({"email", "phone"})
 
 
@@ -146,36 +152,70 @@ def keyed_lookups(lab, batch: list[Keys]) -> dict[str, dict[int, list[int]]]:
     return keyed_rows
 
 
-def _candidates(lab, batch: list[Keys], keyed: dict) -> list[dict[int, set[str]]]:
-    """For each row: {patient id: the indexes whose value it shares with the row}.
+NUMBER_INDEXES = ("nir", "ins")
+NAME_INDEXES = ("birth_name_dob", "used_name_dob", "phonetic_dob")
+# The index columns read with each candidate and compared with the row's keyed values.
+COMPARED = (*NUMBER_INDEXES, *NAME_INDEXES, "email")
 
-    Candidates come from the identity indexes only (NIR, INS, names + date). A phone or an
-    e-mail never makes a match on its own (score() caps contact details alone), so a record
-    that shares nothing but those is never unsealed; looking them up for the whole lab
-    would only fetch their buckets (a number shared by a household, a switchboard, or
-    synthetic fiction numbers: a hundred records a row at 1,000,000 patients). They are
-    compared with the identity candidates instead, to rank them: the e-mail index is read
-    with each candidate. The phone index is not read at all: reading it for the candidates
-    costs PostgreSQL a probe per candidate (measured: 240 ms for a batch of 1,000 rows at
-    1,000,000 patients), and a phone only breaks a tie between records that share as many
-    identity indexes, which the unsealed comparison (score()) settles anyway."""
-    found: list[dict[int, set[str]]] = [defaultdict(set) for _ in batch]
-    email_of: dict[int, int | None] = {}
+
+def _keys_by_row(batch: list[Keys], keyed: dict) -> list[dict[str, set[int]]]:
+    """For each row: {index name: its keyed values} (a row may hold several surnames)."""
+    by_row: list[dict[str, set[int]]] = [defaultdict(set) for _ in batch]
     for name, rows_of in keyed.items():
-        if name in CONTACT_INDEXES:
+        for key, rows in rows_of.items():
+            for row in rows:
+                by_row[row][name].add(key)
+    return by_row
+
+
+def _candidates(lab, keyed: dict, by_row: list, lookup: tuple[str, ...],
+                rows: set[int], tried: list[set[int]]) -> dict[int, dict[int, set[str]]]:
+    """For each row of `rows`: {patient id: the indexes whose value it shares with the row},
+    the records being those sharing a value of a `lookup` index with the row.
+
+    Each candidate's other index columns (COMPARED) come with it and are compared here, so
+    one query per lookup index tells how many indexes a record shares with the row. A phone
+    or an e-mail never makes a match on its own (score() caps contact details alone), so
+    neither is looked up: their buckets can be large (a number shared by a household, a
+    switchboard, or synthetic fiction numbers: a hundred records a row at 1,000,000
+    patients). The e-mail is compared; the phone is not read (reading it cost PostgreSQL a
+    probe per candidate: 240 ms a batch of 1,000 rows at 1,000,000 patients), and the
+    unsealed comparison still weighs it.
+
+    Equal NIRs have equal index values, so a record whose NIR index differs from the row's
+    holds another NIR: score() would take CONTRADICTION["nir"] off and the rest cannot
+    reach MATCH_SCORE (NIR_CONTRADICTED_MAX). Such a record is left out unopened: it is
+    most of what a foreign row's namesakes born the same day would cost."""
+    found: dict[int, dict[int, set[str]]] = {row: {} for row in rows}
+    columns = [f"{name}_index" for name in COMPARED]
+    for name in lookup:
+        wanted = {key for key, in_rows in keyed.get(name, {}).items()
+                  if not rows.isdisjoint(in_rows)}
+        if not wanted:
             continue
-        hits = Patient.objects.for_lab(lab).filter(AnyOf(F(f"{name}_index"), list(rows_of))) \
-            .values_list(f"{name}_index", "pk", "email_index")
-        for key, patient_id, email in hits:
-            email_of[patient_id] = email
-            for row in rows_of[key]:
-                found[row][patient_id].add(name)
-    for key, rows in keyed.get("email", {}).items():
-        for row in rows:
-            for patient_id, names in found[row].items():
-                if email_of[patient_id] == key:
-                    names.add("email")
+        hits = Patient.objects.for_lab(lab).filter(AnyOf(F(f"{name}_index"), list(wanted))) \
+            .values_list("pk", *columns)
+        for pk, *values in hits:
+            nir_key = values[0]
+            for row in keyed[name][values[COMPARED.index(name)]]:
+                if row not in found or pk in found[row] or pk in tried[row]:
+                    continue
+                mine = by_row[row]
+                if nir_key is not None and mine.get("nir") and nir_key not in mine["nir"]:
+                    continue
+                found[row][pk] = {index for index, value in zip(COMPARED, values, strict=True)
+                                  if value is not None and value in mine.get(index, ())}
     return found
+
+
+def _chosen(candidates: dict[int, set[str]]) -> list[int]:
+    """The records worth unsealing: those sharing the most identity indexes, a few at most."""
+    useful = {pk: len(names) for pk, names in candidates.items()
+              if not names <= CONTACT_INDEXES}
+    if not useful:
+        return []
+    best = max(useful.values())
+    return sorted(pk for pk, n in useful.items() if n == best)[:UNSEAL_PER_ROW]
 
 
 def score(keys: Keys, env: dict) -> tuple[float, list[str]]:
@@ -221,45 +261,58 @@ def score(keys: Keys, env: dict) -> tuple[float, list[str]]:
     return points, evidence
 
 
-def match_batch(lab, batch: list[Keys], keyed: dict | None = None) -> list[Match | None]:
-    """The patient each row is, or None (not the lab's patient, or ambiguous)."""
-    keyed = keyed if keyed is not None else keyed_lookups(lab, batch)
-    found = _candidates(lab, batch, keyed)
-    chosen: list[list[int]] = []
-    for candidates in found:
-        # A record that shares only a phone or an e-mail index value cannot reach
-        # MATCH_SCORE (score() caps contact details alone): not worth unsealing.
-        useful = {pk: len(names) for pk, names in candidates.items()
-                  if not names <= CONTACT_INDEXES}
-        if not useful:
-            chosen.append([])
-            continue
-        best = max(useful.values())
-        top = [pk for pk, n in useful.items() if n == best]
-        chosen.append(sorted(top)[:UNSEAL_PER_ROW])
-    wanted = {pk for ids in chosen for pk in ids}
-    envelopes: dict[int, tuple[int, dict]] = {}
-    if wanted:
-        rows = Patient.objects.for_lab(lab).filter(AnyOf(F("pk"), list(wanted))) \
-            .values_list(*Patient.opening_columns())
-        merged_at = Patient.opening_columns().index("merged_into_id")
-        rows = list(rows)
-        survivors = {row[0]: row[merged_at] or row[0] for row in rows}
-        for pk, env in open_values(rows):
-            envelopes[pk] = (survivors[pk], env)
-    results: list[Match | None] = []
-    for keys, ids in zip(batch, chosen, strict=True):
-        scored = []
-        for pk in ids:
-            survivor, env = envelopes[pk]
-            points, evidence = score(keys, env)
-            if points >= MATCH_SCORE:
-                scored.append(Match(survivor, points, evidence))
-        scored.sort(key=lambda m: -m.score)
-        if not scored or (len(scored) > 1 and scored[1].score == scored[0].score
-                          and scored[1].patient_id != scored[0].patient_id):
-            results.append(None)
-        else:
-            results.append(scored[0])
-    return results
+def _opened(lab, ids: set[int]) -> dict[int, tuple[int, dict]]:
+    """{id: (the surviving record's id, envelope)}: merged records count as their survivor."""
+    if not ids:
+        return {}
+    rows = list(Patient.objects.for_lab(lab).filter(AnyOf(F("pk"), list(ids)))
+                .values_list(*Patient.opening_columns()))
+    merged_at = Patient.opening_columns().index("merged_into_id")
+    survivors = {row[0]: row[merged_at] or row[0] for row in rows}
+    return {pk: (survivors[pk], env) for pk, env in open_values(rows)}
 
+
+def _best(keys: Keys, ids: list[int], envelopes: dict) -> Match | None:
+    scored = []
+    for pk in ids:
+        survivor, env = envelopes[pk]
+        points, evidence = score(keys, env)
+        if points >= MATCH_SCORE:
+            scored.append(Match(survivor, points, evidence))
+    scored.sort(key=lambda m: -m.score)
+    if not scored or (len(scored) > 1 and scored[1].score == scored[0].score
+                      and scored[1].patient_id != scored[0].patient_id):
+        return None  # nobody, or two people as likely: not for a machine to decide
+    return scored[0]
+
+
+def match_batch(lab, batch: list[Keys], keyed: dict | None = None) -> list[Match | None]:
+    """The patient each row is, or None (not the lab's patient, or ambiguous).
+
+    Two rounds. First the identity numbers: a row holding a NIR (or an INS) is looked up by
+    it, and the candidates' name indexes come with them, so the patient whose NIR and name
+    agree is found without looking the names up. Then the names: only the rows still
+    unmatched (a row without NIR, a foreign person, a patient whose record has no NIR) are
+    looked up by their names and date of birth, leaving out the records already opened
+    for them. At 90 % of rows matched in the first round, the name buckets are read for a
+    tenth of the rows."""
+    keyed = keyed if keyed is not None else keyed_lookups(lab, batch)
+    by_row = _keys_by_row(batch, keyed)
+    results: list[Match | None] = [None] * len(batch)
+    tried: list[set[int]] = [set() for _ in batch]
+    envelopes: dict[int, tuple[int, dict]] = {}
+    pending = set(range(len(batch)))
+    for lookup in (NUMBER_INDEXES, NAME_INDEXES):
+        rows = {row for row in pending if any(by_row[row].get(name) for name in lookup)}
+        if not rows:
+            continue
+        found = _candidates(lab, keyed, by_row, lookup, rows, tried)
+        chosen = {row: _chosen(candidates) for row, candidates in found.items()}
+        envelopes.update(_opened(lab, {pk for ids in chosen.values() for pk in ids}
+                                 - envelopes.keys()))
+        for row, ids in chosen.items():
+            tried[row].update(ids)
+            results[row] = _best(batch[row], ids, envelopes)
+            if results[row] is not None:
+                pending.discard(row)
+    return results
