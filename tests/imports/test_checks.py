@@ -1,11 +1,13 @@
 """The shortcuts the import's speed relies on leave the registration checks unchanged."""
 
 import random
+from datetime import datetime
 
 import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 
+from etanche.imports import fields
 from etanche.patients import intake, names, validators
 from etanche.patients import nir as nirs
 
@@ -138,3 +140,32 @@ def test_names_normalise_as_the_full_path(typed):
     if names.name_search_key(typed):
         text, normal = names.checked_name(typed)
         assert text == names.check_name(typed) and normal == _full_normalize(text)
+
+
+# -- dates: the two usual writings read without strptime --------------------------------------
+
+def _strptime_date(text: str, fmt: str | None) -> str:
+    for candidate in (fmt,) if fmt else fields.DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), candidate).date().isoformat()
+        except ValueError:
+            continue
+    return "refused"
+
+
+@pytest.mark.parametrize("fmt", [None, "%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y"])
+def test_dates_read_as_strptime_reads_them(fmt):
+    rng = random.Random(11)
+    texts = ["14/07/1990", "1990-07-14", "29/02/2000", "29/02/1900", "31/04/1990", "00/01/1990",
+             "1990-02-30", "0001-01-01", "01/01/0000", "1/7/1990", " 14/07/1990 ", "14/07/90",
+             "14-07-1990", "19900714", "14/07/1990 10:30", "١٤/٠٧/١٩٩٠", "14/13/1990", ""]
+    texts += [f"{rng.randint(0, 32):02d}/{rng.randint(0, 13):02d}/{rng.randint(1890, 2030)}"
+              for _ in range(300)]
+    texts += [f"{rng.randint(1890, 2030)}-{rng.randint(0, 13):02d}-{rng.randint(0, 32):02d}"
+              for _ in range(300)]
+    for text in texts:
+        try:
+            got = fields.to_date(text, fmt, "date de naissance")
+        except fields.ConversionError:
+            got = "refused"
+        assert got == _strptime_date(text, fmt), text
