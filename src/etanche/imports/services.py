@@ -16,7 +16,8 @@ Two passes over the file, read in place (the source is never copied):
    software's id, or of the identity traits without one) are skipped.
 2. Write, unless `dry_run`, or rows were refused and not `accept_valid`: in
    batches, each in one transaction, through `patients.bulk` (the same sealing
-   and indexing as registration) with one ImportedRecord per row. A run killed
+   and indexing as registration) with one ImportedRecord per row; on PostgreSQL
+   two batches at a time, on two connections (imports.threads). A run killed
    between batches leaves whole batches only; the next run skips them.
 
 Likely duplicates are never merged: imported flagged for identity review
@@ -32,9 +33,10 @@ from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -43,6 +45,7 @@ from etanche.imports.files import sha256_of
 from etanche.imports.mapping import Mapping, load_toml, propose
 from etanche.imports.models import ImportedRecord, Kind
 from etanche.imports.report import Report
+from etanche.imports.threads import ordered_in_threads
 from etanche.journal.models import Action, Outcome
 from etanche.journal.services import record as journal
 from etanche.lib.forked import fork_workers, ordered_map
@@ -170,7 +173,8 @@ def file_keys(env: dict) -> list[tuple[str, int]]:
 
 
 def already_imported(lab, kind: str, digests: list[str]) -> set[str]:
-    return set(ImportedRecord.objects.for_lab(lab).filter(kind=kind, digest__in=digests)
+    # AnyOf: a batch's 2,000 digests as one array parameter, not 2,000 placeholders.
+    return set(ImportedRecord.objects.for_lab(lab).filter(AnyOf(F("digest"), digests), kind=kind)
                .values_list("digest", flat=True))
 
 
@@ -180,6 +184,11 @@ def lab_duplicates(lab, envelopes: list[dict],
     the whole batch, then compared exactly by the registration's own rules. `lab` is a Lab
     or its id; `columns`, the envelopes' index columns when already keyed."""
     lab_id = getattr(lab, "pk", lab)
+    lab_live = Patient.objects.for_lab(lab_id).live()
+    if not lab_live.exists():
+        # A lab's first import is into a lab with no patient yet: one cheap query instead
+        # of preparing three arrays of 2,000 keys each for a lookup that can find nothing.
+        return [[] for _ in envelopes]
     if columns is None:
         columns, _ = indexing.compute(lab_id, envelopes)
     match = Q()
@@ -189,7 +198,7 @@ def lab_duplicates(lab, envelopes: list[dict],
             match |= Q(AnyOf(F(f"{name}_index"), list(values)))
     if not match:
         return [[] for _ in envelopes]
-    live = Patient.objects.for_lab(lab_id).live().filter(match)
+    live = lab_live.filter(match)
     by_value: dict[tuple[str, int], list[int]] = {}
     for pk, *values in live.values_list("pk", *(f"{n}_index" for n in DUPLICATE_RULES)):
         for name, value in zip(DUPLICATE_RULES, values, strict=True):
@@ -263,7 +272,7 @@ def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Prepared], int]:
                                              tokens, strict=True):
             p.patient, p.sides, p.record = row, side, (item[0], token, version)
     else:
-        columns, _ = indexing.compute(lab_id, envelopes)
+        columns = None  # a dry run keys the rows only if the lab has patients to compare with
     for p, found in zip(valid_fresh, lab_duplicates(lab_id, envelopes, columns), strict=True):
         if found:
             p.lab_duplicate = (next(r for r in DUPLICATE_RULES if r in found[0].reasons),
@@ -380,28 +389,75 @@ RECORD_COLUMNS = ["id", "lab_id", "sealed", "key_version", "revision", "kind", "
 
 
 def _write_batch(lab, user, batch: list[tuple], sha: str) -> int:
-    with transaction.atomic():
+    """One batch in one transaction. A concurrent or earlier run that took in some of its rows
+    since the check makes the COPY break the imports_once constraint: then, and only then,
+    the batch is written again without them (checking every batch first cost a query that,
+    on a table the planner has no statistics of yet, read the lab's whole import each time)."""
+    try:
+        return _write_rows(lab, user, batch, sha)
+    except (IntegrityError, psycopg.IntegrityError):  # psycopg's own from a COPY
         done = already_imported(lab, Kind.PATIENT, [digest for digest, *_ in batch])
-        batch = [item for item in batch if item[0] not in done]  # a concurrent or earlier run
-        if not batch:
-            return 0
-        bulk.write_prepared(lab, user, [item[1] for item in batch], [item[2] for item in batch],
-                            "import")
+        if not done:
+            raise
+        return _write_rows(lab, user, [item for item in batch if item[0] not in done], sha)
+
+
+def _write_rows(lab, user, batch: list[tuple], sha: str) -> int:
+    if not batch:
+        return 0
+    own = not connection.in_atomic_block  # this batch is a transaction of its own
+    with transaction.atomic():
+        if own and connection.vendor == "postgresql":
+            # Foreign keys checked as each COPY ends rather than all at the commit, which
+            # comes after the journal's chain lock: two writers check theirs side by side.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         now = timezone.now()
         # COPY on PostgreSQL, as the patients beside them (bulk_create was a fifth of the time).
+        # Before the patients: their journal entry (write_prepared) is the transaction's last
+        # write, as journal.record asks, and target_id is no foreign key.
         bulk.write_rows(ImportedRecord, RECORD_COLUMNS, [
             (rid, lab.pk, token, version, 1, Kind.PATIENT, digest, patient[0], bool(duplicate),
              duplicate[0] if duplicate else "", duplicate[1] if duplicate else None, sha, now)
             for digest, patient, _, (rid, token, version), duplicate in batch])
+        bulk.write_prepared(lab, user, [item[1] for item in batch], [item[2] for item in batch],
+                            "import")
     return len(batch)
 
 
+WRITERS = 2  # batches written at once: the database's COPY work on two cores
+
+
+def _writers() -> int:
+    """Threads for the write pass: PostgreSQL only (SQLite has one writer), and never inside
+    a caller's transaction (the threads' connections could not see its rows)."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    return WRITERS
+
+
 def _write_pass(lab, user, spool: _Spool, report: Report, sha: str, progress) -> None:
-    for batch in spool:
-        report.imported += _write_batch(lab, user, batch, sha)
-        if progress:
-            progress("write", report.imported)
+    written: list[int] = []  # by the writers, whatever order they end in (a failure's count)
+
+    def write(batch: list[tuple]) -> int:
+        count = _write_batch(lab, user, batch, sha)
+        written.append(count)
+        return count
+
+    try:
+        done = 0
+        for count in ordered_in_threads(write, spool, _writers()):
+            done += count
+            if progress:
+                progress("write", done)
+    finally:
+        report.imported += sum(written)
     bulk.refresh_statistics()
+    if connection.vendor == "postgresql":
+        # A re-run's first query reads these rows by digest: with no statistics the planner
+        # filters the lab's whole import against each batch's 2,000 digests.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {ImportedRecord._meta.db_table}")
 
 
 def _journal(lab, user, report: Report, sha: str, plan_: Plan, stage: str, *, dry_run: bool,
