@@ -13,6 +13,7 @@ see its rows), or for a job too small to repay the fork. Fork and not spawn:
 children inherit the parent's settings and vault state instead of rebuilding them.
 """
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -41,6 +42,10 @@ def _child_start() -> None:
     # The caller's handlers wait for the job to end; a child must die when the pool ends.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Everything inherited from the parent lives as long as the child: keep the collector's
+    # full passes off it (gc.freeze, as the gc docs advise for fork without exec). Those
+    # passes over the parent's heap were a fifth of a breach scan worker's CPU.
+    gc.freeze()
 
 
 def ordered_map(fn: Callable, tasks: Iterable, workers: int,
