@@ -9,6 +9,7 @@ from etanche.journal.models import Action, Entry
 from etanche.patients import intake
 from etanche.patients import services as patients
 from etanche.patients.models import Patient, PatientIndex
+from etanche.patients.nir import INS_OID_DEMO
 from tests.patients.people import person
 
 
@@ -138,6 +139,46 @@ def test_it_refuses_the_same_nir_even_when_told_it_is_another_person(world):
     # What was shown is journaled as a duplicates search, nothing was created.
     assert not Entry.objects.filter(action=Action.CREATE).exclude(
         object_id=str(first.id)).exists()
+
+
+def test_the_same_nir_under_another_oid_is_still_the_same_nir(world):
+    # The check reads a NIR's bucket through the ins index under every admitted OID.
+    first = patients.register_patient(world.lab_a, None, person())
+    same = person(birth_name="DURAND", first_names=["Zoé"], ins_oid=INS_OID_DEMO)
+    with pytest.raises(patients.SameNir) as caught:
+        patients.register_patient(world.lab_a, None, same, not_duplicate=True)
+    assert [(c.id, c.reasons) for c in caught.value.candidates] == [(first.id, ("nir",))]
+
+
+def test_a_record_only_in_the_nirs_bucket_is_not_unsealed(world, monkeypatch):
+    """A truncated NIR index is shared by unrelated records (vault/indexes.py); one whose
+    ins index is not the number's under any OID cannot hold the NIR: not opened."""
+    bucket = patients.register_patient(world.lab_a, None, person(
+        birth_name="LE GALL", first_names=["Yves"], sex="M", serial=202,
+        birth_date=date(1950, 1, 1), phone="0639980003"))
+    new = person(birth_name="DURAND", first_names=["Zoé"], serial=303, phone="0639980004")
+    nir_index = patients._keyed(world.lab_a, intake.clean(new).envelope)[0]["nir"]
+    Patient.objects.filter(pk=bucket.id).update(nir_index=nir_index)  # a collision
+    opened = []
+    real = Patient.open_row.__func__
+
+    def spy(cls, values):
+        opened.append(values[0])
+        return real(cls, values)
+
+    monkeypatch.setattr(Patient, "open_row", classmethod(spy))
+    assert patients.find_duplicates(world.lab_a, new) == []
+    assert opened == []
+    # Holding the same number (its ins index too), it is opened, and is the duplicate.
+    mine = Patient.objects.get(pk=bucket.id)
+    mine_env = mine.get_sealed()
+    mine_env["ins"] = intake.clean(new).envelope["ins"]
+    mine.set_sealed(mine_env)
+    mine.ins_index = patients._keyed(world.lab_a, mine_env)[0]["ins"]
+    mine.save()
+    assert [(c.id, c.reasons) for c in patients.find_duplicates(world.lab_a, new)] == [
+        (bucket.id, ("nir",))]
+    assert opened == [bucket.id]
 
 
 def test_the_insured_persons_nir_is_coverage_not_identity(world):

@@ -11,7 +11,7 @@ usual abbreviations spelt out, and the postcode (`address_key`). One
 import re
 from functools import lru_cache
 
-from etanche.patients import names, phonetic
+from etanche.patients import names, nir, phonetic
 from etanche.vault import services as vault
 from etanche.vault.indexes import compose
 
@@ -101,6 +101,12 @@ def compute(lab, envelopes: list[dict]) -> tuple[list[dict], list[list[tuple[str
                 if (name, value) not in keyed_sides[i]:
                     keyed_sides[i].append((name, value))
     return columns, keyed_sides
+
+
+def ins_under_any_oid(lab, number: str) -> list[int]:
+    """The `ins` index values of an INS number under each OID intake admits (nir.INS_OIDS):
+    a record holding this number holds one of them, whatever its OID."""
+    return vault.blind_indexes(lab, "ins", [compose(number, oid) for oid in sorted(nir.INS_OIDS)])
 
 
 def lookup(lab, name: str, value: str) -> int:
