@@ -184,11 +184,6 @@ def lab_duplicates(lab, envelopes: list[dict],
     the whole batch, then compared exactly by the registration's own rules. `lab` is a Lab
     or its id; `columns`, the envelopes' index columns when already keyed."""
     lab_id = getattr(lab, "pk", lab)
-    lab_live = Patient.objects.for_lab(lab_id).live()
-    if not lab_live.exists():
-        # A lab's first import is into a lab with no patient yet: one cheap query instead
-        # of preparing three arrays of 2,000 keys each for a lookup that can find nothing.
-        return [[] for _ in envelopes]
     if columns is None:
         columns, _ = indexing.compute(lab_id, envelopes)
     match = Q()
@@ -198,14 +193,18 @@ def lab_duplicates(lab, envelopes: list[dict],
             match |= Q(AnyOf(F(f"{name}_index"), list(values)))
     if not match:
         return [[] for _ in envelopes]
-    live = lab_live.filter(match)
+    live = Patient.objects.for_lab(lab_id).live().filter(match)
+    # One query for the matching rows' keys and what opening them needs (the three arrays
+    # of 2,000 keys were sent, and prepared value by value, twice).
+    opening = Patient.opening_columns()
     by_value: dict[tuple[str, int], list[int]] = {}
-    for pk, *values in live.values_list("pk", *(f"{n}_index" for n in DUPLICATE_RULES)):
-        for name, value in zip(DUPLICATE_RULES, values, strict=True):
-            by_value.setdefault((name, value), []).append(pk)
+    rows = {}
+    for row in live.values_list(*opening, *(f"{n}_index" for n in DUPLICATE_RULES)):
+        rows[row[0]] = row[:len(opening)]
+        for name, value in zip(DUPLICATE_RULES, row[len(opening):], strict=True):
+            by_value.setdefault((name, value), []).append(row[0])
     if not by_value:
         return [[] for _ in envelopes]
-    rows = {row[0]: row for row in live.values_list(*Patient.opening_columns())}
     out = []
     for env, cols in zip(envelopes, columns, strict=True):
         ids = {pk for name in DUPLICATE_RULES if cols[name] is not None
@@ -272,7 +271,7 @@ def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Prepared], int]:
                                              tokens, strict=True):
             p.patient, p.sides, p.record = row, side, (item[0], token, version)
     else:
-        columns = None  # a dry run keys the rows only if the lab has patients to compare with
+        columns, _ = indexing.compute(lab_id, envelopes)
     for p, found in zip(valid_fresh, lab_duplicates(lab_id, envelopes, columns), strict=True):
         if found:
             p.lab_duplicate = (next(r for r in DUPLICATE_RULES if r in found[0].reasons),

@@ -332,7 +332,8 @@ def _clean_contact(data, env, errors) -> None:
             errors.by_field.setdefault(key, []).append(message)
         env[key] = text
     for key, what in _TEXTS.items():
-        env[key] = errors.run(key, _text, data.get(key), what) or ""
+        value = data.get(key)  # mostly absent: _text(None) is "", not worth the call
+        env[key] = "" if value is None else errors.run(key, _text, value, what) or ""
     env["physician_rpps"] = ""
     if data.get("physician_rpps"):
         env["physician_rpps"] = errors.run("physician_rpps", validators.check_rpps,
@@ -341,7 +342,9 @@ def _clean_contact(data, env, errors) -> None:
     if data.get("blood_group"):
         env["blood_group"] = errors.run("blood_group", normalize_blood_group,
                                         str(data["blood_group"])) or ""
-    env["notes"] = errors.run("notes", _text, data.get("notes"), "La note", MAX_NOTES) or ""
+    notes = data.get("notes")
+    env["notes"] = "" if notes is None else errors.run("notes", _text, notes, "La note",
+                                                       MAX_NOTES) or ""
     env["insured_nir"] = ""
     if data.get("insured_nir"):
         value = data["insured_nir"] if isinstance(data["insured_nir"], str) else ""
