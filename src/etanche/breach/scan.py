@@ -44,10 +44,12 @@ class _Totals:
         self.evidence: Counter = Counter()
         self.confidence: Counter = Counter()
         self.matched_rows: list[int] = []
-        self.matches: dict[int, list] = {}  # row -> [patient id, confidence, evidence]
+        # row -> (patient id, confidence, evidence): tuples of atoms, which the collector
+        # stops tracking, so half a million matches do not slow its passes in the parent.
+        self.matches: dict[int, tuple] = {}
         self.patients: set[int] = set()
         self.hits: list = []
-        self._evidence: dict[tuple, list] = {}
+        self._evidence: dict[tuple, tuple] = {}
         self.finder = attribution.CanaryFinder(lab)
 
     def add(self, result: tuple) -> None:
@@ -55,10 +57,10 @@ class _Totals:
         self.categories.update(seen)
         for number, patient_id, confidence, found in matches:
             # Half a million matches share a handful of evidence lists: keep one of each.
-            evidence = self._evidence.setdefault(tuple(found), found)
+            evidence = self._evidence.setdefault(key := tuple(found), key)
             self.matched_rows.append(number)
             self.patients.add(patient_id)
-            self.matches[number] = [patient_id, confidence, evidence]
+            self.matches[number] = (patient_id, confidence, evidence)
             self.evidence.update(evidence)
             self.confidence["high" if confidence >= 0.9 else
                             "medium" if confidence >= 0.6 else "low"] += 1
