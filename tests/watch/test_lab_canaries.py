@@ -110,3 +110,16 @@ def test_the_journal_tells_a_canary_s_registration_from_no_other(world):
 
     assert trail(canary) == trail(real) != []
     assert not any(str(canary) in d for d in LabCanary.objects.values_list("digest", flat=True))
+
+
+def test_a_long_list_of_ids_finds_the_same_canaries_as_a_short_one(world, monkeypatch):
+    """Past ASKED_BY_DIGEST_MAX ids the lab's digests are compared in memory: same answer,
+    and another lab's canaries (same ids asked) are never among them."""
+    canaries.seed(world.lab_a, 3)
+    canaries.seed(world.lab_b, 2)
+    ids = list(Patient.objects.values_list("pk", flat=True))  # both labs' rows
+    short = canaries.canaries_among(world.lab_a, ids)
+    monkeypatch.setattr(canaries, "ASKED_BY_DIGEST_MAX", 0)
+    long = canaries.canaries_among(world.lab_a, ids)
+    assert len(short) == 3 and long == short
+    assert not long & set(Patient.objects.for_lab(world.lab_b).values_list("pk", flat=True))
