@@ -79,10 +79,13 @@ def as_mysql(rows, header=HEADER) -> bytes:
 def as_pg_copy(rows, header=HEADER) -> bytes:
     def cell(value):
         return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n") or "\\N"
-    lines = ["--", "-- PostgreSQL database dump", "--",
+    # Shaped as pg_dump 15.14+ writes it: psql's \restrict / \unrestrict around the dump.
+    lines = ["--", "-- PostgreSQL database dump", "--", "", "\\restrict K3y", "",
              "SET standard_conforming_strings = on;",
              f"COPY public.patients ({', '.join(header)}) FROM stdin;",
-             *("\t".join(cell(v) for v in row) for row in rows), "\\."]
+             *("\t".join(cell(v) for v in row) for row in rows), "\\.", "",
+             "ALTER TABLE ONLY public.patients",
+             "    ADD CONSTRAINT patients_pkey PRIMARY KEY (id);", "", "\\unrestrict K3y"]
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -86,3 +86,74 @@ def test_a_long_insert_is_read_tuple_by_tuple():
 def test_a_streamed_insert_refuses_what_it_cannot_read(text):
     with pytest.raises(TabularError):
         tables(text, max_statement=1000)
+
+
+# The head and tail of what pg_dump 15.20 wrote here (`pg_dump -t dossiers`): since the
+# August 2025 releases a dump opens and closes with psql's \restrict / \unrestrict.
+PG_DUMP_15_20 = """--
+-- PostgreSQL database dump
+--
+
+\\restrict Eecl3F0ImkrgM8IMdXUz8S3nPT51UrYcyUeT66vYLzov0qyzjC7DAonQTswYLUo
+
+-- Dumped from database version 15.20 (Debian 15.20-0+deb12u1)
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+
+CREATE TABLE public.dossiers (
+    id integer NOT NULL,
+    nom text
+);
+
+
+ALTER TABLE public.dossiers OWNER TO postgres;
+
+{data}
+
+ALTER TABLE ONLY public.dossiers
+    ADD CONSTRAINT dossiers_pkey PRIMARY KEY (id);
+
+
+--
+-- PostgreSQL database dump complete
+--
+
+\\unrestrict Eecl3F0ImkrgM8IMdXUz8S3nPT51UrYcyUeT66vYLzov0qyzjC7DAonQTswYLUo
+
+"""
+
+
+@pytest.mark.parametrize("data", [
+    "COPY public.dossiers (id, nom) FROM stdin;\n1\tO'Neil\n2\t\\N\n\\.",
+    "INSERT INTO public.dossiers (id, nom) VALUES (1, 'O''Neil');\n"
+    "INSERT INTO public.dossiers (id, nom) VALUES (2, NULL);",
+], ids=["copy", "column-inserts"])
+def test_a_pg_dump_with_restrict_lines(data):
+    found = tables(PG_DUMP_15_20.format(data=data))
+    assert [(name, columns) for name, columns, _ in found][:1] == [("public.dossiers",
+                                                                    ["id", "nom"])]
+    assert [row for _, _, rows in found for row in rows] == [["1", "O'Neil"], ["2", None]]
+
+
+# What mariadb-dump 10.11 wrote here: the sandbox line first, one tuple per line.
+MARIADB_10_11 = """/*M!999999\\- enable the sandbox mode */
+-- MariaDB dump 10.19  Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)
+/*!40101 SET NAMES utf8mb4 */;
+DROP TABLE IF EXISTS `dossiers`;
+CREATE TABLE `dossiers` (
+  `id` int(11) NOT NULL,
+  `nom` varchar(80) DEFAULT NULL,
+  PRIMARY KEY (`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+LOCK TABLES `dossiers` WRITE;
+/*!40000 ALTER TABLE `dossiers` DISABLE KEYS */;
+INSERT INTO `dossiers` VALUES
+(1,'O\\'Neil'),
+(2,NULL);
+/*!40000 ALTER TABLE `dossiers` ENABLE KEYS */;
+UNLOCK TABLES;
+"""
+
+
+def test_a_mariadb_dump_with_one_tuple_per_line():
+    assert tables(MARIADB_10_11) == [("dossiers", ["id", "nom"], [["1", "O'Neil"], ["2", None]])]

@@ -13,7 +13,8 @@ Statements understood: `INSERT [IGNORE] INTO t [(cols)] VALUES (...), (...);` (M
 extended inserts and pg_dump --inserts) and `COPY t (cols) FROM stdin;` followed by its
 tab-separated lines up to `\\.` (pg_dump's default). Everything else (SET, CREATE INDEX,
 comments, ALTER...) is skipped. MySQL strings take backslash escapes; PostgreSQL strings
-(standard_conforming_strings) do not, except E'...'. Memory: an INSERT is parsed tuple by
+(standard_conforming_strings) do not, except E'...'. psql meta-commands between statements
+(`\\restrict`, `\\connect`) are skipped. Memory: an INSERT is parsed tuple by
 tuple as its lines arrive (one tuple of at most `max_statement` characters in memory,
 whatever the statement's length); any other statement is held whole, at most
 `max_statement` characters; longer is refused with a TabularError, like a CSV line that
@@ -205,7 +206,10 @@ class _Statements:
         while line := self._line():
             if not parts:
                 stripped = line.lstrip()
-                if not stripped or stripped.startswith(("--", "#")):
+                # psql's meta-commands stand alone on their line, without a semicolon:
+                # pg_dump (15.14, 16.10, 17.6 and later) opens and closes every dump with
+                # `\restrict KEY` / `\unrestrict KEY`; pg_dumpall writes `\connect db`.
+                if not stripped or stripped.startswith(("--", "#", "\\")):
                     if _DUMP_BANNER.search(line) and "PostgreSQL" in line:
                         self.backslashes = False
                     continue
