@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from etanche.journal.models import Entry
-from etanche.orders import memo
+from etanche.orders import memo, prescribers
 from etanche.orders import services as orders_service
 from etanche.orders.models import CatalogueTest, Order, Status
 from tests.orders.helpers import make_order
@@ -260,6 +260,23 @@ def test_another_name_with_a_known_prescribers_rpps_is_refused(w, as_user):
     assert response.status_code == 200
     assert "Le RPPS 10003456789 est celui de Dr Kerbrat" in page
     assert Order.objects.count() == 2
+
+
+def test_the_patients_prescribers_are_looked_up_only_when_a_check_needs_them(
+        w, as_user, monkeypatch):
+    client = as_user(w.frontdesk)
+    url = _first(client, w, prescriber_name="Dr Kerbrat", prescriber_rpps="10003456789")
+    looked_up = []
+    real = prescribers.of_patient
+    monkeypatch.setattr(prescribers, "of_patient",
+                        lambda *a, **k: looked_up.append(True) or real(*a, **k))
+    assert client.post(url, _entry(w, prescriber_rpps="")).status_code == 302
+    assert looked_up == []
+    # An RPPS typed: compared with the known prescribers' (the slip of issue 24).
+    response = client.post(url, _entry(w, prescriber_name="Dr Le Bihan",
+                                       prescriber_rpps="10003456789"))
+    assert "Le RPPS 10003456789 est celui de Dr Kerbrat" in response.content.decode()
+    assert looked_up == [True]
 
 
 def test_a_choice_and_a_typed_prescriber_together_are_refused(w, as_user):

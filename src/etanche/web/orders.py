@@ -73,10 +73,12 @@ def order_create(request, patient_id: int):
     # Registering the request journals a CREATE naming the patient; the record is opened
     # (a journaled READ) only when the page shows it: a form to fill or to correct.
     patient, redirected = resolve_patient_for_user(request, patient_id, Perm.ORDER_WRITE)
-    # Prescribers are offered as choices, none selected: never filled in silently.
-    offered = prescribers.offered(
-        prescribers.of_patient(lab, orders.record_ids(patient)),
-        memo.recent(request.session, lab, request.user))
+    # Prescribers are offered as choices, none selected: never filled in silently. Looked
+    # up only when the page or the form's checks need them (OrderForm.prescribers).
+    def offered():
+        return prescribers.offered(prescribers.of_patient(lab, orders.record_ids(patient)),
+                                   memo.recent(request.session, lab, request.user))
+
     form = OrderForm(request.POST or None, prescribers=offered,
                      initial={"prescription_date": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
@@ -107,7 +109,7 @@ def order_create(request, patient_id: int):
     return render(request, "orders/create.html", {
         "form": form, "p": record.summary, "record": record, "preview": preview,
         "question_fields": form.question_fields(preview["question_keys"]),
-        "prescribers": offered, "chosen": form.chosen_prescriber(),
+        "prescribers": form.prescribers, "chosen": form.chosen_prescriber(),
         "choice": request.POST.get("prescriber_choice", ""),
     })
 

@@ -3,6 +3,7 @@
 from datetime import date
 
 from django import forms
+from django.utils.functional import cached_property
 
 from etanche.orders import prescribers as prescriber_choices
 from etanche.orders.preanalytical import QUESTIONS, REJECT_REASONS, SPECIMEN_KINDS
@@ -51,10 +52,20 @@ class OrderForm(forms.Form):
                             widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, prescribers=(), **kwargs):
+        """`prescribers`: the choices offered, or a callable giving them, called only if
+        the page or clean() needs them (a typed name without RPPS needs none)."""
         super().__init__(*args, **kwargs)
-        self.prescribers = list(prescribers)
+        self._prescribers = prescribers
         for key, question in QUESTIONS.items():
             self.fields[f"q_{key}"] = _question_field(question)
+
+    @cached_property
+    def prescribers(self) -> list:
+        # On request entry: two queries, the patient's last requests unsealed and the
+        # user's sealed memo opened (1.7 ms of CPU, issue 25), which a POST with a typed
+        # name and no RPPS does not need.
+        source = self._prescribers
+        return list(source() if callable(source) else source)
 
     def clean(self):
         data = super().clean()
@@ -76,7 +87,7 @@ class OrderForm(forms.Form):
             self.add_error("prescriber_choice" if self.prescribers else "prescriber_name",
                            "Choisissez le prescripteur dans la liste ou saisissez-le."
                            if self.prescribers else "Indiquez le prescripteur.")
-        else:
+        elif rpps:
             other = prescriber_choices.conflict(name, rpps, self.prescribers)
             if other is not None:
                 self.add_error("prescriber_rpps", f"Le RPPS {rpps} est celui de {other.name} "
