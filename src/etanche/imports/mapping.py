@@ -24,6 +24,14 @@ A TOML file (`load_toml`) overrides the proposal::
     "2" = "F"
     [constants]
     site = "Site principal"      # the same value for every row
+    [derived]
+    birthplace_code = "nir"      # "" to refuse: a field without column, read from the NIR
+
+A file with a NIR column but no birthplace or sex column (many previous programs kept
+neither) has both read from each row's NIR, which encodes them from the birth record: the
+place of birth as its INSEE code at birth (department + commune, or 99 + country) in the
+6th to 10th characters, the sex in the first. The proposal says so ("déduit du NIR"); a
+row whose NIR does not parse gets neither, and is refused for its NIR.
 
 `Mapping.apply(values)` turns one row into (input for intake or orders, source id,
 [(field, French reason)]).
@@ -59,6 +67,7 @@ class Mapping:
     formats: dict[str, str] = field(default_factory=dict)
     sex_codes: dict[str, str] = field(default_factory=lambda: dict(F.SEX_CODES))
     constants: dict[str, str] = field(default_factory=dict)
+    derived: dict[str, str] = field(default_factory=dict)  # field -> the field it is read from
     duplicates: str = "flag"
 
     def column_of(self, name: str) -> str | None:
@@ -68,11 +77,14 @@ class Mapping:
         lines = [f"  {column!r} -> {name} ({F.LABELS.get(name, name)}, "
                  f"{self.why.get(column, 'fichier')})" for column, name in self.columns.items()]
         lines += [f"  constante -> {name}" for name in self.constants]
+        lines += [f"  déduit du NIR -> {name} ({F.LABELS.get(name, name)})"
+                  for name in self.derived]
         return lines
 
     def as_dict(self) -> dict:
         return {"columns": dict(self.columns), "formats": dict(self.formats),
-                "constants": sorted(self.constants), "duplicates": self.duplicates}
+                "constants": sorted(self.constants), "derived": dict(self.derived),
+                "duplicates": self.duplicates}
 
     def apply(self, values: dict[str, str]) -> tuple[dict, str, list[tuple[str, str]]]:
         data: dict = {}
@@ -88,6 +100,8 @@ class Mapping:
                 self._put(data, name, value)
             except F.ConversionError as exc:
                 problems.append((name, str(exc)))
+        if self.derived and data.get("nir"):
+            _derive(data, self.derived)
         source_id = data.pop("source_id", "")
         return data, source_id, problems
 
@@ -108,6 +122,20 @@ class Mapping:
                 "+", " ").split() if c]
         else:
             data[name] = value
+
+
+DERIVABLE = ("birthplace_code", "sex")  # from the NIR
+
+
+def _derive(data: dict, derived: dict[str, str]) -> None:
+    try:
+        parts = nirs.parse_nir(data["nir"])
+    except ValidationError:
+        return  # intake refuses the NIR, with its reason
+    if "birthplace_code" in derived and not data.get("birthplace_code"):
+        data["birthplace_code"] = parts.birthplace
+    if "sex" in derived and not data.get("sex"):
+        data["sex"] = "M" if parts.sex_digit == "1" else "F"
 
 
 # -- proposal -------------------------------------------------------------------------------
@@ -261,6 +289,9 @@ def propose(kind: str, header: list[str], rows: list[dict[str, str]]) -> Mapping
     for col in header:
         if col not in mapping.columns and content.get(col):
             take(col, content[col], "contenu")
+    # 3. What the NIR tells, for the fields no column gives.
+    if kind == "patients" and taken["nir"]:
+        mapping.derived = {name: "nir" for name in DERIVABLE if not taken[name]}
     return mapping
 
 
@@ -304,6 +335,16 @@ def load_toml(path: str | Path, kind: str, proposal: Mapping | None) -> Mapping:
         if name not in candidates:
             raise MappingError(f"Champ inconnu dans [constants] : {name}.")
         mapping.constants[name] = str(value)
+    mapping.derived = dict(proposal.derived) if use_auto else {}
+    for name, source in (doc.get("derived") or {}).items():
+        if name not in DERIVABLE or source not in ("nir", ""):
+            raise MappingError(f"[derived] : seuls {' et '.join(DERIVABLE)} se déduisent, "
+                               'du NIR ("nir"), ou pas ("").')
+        mapping.derived.pop(name, None)
+        if source:
+            mapping.derived[name] = source
+    for name in set(mapping.columns.values()) & set(mapping.derived):
+        del mapping.derived[name]  # a column gives it: nothing to derive
     policy = doc.get("duplicates", "flag")
     if policy not in ("flag", "skip"):
         raise MappingError('duplicates vaut "flag" (importés, signalés) ou "skip" (ignorés).')

@@ -71,8 +71,10 @@ def propose(job: ImportJob) -> None:
     preview = [[mask(name, row.get(column, "")) for column, name in columns]
                for row in plan.sample[:PREVIEW_ROWS]]
     sealed = job.get_sealed()
+    derived = [F.LABELS.get(n, n) for n in plan.mapping.derived] if plan.mapping else []
     sealed.update(mapping=[[c, n, F.LABELS.get(n, n), plan.mapping.why.get(c, "")]
-                           for c, n in columns], preview=preview, facts=plan.facts())
+                           for c, n in columns], preview=preview, facts=plan.facts(),
+                  derived=derived)
     job.set_sealed(sealed)
     job.status, job.updated_at = JobStatus.PROPOSED, timezone.now()
     job.save()

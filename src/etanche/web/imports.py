@@ -54,7 +54,8 @@ def import_detail(request, pk):
     sealed = job.get_sealed()
     return render(request, "imports/detail.html", {
         "job": job, "mapping": sealed.get("mapping") or [], "preview": sealed.get("preview"),
-        "facts": sealed.get("facts") or {}, "report": job.report,
+        "facts": sealed.get("facts") or {}, "derived": sealed.get("derived") or [],
+        "report": job.report,
         "waiting": job.status in (JobStatus.UPLOADED, JobStatus.RUNNING)})
 
 
