@@ -68,3 +68,15 @@ def test_a_row_whose_nir_is_wrong_is_refused_for_its_nir(world, tmp_path):
                                      imports.plan(path, "patients"), dry_run=True)
     assert {r["row"] for r in report.rejected} == {2}
     assert any(r["field"] == "nir" and "clé" in r["reason"] for r in report.rejected)
+
+
+@pytest.mark.parametrize("written", ["1,85037E+14", "1.85037E14", "2E+14"])
+def test_a_nir_a_spreadsheet_turned_into_a_number_is_refused_for_that(world, tmp_path, written):
+    rows = list(other_rows(2, seed=7))
+    rows[0][OTHER_COLUMNS.index("N° SS")] = written
+    path = write_other_csv(tmp_path / "tableur.csv", rows)
+    report = imports.import_patients(world.lab_a, world.labadmin, path,
+                                     imports.plan(path, "patients"), dry_run=True)
+    [nir] = [r for r in report.rejected if r["field"] == "nir"]
+    assert nir["row"] == 1 and "notation scientifique" in nir["reason"]
+    assert written not in nir["reason"]

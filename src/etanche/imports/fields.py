@@ -160,6 +160,20 @@ def to_date(value: str, fmt: str | None, what: str) -> str:
     raise ConversionError(f"La {what} n'est pas une date réelle au format {shown}.")
 
 
+# A spreadsheet that took a 15-digit number for a number shows it as 1,85037E+14 (or
+# 1.85037E14): the last digits are lost, so no check can say more than "11 characters".
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
+
+
+def to_number_text(value: str, what: str) -> str:
+    """A NIR or other long number as written; refused when a spreadsheet rewrote it."""
+    if _SCIENTIFIC.fullmatch(value.strip()):
+        raise ConversionError(
+            f"Le {what} est écrit en notation scientifique : un tableur l'a pris pour un "
+            "nombre et a perdu ses derniers chiffres. Exportez cette colonne au format texte.")
+    return value
+
+
 def to_sex(value: str, codes: dict[str, str]) -> str:
     key = fold(value)
     sex = codes.get(key) or codes.get(value.strip())

@@ -113,6 +113,8 @@ class Mapping:
             data["sex"] = F.to_sex(value, self.sex_codes)
         elif name == "first_names":
             data["first_names"] = F.split_first_names(value)
+        elif name in ("nir", "insured_nir"):
+            data[name] = F.to_number_text(value, "NIR")
         elif name == "phone2":
             data.setdefault("phones", []).append(value)
         elif name in ("postal_code", "birthplace_code") and value.isdigit() and len(value) == 4:
