@@ -107,3 +107,23 @@ def test_round_trip_from_lab_a_migration_export_into_lab_b(world, tmp_path):
     assert len(after) >= len(before) == 3
     for ins, record in before.items():
         assert after[ins] == record
+
+
+def test_a_past_request_needs_no_pre_analytical_answers_and_its_number_is_its_own(
+        world, tmp_path, imported):
+    """What another program's export of past requests looks like: numbers such as
+    D2019..., statuses in either gender, tests whose pre-analytical questions (0126:
+    anticoagulant) were never recorded there."""
+    header = ["N° demande", "Date prescription", "N° dossier", "Médecin prescripteur",
+              "Codes NABM", "Etat"]
+    rows = [["D201900001", "12/03/2019", "P000001", "Dr Martin Soury", "0126 1104", "Validé"],
+            ["D201900002", "13/03/2019", "P000002", "Dr Martin Soury", "0126", "clôturé"],
+            ["D201900003", "14/03/2019", "P000003", "Dr Martin Soury", "1104", "Annulé"]]
+    path = write_other_csv(tmp_path / "demandes.csv", rows, header=header)
+    plan = imports.plan(path, "requests")
+    assert plan.mapping.columns["N° demande"] == "number"
+    report = _import(world, path, "requests")
+    assert (report.imported, report.rejected, report.duplicates) == (3, [], [])
+    orders = Order.objects.for_lab(world.lab_a).order_by("created_at")
+    assert [o.status for o in orders] == ["received", "received", "cancelled"]
+    assert orders[0].get_sealed()["answers"] == {}

@@ -150,9 +150,14 @@ def _is_nir(value: str) -> bool:
     return True
 
 
+# phonenumbers drops stray letters ("D201900000" parses as 2 01 90 00 00): a column of
+# request numbers would read as phones. A phone is written with digits and separators only.
+_PHONE_CHARACTERS = frozenset("0123456789 +().-/\u00a0")
+
+
 def _is_phone(value: str) -> bool:
     digits = sum(ch.isdigit() for ch in value)
-    if not 9 <= digits <= 15 or _is_nir(value):
+    if not 9 <= digits <= 15 or not set(value) <= _PHONE_CHARACTERS or _is_nir(value):
         return False
     try:
         validators.normalize_phone(value)

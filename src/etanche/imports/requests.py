@@ -6,7 +6,8 @@ ImportedRecord; Étanche gives its own number as for any request), date
 patient: by the previous software's patient id (a patient this lab imported)
 or by identity (NIR, or birth name + first name + birth date) matching exactly
 one patient of the lab. Each goes through `orders.services.create_order`, the
-request form's own checks: pass 1 creates each one inside a transaction rolled
+request form's own checks (but the pre-analytical answers, which a past request's file
+does not hold: `past=True`): pass 1 creates each one inside a transaction rolled
 back at the end (nothing stays), pass 2 writes in batches, each one transaction
 with its ImportedRecord rows, so a re-run skips what a killed run committed.
 Statuses move through the orders workflow (sampled, received, cancelled).
@@ -29,12 +30,16 @@ from etanche.vault import services as vault
 from etanche.vault.models import new_record_id
 
 BATCH = 500
+# Folded words (accents and case ignored), both genders: "demande validée", "dossier validé".
 STATUSES = {
-    "registered": ("enregistree", "registered", "en attente", "active", "ouverte", "creee"),
-    "sampled": ("prelevee", "sampled", "preleve"),
-    "received": ("recue", "received", "terminee", "validee", "completed", "done", "faite",
-                 "close", "cloturee"),
-    "cancelled": ("annulee", "cancelled", "revoked", "supprimee", "refusee", "rejected"),
+    "registered": ("enregistree", "enregistre", "registered", "en attente", "active",
+                   "ouverte", "ouvert", "creee", "cree", "nouvelle", "nouveau"),
+    "sampled": ("prelevee", "preleve", "sampled", "en cours", "en cours d analyse"),
+    "received": ("recue", "recu", "received", "terminee", "termine", "validee", "valide",
+                 "completed", "done", "faite", "fait", "close", "clos", "cloturee", "cloture",
+                 "rendue", "rendu", "facturee", "facture", "archivee", "archive"),
+    "cancelled": ("annulee", "annule", "cancelled", "revoked", "supprimee", "supprime",
+                  "refusee", "refuse", "rejected"),
 }
 _STATUS = {word: status for status, words in STATUSES.items() for word in words}
 YES = {"1", "oui", "o", "true", "vrai", "yes", "y", "urgent", "u", "x"}
@@ -118,7 +123,7 @@ def create(lab, user, data: dict, patient_digest):
                 prescription_date=data.get("date"),
                 urgent=F.fold(data.get("urgent") or "") in YES,
                 clinical_info=data.get("clinical_info", ""), answers=data.get("answers"),
-                fasting=data.get("fasting"), notes=_notes(data))
+                fasting=data.get("fasting"), notes=_notes(data), past=True)
             if problems:
                 raise Rejected(problems)
             if status in ("sampled", "received"):

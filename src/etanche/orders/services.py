@@ -178,8 +178,12 @@ def _clean_text(value, what: str) -> str:
     return text
 
 
-def _clean_answers(tests, answers: dict) -> dict:
+def _clean_answers(tests, answers: dict, *, required: bool = True) -> dict:
+    """The pre-analytical answers the tests ask for; `required=False` (a past request taken
+    from another program, which never recorded them) checks only those given."""
     needed = list(dict.fromkeys(k for t in tests for k in t.question_keys))
+    if not required:
+        needed = [k for k in needed if (answers or {}).get(k) not in (None, "")]
     errors, clean = {}, {}
     for key in needed:
         question = QUESTIONS[key]
@@ -251,8 +255,10 @@ def specimens_for(tests) -> list[str]:
 @transaction.atomic
 def create_order(lab, user, patient, *, tests, prescriber_name, prescription_date,
                  prescriber_rpps="", urgent=False, clinical_info="", answers=None,
-                 fasting=None, notes="") -> Order:
-    """Register a request from a prescription, with its specimens; all or nothing."""
+                 fasting=None, notes="", past=False) -> Order:
+    """Register a request from a prescription, with its specimens; all or nothing.
+    `past`: a request of the lab's history (imports), whose pre-analytical answers are
+    not asked for: the specimen was taken long ago, and the old program kept none."""
     if patient.lab_id != lab.pk or getattr(patient, "merged_into_id", None):
         raise ValidationError({"patient": "Ce dossier patient n'est pas utilisable."})
     errors = {}
@@ -265,7 +271,7 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
                 prescription = _check_prescription(prescriber_name, prescriber_rpps,
                                                    prescription_date)
             elif step == "answers" and chosen:
-                clean_answers = _clean_answers(chosen, answers or {})
+                clean_answers = _clean_answers(chosen, answers or {}, required=not past)
             elif step == "texts":
                 clinical_info = _clean_text(clinical_info, "Le renseignement clinique")
                 notes = _clean_text(notes, "La note")
