@@ -3,6 +3,8 @@
 import gzip
 import io
 import json
+import shutil
+import subprocess
 import sys
 import zipfile
 
@@ -17,6 +19,7 @@ from etanche.journal.models import Action, Entry
 from etanche.synthetic import people
 from tests.breach import leaks
 from tests.breach.conftest import OURS, SEED
+from tests.conftest import require_system
 from tests.exports.helpers import age_key
 from tests.personas import totp_now
 
@@ -92,6 +95,14 @@ def test_case_draft_and_encrypted_letters(lab, world, tmp_path, monkeypatch):
     assert not data.startswith(b"%PDF") and envs[0]["birth_name"].encode() not in data
     clear = pyrage.decrypt(data, [identity])
     assert clear.startswith(b"%PDF") and clear.count(b"/Type /Page\n") == 5
+    require_system(shutil.which("pdftotext") is not None, "poppler-utils is not installed")
+    pages = subprocess.run([shutil.which("pdftotext"), "-layout", "-", "-"], input=clear,
+                           capture_output=True, check=True).stdout.decode().split("\f")
+    for env in envs:  # one page each, addressed to them, with the case's text
+        [page] = [p for p in pages if f"{env['first_names'][0]} " in p
+                  and (env["used_name"] or env["birth_name"]) in p]
+        assert "Madame, Monsieur" in page and "Fichier publié sur un forum" in page
+        assert "dpo@labo-a.example" in page and "www.cnil.fr" in page
 
 
 def test_other_roles_refused(lab, world, tmp_path, monkeypatch):

@@ -14,8 +14,8 @@ Nothing is sent: the DPO reviews, completes and sends.
 - `write_letters(case, user, recipient, path)`: one plain-language letter per affected
   patient (art. 34(2): the nature of the breach, the DPO's contact, the likely consequences,
   the measures), as one PDF held in memory and written only encrypted to the DPO's age key
-  (the letters carry names and addresses). The affected patients' records are unsealed for
-  this, and only theirs.
+  (the letters carry names and addresses; breach/letters.py lays them out). The affected
+  patients' records are unsealed for this, and only theirs.
 """
 
 import io
@@ -27,14 +27,13 @@ from django.utils import timezone
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, SimpleDocTemplate
 
+from etanche.breach import letters
 from etanche.breach.models import OBJECT_TYPE, BreachCase
 from etanche.breach.services import case_summary
 from etanche.journal.models import Action
 from etanche.journal.services import record as journal
-from etanche.patients.models import Patient
-from etanche.patients.search import open_values
 from etanche.vault import age
 
 MISSING = "[à compléter par le DPO]"
@@ -163,44 +162,11 @@ def cnil_notification(case: BreachCase, user, *, via: str = "web") -> tuple[str,
     return text, pdf
 
 
-def _letter(styles, env: dict, lab_name: str, sealed: dict, case: BreachCase) -> list:
-    first = (env.get("first_names") or [""])[0]
-    name = f"{first} {env.get('used_name') or env.get('birth_name', '')}".strip()
-    address = [env.get("street") or "", f"{env.get('postal_code') or ''} "
-               f"{env.get('city') or ''}".strip()]
-    body = [
-        f"Madame, Monsieur {name},",
-        f"Le {_when(case.aware_at)}, {lab_name} a appris que des données personnelles de "
-        "patients ont été divulguées. Vos données font partie de ce fichier.",
-        "Ce qui s'est passé : " + _or_missing(sealed["nature"]),
-        "Ce que cela peut entraîner pour vous : " + _or_missing(sealed["consequences"]),
-        "Ce que nous avons fait : " + _or_missing(sealed["measures_taken"]),
-        "Ce que nous vous conseillons : méfiez-vous des appels, courriels ou SMS qui "
-        "citeraient vos données de santé ou votre numéro de sécurité sociale ; ne donnez "
-        "jamais vos codes ou coordonnées bancaires.",
-        "Pour toute question, vous pouvez joindre notre délégué à la protection des données : "
-        + _or_missing(sealed["dpo_contact"]) + ". Vous pouvez aussi adresser une réclamation "
-        "à la CNIL (www.cnil.fr).",
-        "Nous vous prions de nous excuser pour cet incident.",
-    ]
-    return [Paragraph(escape(line), styles["BodyText"]) for line in [name, *address] if line] \
-        + [Spacer(1, 10 * mm)] + [Paragraph(escape(p), styles["BodyText"]) for p in body] \
-        + [PageBreak()]
-
-
 def letters_pdf(case: BreachCase) -> tuple[bytes, int]:
     sealed = case.get_sealed()
-    ids = sealed["patient_ids"]
-    if not ids:
+    if not sealed["patient_ids"]:
         raise DraftError("Aucun patient concerné dans ce dossier : pas de lettre à préparer.")
-    styles = getSampleStyleSheet()
-    story: list = []
-    rows = Patient.objects.for_lab(case.lab_id).filter(pk__in=ids).order_by("pk")
-    count = 0
-    for _pk, env in open_values(rows.values_list(*Patient.opening_columns())):
-        story += _letter(styles, env, case.lab.name, sealed, case)
-        count += 1
-    return _pdf(story, "Lettres art. 34"), count
+    return letters.letters_pdf(case, sealed)
 
 
 def write_letters(case: BreachCase, user, recipient: str, path, *, via: str = "web") -> int:
