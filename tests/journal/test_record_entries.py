@@ -32,17 +32,9 @@ def test_it_appends_several_entries_with_one_lock_one_insert_one_update(make_lab
     assert [(e.action, e.object_id) for e in made] == [(Action.SEARCH, ""), (Action.CREATE, "7")]
     assert made[1].seq == made[0].seq + 1
     journal = [s for s in _statements(sent) if "journal_" in s]
-    # registry and chain locked together; chain state, registry, entries' insert (on
-    # PostgreSQL one statement, the two UPDATEs in its WITH clause)
-    if connection.vendor == "postgresql":
-        lock, write = journal
-        writes = [write[write.index("UPDATE journal_chain"):],
-                  write[write.index("UPDATE journal_registry"):],
-                  write[write.index("INSERT"):]]
-        assert write.startswith("WITH")
-    else:
-        lock, *writes = journal
-    state, book, insert = writes
+    # registry and chain locked together, chain state, registry, entries' insert
+    assert len(journal) == 4
+    lock, state, book, insert = journal
     assert lock.startswith("SELECT") and "journal_registry" in lock and "journal_chain" in lock
     # The registry is named first: locked first, as on the two-step path of a new chain.
     assert lock.index("journal_registry") < lock.index("journal_chain")
@@ -132,19 +124,24 @@ def test_it_refuses_unclear_calls_before_writing(make_lab, kwargs, message):
     assert Entry.objects.count() == before
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="WITH ... UPDATE is PostgreSQL's")
-def test_on_postgresql_an_appends_writes_are_one_statement(make_lab):
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipeline mode is psycopg's")
+def test_on_postgresql_an_appends_writes_go_in_one_pipeline(make_lab, monkeypatch):
     lab = make_lab()
     services.record(lab=lab, user=None, action=Action.SEARCH)  # the chain exists
+    connection.ensure_connection()
+    raw, opened = connection.connection, []
+    real = raw.pipeline
+
+    def spy():
+        opened.append(True)
+        return real()
+
+    monkeypatch.setattr(raw, "pipeline", spy)
     with CaptureQueriesContext(connection) as sent, transaction.atomic():
         made = services.record(lab=lab, user=None, entries=[{"action": Action.SEARCH}] * 2)
+    assert opened == [True]
     assert [e.pk for e in made] == sorted(e.pk for e in made) and None not in [e.pk for e in made]
     assert Entry.objects.filter(pk__in=[e.pk for e in made]).count() == 2
-    assert len([s for s in _statements(sent) if "journal_" in s]) == 2
-    # The WITH clauses' UPDATEs ran though the INSERT reads neither: the head moved, and
-    # the registry knows it (verify compares the two).
-    chain = Chain.objects.get(name=services.chain_name(lab))
-    assert services.ch.unseal_state(services.sealer_for(lab), chain.pk, chain.state)[1] == \
-        made[-1].seq
+    assert len([s for s in _statements(sent) if "journal_" in s]) == 4
     [report] = verify(lab)
     assert report.problem is None

@@ -89,15 +89,10 @@ class Book:
             self.chains[chain.name] = known
         known["seq"], known["mac"] = seq, mac.hex()
 
-    def update(self) -> tuple[str, list]:
-        """The UPDATE that writes the registry back with its MAC, and its parameters (an
-        append sends it in one statement with its own writes, services._write)."""
-        body = empty_body(self.chains, self.events)
-        return _UPDATE, [body, instance.registry_mac(body.encode()), REGISTRY_PK]
-
     def save(self) -> None:
+        body = empty_body(self.chains, self.events)
         with connection.cursor() as cursor:
-            cursor.execute(*self.update())
+            cursor.execute(_UPDATE, [body, instance.registry_mac(body.encode()), REGISTRY_PK])
 
 
 # Both run on every append: fixed SQL through the cursor costs a third of the ORM's

@@ -9,6 +9,7 @@ commit or roll back together. Failed logins are recorded by the accounts app
 outside any transaction that could roll back.
 """
 
+import contextlib
 from typing import overload
 
 from django.db import IntegrityError, connection, transaction
@@ -143,15 +144,41 @@ def record(*, lab, user, action: str | None = None, entries: list[dict] | None =
         else:
             made = _entries(chain, lab, user, items)
             book.moved(chain, made[-1].seq, made[-1].mac)
-            _write(chain, book, made)
+            # The chain's state, the registry, then the entries' INSERT ... RETURNING,
+            # whose fetch waits for all three: one round trip on PostgreSQL.
+            with _one_round_trip():
+                _save_state(chain)
+                book.save()
+                _insert(made)
             return made if entries is not None else made[0]
     raise JournalError(f"journal chain {chain.name} is closed")
 
 
+@contextlib.contextmanager
+def _one_round_trip():
+    """psycopg's pipeline mode on PostgreSQL: the statements inside are sent without
+    waiting for each result, and a fetch (or the block's end) waits for all of them; an
+    error in any of them is raised there and fails the caller's transaction as before.
+    Elsewhere the statements simply run one after another."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    with connection.connection.pipeline():
+        yield
+
+
 _CHAIN_TABLE = Chain._meta.db_table
-# Fixed SQL, as the registry's: the ORM's query building cost more than the statements.
-# The chain's row is locked by this transaction.
+# Fixed SQL (a rowcount in pipeline mode is only known after the sync, and the ORM's
+# save(update_fields=...) reads it at once); the chain's row is locked by this transaction.
 _SAVE_STATE = f"UPDATE {_CHAIN_TABLE} SET state = %s, closed = %s WHERE id = %s"  # noqa: S608
+
+
+def _save_state(chain: Chain) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_SAVE_STATE, [chain.state, chain.closed, chain.pk])
+
+
 _ENTRY_TABLE = Entry._meta.db_table
 _ENTRY_FIELDS = [f for f in Entry._meta.concrete_fields if not f.primary_key]
 _ENTRY_COLUMNS = ", ".join(f.column for f in _ENTRY_FIELDS)
@@ -159,26 +186,14 @@ _ENTRY_INSERT = f"INSERT INTO {_ENTRY_TABLE} ({_ENTRY_COLUMNS}) VALUES "  # noqa
 _ENTRY_ROW = "(" + ", ".join(["%s"] * len(_ENTRY_FIELDS)) + ")"
 
 
-def _write(chain: Chain, book: registry.Book, made: list[Entry]) -> None:
-    """The chain's new state, the registry, and the entries (their ids set from RETURNING).
-
-    On PostgreSQL in ONE statement: the two UPDATEs as data-modifying WITH clauses, which
-    run to completion whether or not the INSERT reads them, and fail the statement if
-    either fails. One execute's CPU instead of three (issue 25: 0.2-0.3 ms an append),
-    one round trip. Elsewhere (SQLite) the three statements one after another.
-    """
-    state = [chain.state, chain.closed, chain.pk]
-    book_sql, book_params = book.update()
-    insert = _ENTRY_INSERT + ", ".join([_ENTRY_ROW] * len(made)) + " RETURNING id, seq"
-    values = [getattr(entry, f.attname) for entry in made for f in _ENTRY_FIELDS]
+def _insert(made: list[Entry]) -> None:
+    """INSERT the new entries, their ids set from RETURNING. Fixed SQL (one row template
+    repeated per entry): bulk_create's query building was 40% of an append's CPU, as much
+    as the MACs, the sealing of the head and the registry together (bench/RESULTS.md)."""
+    sql = _ENTRY_INSERT + ", ".join([_ENTRY_ROW] * len(made)) + " RETURNING id, seq"
+    params = [getattr(entry, f.attname) for entry in made for f in _ENTRY_FIELDS]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"WITH chain_state AS ({_SAVE_STATE}), book AS ({book_sql}) {insert}",
-                           [*state, *book_params, *values])
-        else:
-            cursor.execute(_SAVE_STATE, state)
-            cursor.execute(book_sql, book_params)
-            cursor.execute(insert, values)
+        cursor.execute(sql, params)
         ids = {seq: pk for pk, seq in cursor.fetchall()}
     for entry in made:
         entry.pk = ids[entry.seq]
