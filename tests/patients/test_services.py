@@ -160,13 +160,14 @@ def test_a_record_only_in_the_nirs_bucket_is_not_unsealed(world, monkeypatch):
     nir_index = patients._keyed(world.lab_a, intake.clean(new).envelope)[0]["nir"]
     Patient.objects.filter(pk=bucket.id).update(nir_index=nir_index)  # a collision
     opened = []
-    real = Patient.open_row.__func__
+    real = Patient.open_rows.__func__
 
-    def spy(cls, values):
-        opened.append(values[0])
-        return real(cls, values)
+    def spy(cls, rows):
+        rows = list(rows)
+        opened.extend(row[0] for row in rows)
+        return real(cls, rows)
 
-    monkeypatch.setattr(Patient, "open_row", classmethod(spy))
+    monkeypatch.setattr(Patient, "open_rows", classmethod(spy))
     assert patients.find_duplicates(world.lab_a, new) == []
     assert opened == []
     # Holding the same number (its ins index too), it is opened, and is the duplicate.

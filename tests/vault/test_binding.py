@@ -90,3 +90,43 @@ def test_rotation_keeps_the_binding(lab):
     Note.objects.filter(pk=note.pk).update(topic="autre")
     with pytest.raises(vault.TamperedData):
         Note.objects.get(pk=note.pk).get_sealed()
+
+
+def _rows(model, lab):
+    return list(model.objects.filter(lab=lab).order_by("pk")
+                .values_list(*model.opening_columns()))
+
+
+def test_the_bulk_open_gives_what_each_row_gives(lab):
+    notes = [_note(lab, topic) for topic in ("bilan", "suivi", "contrôle")]
+    legacy = Person(lab=lab)
+    legacy.sealed = _legacy_token(lab, Person.record_type(), legacy.pk, SYNTHETIC)
+    legacy.key_version = 1
+    legacy.save()
+    assert Note.open_rows(_rows(Note, lab)) == [Note.objects.get(pk=n.pk).get_sealed()
+                                                for n in notes]
+    assert Person.open_rows(_rows(Person, lab)) == [SYNTHETIC]
+    assert Note.open_rows([]) == []
+
+
+def test_the_bulk_open_refuses_a_row_whose_bound_column_changed(lab):
+    notes = [_note(lab), _note(lab)]
+    Note.objects.filter(pk=notes[1].pk).update(topic="autre")
+    with pytest.raises(vault.TamperedData):
+        Note.open_rows(_rows(Note, lab))
+
+
+def test_the_bulk_open_reads_one_lab_at_a_time(lab, other_lab):
+    _note(lab), _note(other_lab)
+    rows = list(Note.objects.order_by("pk").values_list(*Note.opening_columns()))
+    with pytest.raises(vault.VaultError):
+        Note.open_rows(rows)
+
+
+def test_the_bulk_open_follows_a_rotation_done_since_the_keys_were_read(lab):
+    note = _note(lab)
+    assert Note.open_rows(_rows(Note, lab))  # the keyring now holds version 1 only
+    rotate_lab(lab)
+    stored = _rows(Note, lab)
+    assert vault.token_key_version(stored[0][2]) == 2
+    assert Note.open_rows(stored) == [Note.objects.get(pk=note.pk).get_sealed()]

@@ -131,7 +131,8 @@ def opened(rows) -> list[tuple[int, dict]]:
 
 def open_values(values) -> list[tuple[int, dict]]:
     """(id, envelope) of each row of `values_list(*Patient.opening_columns())`."""
-    return [(row[0], Patient.open_row(row)) for row in values]
+    rows = list(values)
+    return list(zip((row[0] for row in rows), Patient.open_rows(rows), strict=True))
 
 
 def _match_name(env, key: str, first_key: str, day: str) -> bool:

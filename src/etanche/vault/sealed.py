@@ -83,6 +83,19 @@ class SealedModel(SealedColumns):
         return services.unseal(lab_id, cls.record_type(), pk, token,
                                services.token_schema_version(token), bound=binding)
 
+    @classmethod
+    def open_rows(cls, rows) -> list[dict]:
+        """`open_row` of many rows of one lab, with one key lookup (services.unseal_many)."""
+        rows = list(rows)
+        if not rows:
+            return []
+        lab_id, names = rows[0][1], cls.bound_columns()
+        if any(row[1] != lab_id for row in rows):
+            raise services.VaultError("open_rows reads the rows of one lab at a time")
+        items = [(pk, bytes(token), cls.binding_of(dict(zip(names, bound, strict=True))))
+                 for pk, _, token, *bound in rows]
+        return services.unseal_many(lab_id, cls.record_type(), items)
+
     def current_binding(self) -> dict:
         return self.binding_of({name: getattr(self, name) for name in self.bound_columns()})
 

@@ -82,13 +82,18 @@ def index_sizes(lab) -> tuple[int | None, dict[str, int]]:
     return keys.expected_records, {name: keys.index_bits(name) for name in indexes.INDEXES}
 
 
+# One encoder each, made once: json.dumps with these options builds a new encoder per call,
+# which was a third of a bulk unseal's associated-data cost. Same bytes as json.dumps.
+_FIELDS_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                allow_nan=False)
+_BOUND_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def _encode(fields: dict) -> bytes:
     if not isinstance(fields, dict) or not all(isinstance(k, str) for k in fields):
         raise VaultError("sealed fields must be a dict with string keys")
     try:
-        return json.dumps(
-            fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        return _FIELDS_JSON.encode(fields).encode("utf-8")
     except (TypeError, ValueError, UnicodeEncodeError):
         # The exception text would quote the value: keep it out of logs.
         raise VaultError(
@@ -112,7 +117,7 @@ def _encode_bound(bound) -> bytes:
         for k, v in bound.items()
     ):
         raise VaultError("bound columns must be a dict of str, int, bool or None values")
-    return json.dumps(bound, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _BOUND_JSON.encode(bound).encode()
 
 
 def _check_target(record_type: str, record_id) -> None:
@@ -180,6 +185,25 @@ def unseal(lab, record_type: str, record_id, token, schema_version: int = 1, *,
             f"a sealed {record_type} has schema version {token_schema}, expected {schema_version}"
         )
     keys = keyring.get_with_version(lab, key_version)
+    return _open(keys, record_type, record_id, header, key_version, body, bound)
+
+
+def unseal_many(lab, record_type: str, items) -> list[dict]:
+    """Unseal many records of one type with one key lookup: the bulk read path (search
+    candidates, breach scan, export). `items`: (record id, token, bound) tuples; each
+    token's own schema version is taken (what the caller would pass to unseal)."""
+    keys = keyring.get(lab, fresh_primary=True)  # as get_with_version: a shred is felt
+    out = []
+    for record_id, token, bound in items:
+        header, key_version, _, body = _parse(token)
+        if key_version not in keys.aeads:
+            keys = keyring.get_with_version(lab, key_version)
+        out.append(_open(keys, record_type, record_id, header, key_version, body, bound))
+    return out
+
+
+def _open(keys, record_type: str, record_id, header: bytes, key_version: int, body: bytes,
+          bound) -> dict:
     primitive = keys.aeads.get(key_version)
     if primitive is None:
         raise TamperedData(
