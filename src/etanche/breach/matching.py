@@ -233,12 +233,11 @@ def score(keys: Keys, env: dict) -> tuple[float, list[str]]:
     sounds = not named and bool({phonex(s) for s in keys.surnames}
                                 & {phonex(n) for n in record_names})
     first_same = bool(keys.first_name) and keys.first_name in firsts
-    first_sounds = bool(keys.first_name) and phonex(keys.first_name) in {phonex(f)
-                                                                         for f in firsts}
     if same_day and named:
         evidence.append("name_dob")
         points += WEIGHTS["name_dob"]
-    elif same_day and sounds and first_sounds:
+    elif same_day and sounds and keys.first_name and (
+            first_same or phonex(keys.first_name) in {phonex(f) for f in firsts}):
         evidence.append("phonetic_dob")
         points += WEIGHTS["phonetic_dob"]
     if first_same:
