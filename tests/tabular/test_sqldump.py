@@ -157,3 +157,25 @@ UNLOCK TABLES;
 
 def test_a_mariadb_dump_with_one_tuple_per_line():
     assert tables(MARIADB_10_11) == [("dossiers", ["id", "nom"], [["1", "O'Neil"], ["2", None]])]
+
+
+def test_sqlite_dump_names_every_column_of_its_one_line_create_table():
+    """What SQLite's .dump writes (the same text as Python's iterdump): the CREATE TABLE on
+    one line, some columns without a type, INSERT INTO "name" VALUES(...)."""
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE clients(ville TEXT, patient, ss TEXT, solde decimal(10,2), "
+               "statut TEXT DEFAULT 'a,b', PRIMARY KEY (ss))")
+    db.execute("INSERT INTO clients VALUES ('Val-d''Arguenon', 'ANTOINE Brigitte', "
+               "'221089935190721', 1.5, 'x')")
+    dump = "\n".join(db.iterdump())
+    assert tables(dump) == [("clients", ["ville", "patient", "ss", "solde", "statut"],
+                             [["Val-d'Arguenon", "ANTOINE Brigitte", "221089935190721",
+                               "1.5", "x"]])]
+
+
+def test_a_quoted_column_named_like_a_keyword_is_a_column():
+    dump = 'CREATE TABLE t ("key" text, "nom" text, KEY idx ("nom"));\n' \
+           "INSERT INTO t VALUES ('k', 'n');\n"
+    assert tables(dump) == [("t", ["key", "nom"], [["k", "n"]])]

@@ -42,7 +42,7 @@ _INSERT = re.compile(
     rf"INSERT\s+(?:IGNORE\s+)?INTO\s+({_NAME})\s*(\([^)]*\))?\s*VALUES\s*", re.I)
 _COPY = re.compile(rf"COPY\s+({_NAME})\s*(\([^)]*\))?\s+FROM\s+stdin", re.I)
 _CREATE = re.compile(rf"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?({_NAME})\s*\(", re.I)
-_CREATE_COLUMN = re.compile(r"^\s*(`[^`]+`|\"[^\"]+\"|\w+)\s+\w", re.M)
+_CREATE_COLUMN = re.compile(r"\s*(`[^`]+`|\"[^\"]+\"|\w+)(?:\s|$)")
 _NOT_COLUMNS = {"PRIMARY", "KEY", "UNIQUE", "CONSTRAINT", "INDEX", "FOREIGN", "CHECK",
                 "FULLTEXT", "SPATIAL", "EXCLUDE"}
 _MYSQL_STRING = r"'(?:[^'\\]|\\.|'')*'"
@@ -83,6 +83,30 @@ def _column_list(text: str | None) -> list[str]:
     if not text:
         return []
     return [_unquote(c.strip()) for c in text.strip("()").split(",") if c.strip()]
+
+
+def _create_columns(body: str) -> list[str]:
+    """The column names of a CREATE TABLE, from the text after its opening parenthesis:
+    its definitions split at the commas outside parentheses and quotes, so that one per
+    line (mysqldump, pg_dump) and all on one line (SQLite's .dump, hand-written dumps)
+    read alike; a type may hold commas (`decimal(10,2)`) and SQLite's may be absent."""
+    parts, depth, start, quote = [], 0, 0, ""
+    for i, char in enumerate(body):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'`\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char in ",)":
+            parts.append(body[start:i])
+            start = i + 1
+            if char == ")":
+                break
+    names = [match.group(1) for part in parts if (match := _CREATE_COLUMN.match(part))]
+    return [_unquote(n) for n in names if n.upper() not in _NOT_COLUMNS]
 
 
 def _string(token: str, backslashes: bool) -> str:
@@ -268,10 +292,7 @@ def read_dump(stream, max_statement: int = MAX_STATEMENT) -> Iterator[DumpTable]
             continue
         head = statement.lstrip()
         if head[:6].upper() == "CREATE" and (match := _CREATE.match(head)):
-            body = head[match.end():]
-            columns = [_unquote(m) for m in _CREATE_COLUMN.findall(body)]
-            created[_unquote(match.group(1))] = [c for c in columns
-                                                 if c.upper() not in _NOT_COLUMNS]
+            created[_unquote(match.group(1))] = _create_columns(head[match.end():])
         elif head[:6].upper() == "INSERT" and (match := _INSERT.match(head)):
             name = _unquote(match.group(1))
             columns = _column_list(match.group(2)) or created.get(name, [])
