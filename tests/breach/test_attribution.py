@@ -48,3 +48,20 @@ def test_a_lab_canary_proves_the_lab_database_leaked(lab, world, tmp_path):
     assert [c["kind"] for c in public["canaries"]] == ["lab"]
     assert public["canaries"][0]["rows"] == [8]
     assert public["matched_patients"] == 20  # the honeypot is nobody to notify
+
+
+def test_the_cnil_draft_says_once_how_many_lab_canaries_the_file_holds(lab, world, tmp_path):
+    from etanche.breach import drafts, services
+
+    canaries.seed(world.lab_a, 3)
+    ids = list(Patient.objects.for_lab(world.lab_a).values_list("pk", flat=True))
+    honeypots = sorted(canaries.canaries_among(world.lab_a, ids))
+    envs = list(people.envelopes(10, seed=SEED))
+    envs += [Patient.objects.get(pk=pk).get_sealed() for pk in honeypots]
+    path = tmp_path / "dump.csv"
+    path.write_bytes(leaks.as_csv(leaks.rows_of(envs)))
+    case, _, result = services.scan_into_case(world.lab_a, world.dpo, path, "0" * 64, via="cli")
+    assert [c["kind"] for c in result.public["canaries"]] == ["lab"] * len(honeypots)
+    text = drafts.cnil_text(case)
+    assert text.count("de la base du laboratoire") == 1
+    assert f"{len(honeypots)} témoins de la base du laboratoire" in text

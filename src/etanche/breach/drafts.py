@@ -68,9 +68,12 @@ def cnil_sections(case: BreachCase, now: datetime | None = None) -> list[tuple[s
                           f"{export['id']} ({export.get('profile', 'profil inconnu')}, demandé "
                           f"le {export.get('requested_at', '?')[:10]}, destinataire "
                           f"{export.get('recipient', '?')}).")
-        else:
-            origin.append("Le fichier contient un témoin de la base du laboratoire : il "
-                          "provient de la base elle-même, non d'un export.")
+    # One sentence for the lab's own honeypots, however many the file holds.
+    in_lab = sum(1 for canary in canaries if canary["kind"] != "export")
+    if in_lab:
+        witnesses = "un témoin" if in_lab == 1 else f"{in_lab} témoins"
+        origin.append(f"Le fichier contient {witnesses} de la base du laboratoire : il "
+                      "provient de la base elle-même, non d'un export.")
     for export in summary["exports"]:
         origin.append(f"{export['matched_inside']:.0%} des patients retrouvés figuraient dans "
                       f"l'export n° {export['export']} ; {export['export_in_file']:.0%} de cet "
