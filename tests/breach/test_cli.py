@@ -101,7 +101,8 @@ def test_case_draft_and_encrypted_letters(lab, world, tmp_path, monkeypatch):
     for env in envs:  # one page each, addressed to them, with the case's text
         [page] = [p for p in pages if f"{env['first_names'][0]} " in p
                   and (env["used_name"] or env["birth_name"]) in p]
-        assert "Madame, Monsieur" in page and "Fichier publié sur un forum" in page
+        assert {"F": "Madame,", "M": "Monsieur,"}.get(env["sex"], "Madame, Monsieur,") in page
+        assert "Fichier publié sur un forum" in page
         assert "dpo@labo-a.example" in page and "www.cnil.fr" in page
 
 

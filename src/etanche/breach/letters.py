@@ -57,13 +57,17 @@ def body(lab_name: str, sealed: dict, aware_at: datetime) -> list[str]:
     ]
 
 
+# The record's sex (M, F; U or absent when unknown) chooses the form of address.
+SALUTATIONS = {"F": "Madame,", "M": "Monsieur,"}
+
+
 def heading(env: dict) -> tuple[list[str], str]:
     """(the address block, the greeting) of one patient's letter."""
     first = (env.get("first_names") or [""])[0]
     name = f"{first} {env.get('used_name') or env.get('birth_name', '')}".strip()
     town = f"{env.get('postal_code') or ''} {env.get('city') or ''}".strip()
     return [line for line in (name, env.get("street") or "", town) if line], \
-        f"Madame, Monsieur {name},"
+        SALUTATIONS.get(env.get("sex") or "", "Madame, Monsieur,")
 
 
 def _wrap(text: str) -> list[str]:
