@@ -80,7 +80,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Deny by default: every view needs a logged-in user unless it is
@@ -88,6 +87,10 @@ MIDDLEWARE = [
     # This subclass of LoginRequiredMiddleware also requires the TOTP step, a
     # changed initial password, and enforces idle and absolute session limits.
     "etanche.web.middleware.AccessMiddleware",
+    # After the access check: reading the form's token parses a multipart body, and the
+    # upload handlers of the breach and import pages need the checked membership then
+    # (web/breach_upload.py, web/import_upload.py). Before, a browser's upload lost it.
+    "django.middleware.csrf.CsrfViewMiddleware",
     # After the login checks, so an anonymous request is still sent to the login page.
     "etanche.web.input_guard.RejectNulMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

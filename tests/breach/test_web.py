@@ -185,3 +185,29 @@ def test_a_spool_with_chunks_swapped_does_not_open(lab):
     with pytest.raises(TabularError):
         read_all()
     sealed.delete()
+
+
+def _form_token(page) -> str:
+    import re
+
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode())[1]
+
+
+def test_a_browsers_upload_with_its_form_token_is_scanned(lab, world):
+    """As a browser sends it: the CSRF check enforced, the token read from the page. That
+    check parses the body, so the upload handler must already know the DPO's membership
+    (the test client skips the check by default: this is what it hid)."""
+    from django.test import Client
+
+    browser = sign_in(Client(enforce_csrf_checks=True), world.dpo, sudo=True)
+    token = _form_token(browser.get(reverse("breach_upload")))
+    data = leaks.as_csv(leaks.rows_of(list(people.envelopes(OURS, seed=SEED))[:5]))
+    response = browser.post(reverse("breach_upload"), {
+        "csrfmiddlewaretoken": token, "file": SimpleUploadedFile("fuite.csv", data)})
+    assert response.status_code == 302, response.content[:300]
+    job = BreachScanJob.objects.get()
+    assert response["Location"] == reverse("breach_job", args=[job.pk])
+    assert _run_the_task() == ScanJobStatus.DONE
+    # Without the token the form is refused, and nothing is kept.
+    response = browser.post(reverse("breach_upload"), {"file": SimpleUploadedFile("b.csv", data)})
+    assert response.status_code == 403 and BreachScanJob.objects.count() == 1

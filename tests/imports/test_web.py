@@ -118,3 +118,20 @@ def test_the_preview_masks_names_and_digits():
     assert jobs.work.mask("birth_date", "23/03/2006") == "••/••/••06"
     assert jobs.work.mask("email", "anne.dupont@example.org") == "A."
     assert jobs.work.mask("phone", "") == ""
+
+
+def test_a_browsers_upload_with_its_form_token_is_received(world, tmp_path):
+    """The CSRF check enforced, as a browser meets it (see tests/breach/test_web.py)."""
+    import re
+
+    from django.test import Client
+
+    browser = sign_in(Client(enforce_csrf_checks=True), world.labadmin, sudo=True)
+    page = browser.get(reverse("import_list")).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    source = write_other_csv(tmp_path / "a.csv", other_rows(3))
+    response = browser.post(reverse("import_list") + "?kind=patients", {
+        "csrfmiddlewaretoken": token, "file": SimpleUploadedFile("a.csv", source.read_bytes())})
+    assert response.status_code == 302, response.content[:300]
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("import_detail", args=[job.pk])
