@@ -2,6 +2,8 @@
 
 import pyrage
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from etanche.breach.scan import scan_file
 from etanche.exports import services as exports
@@ -11,6 +13,7 @@ from etanche.watch import canaries
 from tests.breach import leaks
 from tests.breach.conftest import SEED
 from tests.exports.helpers import age_key, full_patients, produced
+from tests.personas import sign_in
 
 
 @pytest.mark.parametrize(("profile", "fmt"), [("migration", "ndjson"), ("migration", "csv"),
@@ -65,3 +68,10 @@ def test_the_cnil_draft_says_once_how_many_lab_canaries_the_file_holds(lab, worl
     text = drafts.cnil_text(case)
     assert text.count("de la base du laboratoire") == 1
     assert f"{len(honeypots)} témoins de la base du laboratoire" in text
+    # The case page says it once as well; a second scan of the same file does not add up.
+    services.scan_into_case(world.lab_a, world.dpo, path, "1" * 64, case=case, via="cli")
+    page = sign_in(Client(), world.dpo).get(reverse("breach_case", args=[case.pk]))
+    shown = page.content.decode()
+    assert shown.count("du laboratoire : le fichier provient") == 1
+    assert f"{len(honeypots)} traceurs du laboratoire" in shown
+    assert f"{len(honeypots)} témoins" in drafts.cnil_text(case)

@@ -59,17 +59,15 @@ def cnil_sections(case: BreachCase, now: datetime | None = None) -> list[tuple[s
     complete = all(sealed.get(k, "").strip() for k in ("nature", "consequences",
                                                        "measures_taken", "dpo_contact"))
     late = (now or timezone.now()) > case.deadline
-    canaries = summary["canaries"]
     origin = []
-    for canary in canaries:
-        if canary["kind"] == "export":
-            export = canary["export"]
-            origin.append(f"Le fichier contient le témoin (« canari ») de l'export n° "
-                          f"{export['id']} ({export.get('profile', 'profil inconnu')}, demandé "
-                          f"le {export.get('requested_at', '?')[:10]}, destinataire "
-                          f"{export.get('recipient', '?')}).")
+    for canary in summary["export_canaries"]:
+        export = canary["export"]
+        origin.append(f"Le fichier contient le témoin (« canari ») de l'export n° "
+                      f"{export['id']} ({export.get('profile', 'profil inconnu')}, demandé "
+                      f"le {export.get('requested_at', '?')[:10]}, destinataire "
+                      f"{export.get('recipient', '?')}).")
     # One sentence for the lab's own honeypots, however many the file holds.
-    in_lab = sum(1 for canary in canaries if canary["kind"] != "export")
+    in_lab = summary["lab_canaries"]
     if in_lab:
         witnesses = "un témoin" if in_lab == 1 else f"{in_lab} témoins"
         origin.append(f"Le fichier contient {witnesses} de la base du laboratoire : il "

@@ -161,6 +161,10 @@ def case_summary(case: BreachCase, now: datetime | None = None) -> dict:
     left = case.deadline - now
     publics = [scan.get_sealed()["public"] for scan in scans]
     canaries = [c for public in publics for c in public["canaries"]]
+    # The lab's honeypots found: each scan names each one once; two scans of copies of one
+    # file would name the same ones again, so the most any scan found, never their sum.
+    lab_canaries = max((sum(1 for c in public["canaries"] if c["kind"] != "export")
+                        for public in publics), default=0)
     exports = [e for public in publics for e in public["exports"]]
     return {
         "case": case, "sealed": sealed, "scans": list(zip(scans, publics, strict=True)),
@@ -172,7 +176,8 @@ def case_summary(case: BreachCase, now: datetime | None = None) -> dict:
         "deadline": case.deadline, "overdue": left.total_seconds() < 0,
         "hours_left": int(left.total_seconds() // 3600),
         "minutes_left": int(left.total_seconds() % 3600 // 60),
-        "canaries": canaries, "exports": exports,
+        "canaries": canaries, "exports": exports, "lab_canaries": lab_canaries,
+        "export_canaries": [c for c in canaries if c["kind"] == "export"],
     }
 
 
