@@ -1,9 +1,12 @@
 """Run the WSGI application under gunicorn, configured from Python (no config file)."""
 
+from django.db import connections
 from gunicorn.app.base import BaseApplication
 
 from etanche.ops import housekeeping
 from etanche.ops.worker_process import WorkerProcess
+from etanche.vault import master
+from etanche.vault.errors import MasterKeyError
 from etanche.wsgi import application
 
 
@@ -18,6 +21,20 @@ class _Gunicorn(BaseApplication):
 
     def load(self):
         return application
+
+
+def hold_master_key(worker) -> None:
+    """gunicorn's post_worker_init: each worker verifies and holds the master key as it
+    starts, so a key file lost while the server runs stops none of them (a worker that had
+    served no request yet would otherwise read the file at its first one). In the worker,
+    after the fork: an HSM or KMS session must not be shared across a fork. A key missing
+    now is not fatal: requests that need it get the 503 page until it can be read."""
+    try:
+        master.kek()
+    except MasterKeyError as exc:
+        worker.log.warning("master key not available yet: %s", exc)
+    finally:
+        connections.close_all()  # the request threads open their own
 
 
 def run_gunicorn(
@@ -52,6 +69,7 @@ def run_gunicorn(
             # The control socket would be one more unauthenticated door.
             "control_socket_disable": True,
             "when_ready": when_ready,
+            "post_worker_init": hold_master_key,
             "on_exit": lambda server: worker.stop() if worker is not None else None,
         }
     ).run()
