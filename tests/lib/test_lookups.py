@@ -42,3 +42,15 @@ def test_one_parameter_on_postgresql(labs):
         assert Lab.objects.filter(AnyOf(F("pk"), values)).count() == 3
     sql = queries.captured_queries[-1]["sql"]
     assert "= ANY(" in sql and " IN (" not in sql
+
+
+def test_integer_values_go_as_one_typed_array_and_others_are_prepared(labs):
+    """Python ints skip the per-value preparation (the array takes the column's type); a
+    value that is not exactly an int (a string of digits, a bool) is prepared as before."""
+    assert set(Lab.objects.filter(AnyOf(F("pk"), [labs[1].pk, 2**40]))) == {labs[1]}
+    assert set(Lab.objects.filter(AnyOf(F("pk"), [str(labs[0].pk), labs[2].pk]))) == \
+        {labs[0], labs[2]}
+    if connection.vendor == "postgresql":
+        with CaptureQueriesContext(connection) as queries:
+            list(Lab.objects.filter(AnyOf(F("pk"), [labs[0].pk])))
+        assert "::bigint[]" in queries.captured_queries[-1]["sql"]

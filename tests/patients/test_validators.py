@@ -62,6 +62,30 @@ def test_it_explains_bad_phones(typed, expected):
     assert messages(validators.normalize_phone, typed) == [expected]
 
 
+def test_a_domain_remembered_gets_djangos_own_verdict():
+    """The domain's verdict is cached (imports check hundreds of thousands of addresses on a
+    few hundred domains): the answers stay Django's EmailValidator's, repeat after repeat."""
+    from django.core.validators import EmailValidator
+
+    django_validator = EmailValidator()
+    addresses = ["camille.roux@example.org", "a@-x.example", "a@[192.0.2.1]", "a@[999.1.1.1]",
+                 "a@example.org.", "a@exa_mple.org", "b@localhost", "x@xn--bcher-kva.example",
+                 "a b@example.org", "a@b"]
+    for _ in range(2):
+        for address in addresses:
+            try:
+                django_validator(address)
+                expected = True
+            except ValidationError:
+                expected = False
+            try:
+                validators.normalize_email(address)
+                ours = True
+            except ValidationError:
+                ours = False
+            assert ours is expected, address
+
+
 def test_it_checks_email_syntax():
     assert validators.normalize_email(" Camille.Roux@Example.ORG ") == "Camille.Roux@example.org"
     for bad in ("camille", "camille@", "a b@example.org", "camille@example"):

@@ -130,3 +130,13 @@ def test_the_bulk_open_follows_a_rotation_done_since_the_keys_were_read(lab):
     stored = _rows(Note, lab)
     assert vault.token_key_version(stored[0][2]) == 2
     assert Note.open_rows(stored) == [Note.objects.get(pk=note.pk).get_sealed()]
+
+
+def test_ids_made_in_bulk_are_positive_63_bit_and_distinct():
+    from etanche.vault.models import new_record_ids
+
+    ids = new_record_ids(5000)
+    assert len(ids) == len(set(ids)) == 5000
+    assert all(0 < i < 2**63 for i in ids)
+    assert max(ids) > 2**62  # the top bit of the 63 is used: not a narrower range
+    assert new_record_ids(0) == []

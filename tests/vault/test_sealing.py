@@ -117,6 +117,20 @@ def test_it_seals_many_records_each_bound_to_its_row(lab):
         vault.unseal(lab, "sealedapp.person", 2, tokens[0])
 
 
+def test_a_bound_shared_by_a_batch_seals_as_each_pair_bound_alone(lab):
+    bound = {"revision": 1, "merged_into_id": None}
+    items = [(i, {**SYNTHETIC, "n": i}) for i in range(1, 6)]
+    shared = vault.seal_many(lab, "sealedapp.person", items, bound=bound)
+    own = vault.seal_many(lab, "sealedapp.person", [(i, f, bound) for i, f in items])
+    for (i, _), a, b in zip(items, shared, own, strict=True):
+        assert vault.unseal(lab, "sealedapp.person", i, a, bound=bound) == \
+            vault.unseal(lab, "sealedapp.person", i, b, bound=bound)
+        with pytest.raises(vault.TamperedData):
+            vault.unseal(lab, "sealedapp.person", i, a, bound={**bound, "revision": 2})
+        with pytest.raises(vault.TamperedData):  # not the pairs' empty bound either
+            vault.unseal(lab, "sealedapp.person", i, a)
+
+
 def test_it_refuses_a_lab_without_keys(db):
     from etanche.labs.models import Lab
 

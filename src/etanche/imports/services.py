@@ -48,14 +48,14 @@ from etanche.imports.report import Report
 from etanche.imports.threads import ordered_in_threads
 from etanche.journal.models import Action, Outcome
 from etanche.journal.services import record as journal
-from etanche.lib.forked import fork_workers, ordered_map
+from etanche.lib.forked import fork_workers, frozen_heap, ordered_map
 from etanche.lib.lookups import AnyOf
 from etanche.patients import bulk, indexing, intake
 from etanche.patients import services as patients
 from etanche.patients.models import Patient
 from etanche.tabular.readers import open_table, sample
 from etanche.vault import services as vault
-from etanche.vault.models import new_record_id
+from etanche.vault.models import new_record_ids
 
 BATCH = settings.ETANCHE_IMPORT_BATCH
 SAMPLE_ROWS = 200  # read for the mapping proposal
@@ -261,10 +261,11 @@ def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Prepared], int]:
     if seal:
         sealed = bulk.prepare(lab_id, envelopes)
         columns = sealed.columns
-        items = [(new_record_id(), {"source_id": source_id, "row": p.number},
+        items = [(rid, {"source_id": source_id, "row": p.number},
                   ImportedRecord.binding_of({"revision": 1, "kind": Kind.PATIENT,
                                              "target_id": pid}))
-                 for p, pid, source_id in zip(valid_fresh, sealed.ids, sources, strict=True)]
+                 for p, pid, source_id, rid in zip(valid_fresh, sealed.ids, sources,
+                                                   new_record_ids(len(sources)), strict=True)]
         tokens = vault.seal_many(lab_id, ImportedRecord.record_type(), items)
         version = vault.token_key_version(tokens[0])
         for p, row, side, item, token in zip(valid_fresh, sealed.patients, sealed.sides, items,
@@ -479,28 +480,30 @@ def import_patients(lab, user, path, plan_: Plan, *, dry_run: bool = False,
     sha = sha or sha256_of(path)
     report = Report("patients")
     spool = None if dry_run else _Spool()
-    try:
-        any_refused = _check_pass(lab, user, path, plan_, report, progress, spool=spool,
-                                  accept_valid=accept_valid)
-        refused = any_refused and not accept_valid
-        if dry_run or refused:
-            outcome = Outcome.FAILED if refused else Outcome.OK
-            _journal(lab, user, report.finish(), sha, plan_,
-                     "dry-run" if dry_run else "refused", dry_run=dry_run,
-                     accept_valid=accept_valid, outcome=outcome, via=via)
-            return report
-        _journal(lab, user, report, sha, plan_, "start", dry_run=False,
-                 accept_valid=accept_valid, via=via)
-        report.written = True
+    # The parent holds the checked batches as many small containers: see frozen_heap.
+    with frozen_heap():
         try:
-            _write_pass(lab, user, spool, report, sha, progress)
-        except BaseException:
+            any_refused = _check_pass(lab, user, path, plan_, report, progress, spool=spool,
+                                      accept_valid=accept_valid)
+            refused = any_refused and not accept_valid
+            if dry_run or refused:
+                outcome = Outcome.FAILED if refused else Outcome.OK
+                _journal(lab, user, report.finish(), sha, plan_,
+                         "dry-run" if dry_run else "refused", dry_run=dry_run,
+                         accept_valid=accept_valid, outcome=outcome, via=via)
+                return report
+            _journal(lab, user, report, sha, plan_, "start", dry_run=False,
+                     accept_valid=accept_valid, via=via)
+            report.written = True
+            try:
+                _write_pass(lab, user, spool, report, sha, progress)
+            except BaseException:
+                _journal(lab, user, report.finish(), sha, plan_, "end", dry_run=False,
+                         accept_valid=accept_valid, outcome=Outcome.FAILED, via=via)
+                raise
             _journal(lab, user, report.finish(), sha, plan_, "end", dry_run=False,
-                     accept_valid=accept_valid, outcome=Outcome.FAILED, via=via)
-            raise
-        _journal(lab, user, report.finish(), sha, plan_, "end", dry_run=False,
-                 accept_valid=accept_valid, via=via)
-        return report
-    finally:
-        if spool is not None:
-            spool.close()
+                     accept_valid=accept_valid, via=via)
+            return report
+        finally:
+            if spool is not None:
+                spool.close()

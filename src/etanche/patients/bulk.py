@@ -19,7 +19,7 @@ from etanche.journal.services import record as journal
 from etanche.patients import indexing
 from etanche.patients.models import Patient, PatientIndex
 from etanche.vault import services as vault
-from etanche.vault.models import new_record_id
+from etanche.vault.models import new_record_ids
 
 BATCH = 5000
 
@@ -60,11 +60,11 @@ class Prepared:
 
 def prepare(lab_id: int, envelopes: list[dict], ids: list[int] | None = None) -> Prepared:
     """Seal and key a batch: pure CPU and the vault, no write (safe in a forked worker)."""
-    ids = ids or [new_record_id() for _ in envelopes]
+    ids = ids or new_record_ids(len(envelopes))
     # New rows: first seal, not merged (the clear columns the envelope is bound to).
     bound = Patient.binding_of({"revision": 1, "merged_into_id": None})
     tokens = vault.seal_many(lab_id, Patient.record_type(),
-                             [(pid, env, bound) for pid, env in zip(ids, envelopes, strict=True)])
+                             list(zip(ids, envelopes, strict=True)), bound=bound)
     key_version = vault.token_key_version(tokens[0])
     columns, sides = indexing.compute(lab_id, envelopes)
     patients = [(pid, lab_id, token, key_version, 1, *(cols[name] for name in indexing.COLUMNS))

@@ -6,6 +6,7 @@ message names the problem without repeating the value.
 
 import re
 from datetime import date
+from functools import lru_cache
 
 import phonenumbers
 from django.core.exceptions import ValidationError
@@ -21,7 +22,19 @@ FICTION_BLOCKS = ("+3319900", "+3326191", "+3335301", "+3346571", "+3353649", "+
 # Oldest verified humans lived about 122 years; beyond this a date is a typing error.
 MAX_AGE_YEARS = 125
 
-_email_validator = EmailValidator()
+
+
+class _EmailValidator(EmailValidator):
+    """Django's, with each domain's verdict remembered: a lab's addresses share a few hundred
+    domains, and the domain's regular expression was two thirds of the check's 7 us on every
+    imported row."""
+
+    def validate_domain_part(self, domain_part):
+        return _domain_verdict(domain_part)
+
+
+_domain_verdict = lru_cache(maxsize=4096)(EmailValidator().validate_domain_part)
+_email_validator = _EmailValidator()
 # A French number written nationally (0 then 9 digits, pairs apart or not): what
 # phonenumbers.parse(text, "FR") returns for it is country code 33 and the 9 digits after
 # the 0 (FR's national prefix, and its numbers are 9 digits from 1-9: tests/patients).

@@ -120,6 +120,13 @@ def new_record_id() -> int:
     return secrets.randbits(63) or 1
 
 
+def new_record_ids(count: int) -> list[int]:
+    """`count` ids as new_record_id makes them, from one read of the system's random source
+    (a read per id was 2 % of an import's check pass)."""
+    data = secrets.token_bytes(8 * count)
+    return [(int.from_bytes(data[i:i + 8], "big") >> 1) or 1 for i in range(0, 8 * count, 8)]
+
+
 class SealedColumns(models.Model):
     """The columns of a sealed row: operational ones in clear, the identifying ones in `sealed`."""
 

@@ -37,7 +37,7 @@ from etanche.vault.errors import (
     UnknownIndex,
     VaultError,
 )
-from etanche.vault.mac import hmac_sha256
+from etanche.vault.mac import hmac_sha256, hmac_sha256_many
 
 __all__ = [
     "LabKeysCorrupt",
@@ -102,11 +102,12 @@ def _encode(fields: dict) -> bytes:
         ) from None
 
 
-def _ad(header: bytes, lab_id: int, record_type: str, record_id, bound=None) -> bytes:
+def _ad(header: bytes, lab_id: int, record_type: str, record_id, bound=None, *,
+        encoded_bound: bytes | None = None) -> bytes:
     ad = header + f"\x00{lab_id}\x00{record_type}\x00{record_id}".encode()
     if header[0] == LEGACY_FORMAT:
         return ad
-    return ad + b"\x00" + _encode_bound(bound)
+    return ad + b"\x00" + (encoded_bound if encoded_bound is not None else _encode_bound(bound))
 
 
 def _encode_bound(bound) -> bytes:
@@ -140,16 +141,20 @@ def seal(lab, record_type: str, record_id, fields: dict, schema_version: int = 1
     return header + body
 
 
-def seal_many(lab, record_type: str, items, schema_version: int = 1) -> list[bytes]:
+def seal_many(lab, record_type: str, items, schema_version: int = 1, *,
+              bound: dict | None = None) -> list[bytes]:
     """Seal many records with one key lookup: the bulk path (demo, import, rotation).
-    `items`: (record id, fields) or (record id, fields, bound) tuples."""
+    `items`: (record id, fields) or (record id, fields, bound) tuples; `bound`, the bound
+    values every pair shares (new rows: revision 1, not merged), encoded once."""
     keys = keyring.get(lab, fresh_primary=True)
     header = HEADER.pack(FORMAT, keys.primary_version, schema_version)
     primitive = keys.aeads[keys.primary_version]
+    shared = _encode_bound(bound)
     out = []
-    for record_id, fields, *bound in items:
+    for record_id, fields, *own in items:
         _check_target(record_type, record_id)
-        ad = _ad(header, keys.lab_id, record_type, record_id, bound[0] if bound else None)
+        ad = _ad(header, keys.lab_id, record_type, record_id, own[0] if own else None,
+                 encoded_bound=None if own else shared)
         out.append(header + primitive.encrypt(_encode(fields), ad))
     return out
 
@@ -232,15 +237,15 @@ def blind_indexes(lab, index_name: str, values) -> list[int]:
     keys = keyring.get(lab)
     key = keys.index_key(spec.name)
     shift = 64 - keys.index_bits(spec.name)
-    out = []
+    messages = []
     for value in values:
         if not isinstance(value, str) or not value:
             raise VaultError(
                 f"blind index {index_name}: values must be non-empty strings (store NULL)"
             )
-        digest = hmac_sha256(key, value.encode("utf-8"))
-        out.append(int.from_bytes(digest[:8], "big") >> shift)
-    return out
+        messages.append(value.encode("utf-8"))
+    return [int.from_bytes(digest[:8], "big") >> shift
+            for digest in hmac_sha256_many(key, messages)]
 
 
 def derive_key(lab, purpose: str) -> bytes:
