@@ -8,7 +8,8 @@ import pytest
 from etanche.imports import services as imports
 from etanche.imports.models import ImportedRecord
 from etanche.imports.threads import ordered_in_threads
-from etanche.patients.models import Patient
+from etanche.patients.models import Patient, PatientIndex
+from etanche.vault.errors import VaultError
 from tests.imports.helpers import other_rows, write_other_csv
 
 
@@ -68,3 +69,20 @@ def test_after_a_failure_no_task_starts_and_the_failure_is_raised_in_its_place()
         consume()
     assert results == [0, 1, 2]
     assert max(started) <= 3 + 2 * 2  # at most the tasks queued when it failed
+
+
+def test_side_rows_carry_their_patients_lab_and_records_open_only_in_theirs(world, tmp_path):
+    """The side rows' and import records' lab has no database constraint (ADR 0007): the
+    write path sets it from the patient's lab, and a record moved to another lab in the
+    database no longer opens (the lab is bound into its token)."""
+    report = run(world, write_other_csv(tmp_path / "f.csv", other_rows(40)))
+    assert report.imported == 40
+    sides = PatientIndex.objects.filter(patient__lab=world.lab_a)
+    assert sides.count() >= 40
+    assert not sides.exclude(lab=world.lab_a).exists()
+    record = ImportedRecord.objects.for_lab(world.lab_a).first()
+    assert record.get_sealed()["row"] >= 1
+    ImportedRecord.objects.filter(pk=record.pk).update(lab=world.lab_b)
+    moved = ImportedRecord.objects.get(pk=record.pk)
+    with pytest.raises(VaultError):
+        moved.get_sealed()

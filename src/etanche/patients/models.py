@@ -88,8 +88,10 @@ class PatientIndex(models.Model):
     id = models.BigAutoField(primary_key=True)
     # No index of their own: the lookup index leads with lab, the uniqueness with patient
     # (each index costs every registration a write, bench/RESULTS.md).
+    # `lab` copies the patient's, whose own foreign key already holds the lab; no database
+    # constraint of its own: checking it locked the lab row that every writer shares (ADR 0007).
     lab = models.ForeignKey("labs.Lab", on_delete=models.PROTECT, related_name="+",
-                            db_index=False)
+                            db_index=False, db_constraint=False)
     name = models.CharField(max_length=16, choices=NAMES)
     value = models.IntegerField()
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="index_values",
