@@ -138,10 +138,12 @@ def _plain_date(text: str, fmt: str | None) -> str:
         found = pattern.fullmatch(text) if pattern else None
         if found:
             parts = found.groups()
+            year, month, day = parts[order[0]], parts[order[1]], parts[order[2]]
             try:
-                return date(*(int(parts[i]) for i in order)).isoformat()
+                date(int(year), int(month), int(day))  # a real date, or ValueError
             except ValueError:
                 return ""
+            return f"{year}-{month}-{day}"
     return ""
 
 

@@ -32,6 +32,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import psycopg
 from django.conf import settings
@@ -216,25 +217,25 @@ def lab_duplicates(lab, envelopes: list[dict],
 
 # -- preparing a batch (a forked worker's task) -----------------------------------------------
 
-@dataclass
-class Prepared:
-    """One valid row, checked, sealed and keyed: nothing of it is in clear."""
+class Checked(NamedTuple):
+    """One valid row as the check found it: nothing of it is in clear."""
 
     number: int
     digest: str  # the keyed digest of the source id or of the traits
     by_id: bool  # the digest is the source id's
     keys: list[tuple[str, int]]  # file_keys: the in-file duplicate rules
     lab_duplicate: tuple[str, int] | None  # (rule, existing patient) against the lab
-    patient: tuple | None  # bulk.Prepared row and side rows (None: a dry run)
-    sides: list[tuple] | None
-    record: tuple | None  # (ImportedRecord id, its sealed token, key version)
 
 
-def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Prepared], int]:
+def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Checked], int, bytes | None]:
     """Check, seal and key one batch of rows: pure CPU and the vault, plus two reads (rows an
     earlier run took in, the lab's duplicates), so it may run in a forked worker (lib.forked).
-    Returns (refused: [(row, [(field, reason)])], valid: [Prepared], how many rows an earlier
-    run already took in), in the rows' order."""
+    Returns (refused: [(row, [(field, reason)])], valid: [Checked], how many rows an earlier
+    run already took in, what to write), in the rows' order. What to write is, for each
+    valid row, its bulk.Prepared patient row, side rows and (ImportedRecord id, sealed
+    token, key version), pickled here (None: a dry run): the parent only picks rows out of
+    it, and unpickling the many small values there and pickling them again into its spool
+    took a third of its CPU."""
     lab_id, checker, seal, rows = task
     digest = digester(lab_id, Kind.PATIENT)
     refused, valid, envelopes, sources = [], [], [], []
@@ -244,40 +245,41 @@ def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Prepared], int]:
             refused.append((number, reasons))
             continue
         key = digest(source_text(source_id) if source_id else identity_text(envelope))
-        valid.append(Prepared(number, key, bool(source_id), file_keys(envelope), None,
-                              None, None, None))
+        valid.append((number, key, bool(source_id), file_keys(envelope)))
         envelopes.append(envelope)
         sources.append(source_id)
     if not valid:
-        return refused, [], 0
-    done = already_imported(lab_id, Kind.PATIENT, [p.digest for p in valid])
-    fresh = [i for i, p in enumerate(valid) if p.digest not in done]
+        return refused, [], 0, None
+    done = already_imported(lab_id, Kind.PATIENT, [p[1] for p in valid])
+    fresh = [i for i, p in enumerate(valid) if p[1] not in done]
     envelopes = [envelopes[i] for i in fresh]
     sources = [sources[i] for i in fresh]
-    valid_fresh = [valid[i] for i in fresh]
     already = len(valid) - len(fresh)
+    valid = [valid[i] for i in fresh]
     if not envelopes:
-        return refused, [], already
+        return refused, [], already, None
+    payload = None
     if seal:
         sealed = bulk.prepare(lab_id, envelopes)
         columns = sealed.columns
-        items = [(rid, {"source_id": source_id, "row": p.number},
+        items = [(rid, {"source_id": source_id, "row": p[0]},
                   ImportedRecord.binding_of({"revision": 1, "kind": Kind.PATIENT,
                                              "target_id": pid}))
-                 for p, pid, source_id, rid in zip(valid_fresh, sealed.ids, sources,
+                 for p, pid, source_id, rid in zip(valid, sealed.ids, sources,
                                                    new_record_ids(len(sources)), strict=True)]
         tokens = vault.seal_many(lab_id, ImportedRecord.record_type(), items)
         version = vault.token_key_version(tokens[0])
-        for p, row, side, item, token in zip(valid_fresh, sealed.patients, sealed.sides, items,
-                                             tokens, strict=True):
-            p.patient, p.sides, p.record = row, side, (item[0], token, version)
+        payload = pickle.dumps([(row, side, (item[0], token, version)) for row, side, item, token
+                                in zip(sealed.patients, sealed.sides, items, tokens, strict=True)],
+                               protocol=pickle.HIGHEST_PROTOCOL)
     else:
         columns, _ = indexing.compute(lab_id, envelopes)
-    for p, found in zip(valid_fresh, lab_duplicates(lab_id, envelopes, columns), strict=True):
-        if found:
-            p.lab_duplicate = (next(r for r in DUPLICATE_RULES if r in found[0].reasons),
-                               found[0].id)
-    return refused, valid_fresh, already
+    checked = []
+    for p, found in zip(valid, lab_duplicates(lab_id, envelopes, columns), strict=True):
+        duplicate = (next(r for r in DUPLICATE_RULES if r in found[0].reasons), found[0].id) \
+            if found else None
+        checked.append(Checked(*p, duplicate))
+    return refused, checked, already, payload
 
 
 # -- the import -------------------------------------------------------------------------------
@@ -311,30 +313,26 @@ def _tasks(lab, user, path, plan_: Plan, seal: bool):
 
 class _Spool:
     """The rows to write, as the check found them: sealed tokens, blind indexes, keyed
-    digests and ids (what the database will hold, nothing in clear), pickled batch by batch
-    into an anonymous temporary file (unlinked at once: a killed run leaves nothing)."""
+    digests and ids (what the database will hold, nothing in clear), batch by batch in an
+    anonymous temporary file (unlinked at once: a killed run leaves nothing). A batch is
+    stored as its workers pickled it (prepare_batch), with the rows to take out of it."""
 
     def __init__(self):
         self.file = tempfile.TemporaryFile(dir=settings.DATA_DIR, prefix="import-")
         self.batches = 0
-        self.pending: list[tuple] = []
 
-    def add(self, item: tuple) -> None:
-        self.pending.append(item)
-        if len(self.pending) >= BATCH:
-            self.flush()
+    def add(self, payload: bytes, kept: list[tuple[int, str, tuple | None]]) -> None:
+        """`kept`: (index in the payload, digest, duplicate (rule, other) or None)."""
+        pickle.dump((payload, kept), self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.batches += 1
 
-    def flush(self) -> None:
-        if self.pending:
-            pickle.dump(self.pending, self.file, protocol=pickle.HIGHEST_PROTOCOL)
-            self.batches += 1
-            self.pending = []
-
-    def __iter__(self):
-        self.flush()
+    def __iter__(self) -> Iterator[list[tuple]]:
+        """Each batch as (digest, patient row, side rows, record, duplicate) tuples."""
         self.file.seek(0)
         for _ in range(self.batches):
-            yield pickle.load(self.file)  # noqa: S301  our own file, written above
+            payload, kept = pickle.load(self.file)  # noqa: S301  our own file, written above
+            rows = pickle.loads(payload)  # noqa: S301  our own workers' (prepare_batch)
+            yield [(digest, *rows[i], duplicate) for i, digest, duplicate in kept]
 
     def close(self) -> None:
         self.file.close()
@@ -350,13 +348,14 @@ def _check_pass(lab, user, path, plan_: Plan, report: Report, progress, *,
     any_refused = False
     workers = fork_workers(None, len(plan_.sample), PARALLEL_MIN)
     tasks = _tasks(lab, user, path, plan_, seal=spool is not None)
-    for refused, valid, already in ordered_map(prepare_batch, tasks, workers):
+    for refused, valid, already, payload in ordered_map(prepare_batch, tasks, workers):
         report.already += already
         for number, reasons in refused:
             any_refused = True
             for name, reason in reasons:
                 report.reject(number, name, reason, _column_of(plan_.mapping, name))
-        for p in valid:
+        kept = []
+        for index, p in enumerate(valid):
             if p.digest in digests_seen:
                 report.duplicate(p.number, "source_id" if p.by_id else "traits",
                                  other_row=digests_seen[p.digest])
@@ -376,8 +375,9 @@ def _check_pass(lab, user, path, plan_: Plan, report: Report, progress, *,
             if duplicate and skip:
                 report.skipped += 1
                 continue
-            if spool is not None and (accept_valid or not any_refused):
-                spool.add((p.digest, p.patient, p.sides, p.record, duplicate))
+            kept.append((index, p.digest, duplicate))
+        if spool is not None and kept and (accept_valid or not any_refused):
+            spool.add(payload, kept)
         report.rows += len(refused) + len(valid) + already
         if progress:
             progress("check", report.rows)
