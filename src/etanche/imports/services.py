@@ -157,20 +157,10 @@ def source_text(source_id: str) -> str:
     return "id:" + source_id.strip()
 
 
-def file_keys(env: dict) -> list[tuple[str, int]]:
-    """The registration's three duplicate rules as in-memory keys (hashes of exact values)."""
-    keys = []
-    if env["ins"]:
-        keys.append(("nir", hash(("nir", env["ins"]))))
-    name = indexing.name_search_key(env["birth_name"] or "")
-    if name and env["birth_date"]:
-        keys.append(("birth_name_dob", hash(("n", name, env["birth_date"]))))
-    first = (env["first_names"] or [""])[0]
-    sound, first_sound = indexing.phonetic_key(env["birth_name"] or ""), \
-        indexing.phonetic_key(first)
-    if sound and first_sound and env["birth_date"]:
-        keys.append(("phonetic_dob", hash(("p", sound, first_sound, env["birth_date"]))))
-    return keys
+def file_keys(inputs: dict) -> list[tuple[str, int]]:
+    """The registration's three duplicate rules as in-memory keys: hashes of the exact
+    normalised values their blind indexes are keyed from (indexing.column_inputs)."""
+    return [(rule, hash((rule, inputs[rule]))) for rule in DUPLICATE_RULES if inputs[rule]]
 
 
 def already_imported(lab, kind: str, digests: list[str]) -> set[str]:
@@ -245,7 +235,7 @@ def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Checked], int, byt
             refused.append((number, reasons))
             continue
         key = digest(source_text(source_id) if source_id else identity_text(envelope))
-        valid.append((number, key, bool(source_id), file_keys(envelope)))
+        valid.append((number, key, bool(source_id)))
         envelopes.append(envelope)
         sources.append(source_id)
     if not valid:
@@ -258,9 +248,10 @@ def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Checked], int, byt
     valid = [valid[i] for i in fresh]
     if not envelopes:
         return refused, [], already, None
+    inputs = [indexing.column_inputs(env) for env in envelopes]
     payload = None
     if seal:
-        sealed = bulk.prepare(lab_id, envelopes)
+        sealed = bulk.prepare(lab_id, envelopes, inputs=inputs)
         columns = sealed.columns
         items = [(rid, {"source_id": source_id, "row": p[0]},
                   ImportedRecord.binding_of({"revision": 1, "kind": Kind.PATIENT,
@@ -273,12 +264,13 @@ def prepare_batch(task) -> tuple[list[tuple[int, list]], list[Checked], int, byt
                                 in zip(sealed.patients, sealed.sides, items, tokens, strict=True)],
                                protocol=pickle.HIGHEST_PROTOCOL)
     else:
-        columns, _ = indexing.compute(lab_id, envelopes)
+        columns, _ = indexing.compute(lab_id, envelopes, inputs)
     checked = []
-    for p, found in zip(valid, lab_duplicates(lab_id, envelopes, columns), strict=True):
+    for p, row_inputs, found in zip(valid, inputs, lab_duplicates(lab_id, envelopes, columns),
+                                    strict=True):
         duplicate = (next(r for r in DUPLICATE_RULES if r in found[0].reasons), found[0].id) \
             if found else None
-        checked.append(Checked(*p, duplicate))
+        checked.append(Checked(*p, file_keys(row_inputs), duplicate))
     return refused, checked, already, payload
 
 

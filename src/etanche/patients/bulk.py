@@ -58,15 +58,17 @@ class Prepared:
     columns: list[dict]  # per patient: its index columns by name (duplicate lookups)
 
 
-def prepare(lab_id: int, envelopes: list[dict], ids: list[int] | None = None) -> Prepared:
-    """Seal and key a batch: pure CPU and the vault, no write (safe in a forked worker)."""
+def prepare(lab_id: int, envelopes: list[dict], ids: list[int] | None = None,
+            inputs: list[dict] | None = None) -> Prepared:
+    """Seal and key a batch: pure CPU and the vault, no write (safe in a forked worker).
+    `inputs`: the envelopes' indexing.column_inputs, when the caller already has them."""
     ids = ids or new_record_ids(len(envelopes))
     # New rows: first seal, not merged (the clear columns the envelope is bound to).
     bound = Patient.binding_of({"revision": 1, "merged_into_id": None})
     tokens = vault.seal_many(lab_id, Patient.record_type(),
                              list(zip(ids, envelopes, strict=True)), bound=bound)
     key_version = vault.token_key_version(tokens[0])
-    columns, sides = indexing.compute(lab_id, envelopes)
+    columns, sides = indexing.compute(lab_id, envelopes, inputs)
     patients = [(pid, lab_id, token, key_version, 1, *(cols[name] for name in indexing.COLUMNS))
                 for pid, token, cols in zip(ids, tokens, columns, strict=True)]
     side_rows = [[(lab_id, name, value, pid) for name, value in side]

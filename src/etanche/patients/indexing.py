@@ -81,9 +81,11 @@ def side_inputs(env: dict) -> list[tuple[str, str]]:
     return values
 
 
-def compute(lab, envelopes: list[dict]) -> tuple[list[dict], list[list[tuple[str, int]]]]:
-    """For each envelope: {column: int | None} and [(side index name, int)], in bulk."""
-    inputs = [column_inputs(env) for env in envelopes]
+def compute(lab, envelopes: list[dict], inputs: list[dict] | None = None
+            ) -> tuple[list[dict], list[list[tuple[str, int]]]]:
+    """For each envelope: {column: int | None} and [(side index name, int)], in bulk.
+    `inputs`: the envelopes' column_inputs, when the caller already needed them."""
+    inputs = inputs or [column_inputs(env) for env in envelopes]
     sides = [side_inputs(env) for env in envelopes]
     columns = [dict.fromkeys(COLUMNS) for _ in envelopes]
     for name in COLUMNS:

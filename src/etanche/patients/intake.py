@@ -21,6 +21,7 @@ compared with the patient's own, and never a duplicate criterion); `amc_insurer`
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 
@@ -111,6 +112,7 @@ _SLIP_INDEX = _slip_index()
 _ORDER = {known: i for i, known in enumerate(COMMON_MAIL_DOMAINS)}
 
 
+@lru_cache(maxsize=4096)  # domains repeat across a lab's addresses (an import's 500,000)
 def _looks_like(domain: str) -> str:
     """The first known domain (in COMMON_MAIL_DOMAINS' order) one slip from `domain`, or ""."""
     candidates = {known for key in _one_deletion(domain) for known in _SLIP_INDEX.get(key, ())}
