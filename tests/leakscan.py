@@ -74,6 +74,33 @@ def clean_slate() -> None:
             cursor.execute("VACUUM")
 
 
+def read_outside(path) -> bytes:
+    """A file's bytes, read by a child process (`cat`), never opened by this one.
+
+    SQLite's locks are POSIX locks, owned by the process: closing any descriptor of the
+    database file, its -wal or its -shm in this process releases those its open connection
+    holds (https://sqlite.org/howtocorrupt.html, 2.2). Another process (a CLI the test
+    runs, its forked workers) then believes it is the last connection and, as it closes,
+    checkpoints and deletes the WAL under this one: stale reads, then "database disk image
+    is malformed" (tests/vault/test_leakscan.py replays it)."""
+    return subprocess.run(["cat", "--", str(path)], check=True, capture_output=True).stdout  # noqa: S603, S607
+
+
+def files_under(roots) -> dict[Path, bytes]:
+    """Every file under `roots` (a missing root is empty), each read outside this process:
+    a data directory holds the SQLite test database (see read_outside)."""
+    found = {}
+    for root in map(Path, roots):
+        for path in sorted(root.rglob("*")) if root.exists() else []:
+            if path.is_file():
+                try:
+                    found[path] = read_outside(path)
+                except subprocess.CalledProcessError:
+                    if path.exists():  # not a spool removed meanwhile: a real failure
+                        raise
+    return found
+
+
 def raw_database_bytes() -> bytes:
     """Every byte the current database keeps on disk (SQLite) or gives in a dump (PostgreSQL)."""
     if connection.vendor == "sqlite":
@@ -86,7 +113,7 @@ def raw_database_bytes() -> bytes:
         for suffix in ("", "-wal", "-journal"):
             part = Path(f"{path}{suffix}")
             if part.exists():
-                blob += part.read_bytes()
+                blob += read_outside(part)
         return blob
     if connection.vendor == "postgresql":
         db = connection.settings_dict

@@ -22,7 +22,7 @@ from tests.breach import leaks
 from tests.breach.conftest import OURS, SEED
 from tests.breach.test_cli import BAD
 from tests.exports.helpers import age_key
-from tests.leakscan import find_leaks
+from tests.leakscan import files_under, find_leaks
 from tests.personas import sign_in
 
 
@@ -32,8 +32,8 @@ def _leftovers(tmp_dirs) -> list:
 
 def _clear_in(roots, needles) -> list[str]:
     """Where a needle lies in clear under `roots` (positions only, never the value)."""
-    return [f"{path.name}: {leak}" for path in _leftovers(roots)
-            for leak in find_leaks(path.read_bytes(), needles)]
+    return [f"{path.name}: {leak}" for path, data in files_under(roots).items()
+            for leak in find_leaks(data, needles)]
 
 
 def _run_the_task():

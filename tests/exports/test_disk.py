@@ -7,7 +7,7 @@ from django.conf import settings
 
 from etanche.exports import parallel, production
 from tests.exports.helpers import produced
-from tests.leakscan import find_leaks
+from tests.leakscan import files_under, find_leaks
 
 pytestmark = pytest.mark.usefixtures("with_patients")
 
@@ -21,7 +21,7 @@ def _needles(world) -> list[str]:
 
 
 def _data_dir_bytes() -> bytes:
-    return b"".join(p.read_bytes() for p in Path(settings.DATA_DIR).rglob("*") if p.is_file())
+    return b"".join(files_under([settings.DATA_DIR]).values())
 
 
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])

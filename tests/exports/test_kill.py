@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -16,7 +15,7 @@ from etanche.patients.bulk import bulk_register
 from etanche.synthetic.people import envelope_of, generate
 from tests.cli_helpers import ETANCHE
 from tests.exports.helpers import age_key, child_env, decrypt
-from tests.leakscan import find_leaks
+from tests.leakscan import files_under, find_leaks
 from tests.personas import build_world
 
 PATIENTS = 10_000
@@ -45,7 +44,7 @@ def test_a_killed_export_leaves_no_plaintext_and_can_be_retried():
     assert part.exists()  # killed half-way: only ciphertext was there
     # High-entropy values only: common surnames also name the staff (in clear, by design).
     needles = [v for i in identities[:300] for v in (i.ins, i.email, i.phone)]
-    blob = b"".join(p.read_bytes() for p in Path(settings.DATA_DIR).rglob("*") if p.is_file())
+    blob = b"".join(files_under([settings.DATA_DIR]).values())
     assert find_leaks(blob, needles) == []
     export.refresh_from_db()
     assert export.status == Status.APPROVED

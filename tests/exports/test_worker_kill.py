@@ -19,7 +19,7 @@ from etanche.patients.bulk import bulk_register
 from etanche.synthetic.people import envelope_of, generate
 from tests.cli_helpers import ETANCHE
 from tests.exports.helpers import age_key, child_env, decrypt
-from tests.leakscan import find_leaks
+from tests.leakscan import files_under, find_leaks
 from tests.personas import build_world
 
 PATIENTS = 10_000
@@ -66,8 +66,7 @@ def test_a_worker_killed_mid_export_loses_nothing():
         assert task.status == TaskResultStatus.RUNNING  # the library leaves it so
         # High-entropy values only: common surnames also name the staff (in clear, by design).
         needles = [v for i in identities[:300] for v in (i.ins, i.email, i.phone)]
-        blob = b"".join(p.read_bytes() for p in Path(settings.DATA_DIR).rglob("*")
-                        if p.is_file())
+        blob = b"".join(files_under([settings.DATA_DIR]).values())
         assert find_leaks(blob, needles) == []
 
         second = subprocess.run([ETANCHE, "worker", "--batch"], env=child_env(**ENV),

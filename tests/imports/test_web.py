@@ -15,22 +15,15 @@ from etanche.imports.models import ImportJob, JobStatus
 from etanche.ops import worker
 from etanche.patients.models import Patient
 from tests.imports.helpers import other_rows, write_other_csv
-from tests.leakscan import find_leaks
+from tests.leakscan import files_under, find_leaks
 from tests.personas import sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker commits, as in production
 
 
-def _files(root: Path) -> dict[Path, bytes]:
-    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.exists() else {}
-
-
 def _scan(roots, needles) -> list[str]:
-    found = []
-    for root in roots:
-        for path, data in _files(root).items():
-            found += [f"{path.name}: {leak}" for leak in find_leaks(data, needles)]
-    return found
+    return [f"{path.name}: {leak}" for path, data in files_under(roots).items()
+            for leak in find_leaks(data, needles)]
 
 
 def test_a_web_import_from_upload_to_report_leaves_nothing_in_clear(world, client, tmp_path,

@@ -1,12 +1,16 @@
 """No plaintext identity in the raw database, and the scanner itself proven to see plaintext."""
 
 import base64
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from etanche.ops.labs import create_lab
 from etanche.vault import services as vault
-from tests.leakscan import find_leaks, raw_database_bytes, variants
+from tests.leakscan import files_under, find_leaks, raw_database_bytes, variants
 from tests.sealedapp.models import Note, Person
 
 # Synthetic people only; values chosen to be unlikely by chance in a database file.
@@ -59,3 +63,29 @@ def test_it_checks_common_encodings():
     assert "Éloïse".encode("utf-16-le") in forms
     assert find_leaks(b"xx" + "ELOISE".encode("utf-16-be") + b"yy", ["Éloïse"])
     assert find_leaks(b"xx" + base64.b64encode("Éloïse".encode()) + b"yy", ["Éloïse"])
+
+
+# Another process opening and closing the database, as a CLI the test runs does.
+_OTHER_PROCESS = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+                  "db.execute('select count(*) from sqlite_master').fetchall(); db.close()")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scanning_the_database_files_leaves_this_process_sqlite_locks_held(tmp_path):
+    """Reading the SQLite files in this process dropped its connection's POSIX locks: the
+    next process to close its own connection, believing itself the last, deleted the WAL
+    under ours (the kill tests then saw stale counts and "database disk image is
+    malformed"). The scan now reads them from a child process."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's locks only")
+    create_lab("scan-locks", "Laboratoire des verrous", "990000010")  # a commit: WAL written
+    wal = Path(f"{connection.settings_dict['NAME']}-wal")
+    assert wal.exists()
+    raw_database_bytes()
+    files_under([wal.parent])
+    subprocess.run([sys.executable, "-c", _OTHER_PROCESS, connection.settings_dict["NAME"]],
+                   check=True)
+    assert wal.exists(), "the WAL was deleted under this process's open connection"
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA quick_check")
+        assert cursor.fetchone()[0] == "ok"
