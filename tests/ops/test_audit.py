@@ -6,10 +6,12 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
@@ -72,6 +74,30 @@ def test_plaintext_written_to_the_database_is_found(data_dir, tmp_path, world):
     Lab.objects.filter(pk=world.lab_a.pk).update(name=f"Labo {PLANTS['nir']} Brest")
     findings = audit.scan_database(audit.Scanner(set()))
     assert any(f.kind == "nir" for f in findings)
+
+
+# Another process opening and closing the database, as the server's workers do.
+_OTHER_PROCESS = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+                  "db.execute('select count(*) from sqlite_master').fetchall(); db.close()")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_audit_reads_the_sqlite_files_without_dropping_its_locks(world, settings, tmp_path):
+    """Opening and closing the database or its WAL and index files in the audit's own
+    process released the locks of its open connection: the next process to close its
+    connection, believing itself the last, deleted the WAL under it (howtocorrupt.html 2.2)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's locks only")
+    name = str(connection.settings_dict["NAME"])
+    settings.DATA_DIR = Path(name).parent  # the data directory scan meets -wal and -shm too
+    wal = Path(f"{name}-wal")
+    assert wal.exists()
+    audit.run(temp_dir=tmp_path)
+    subprocess.run([sys.executable, "-c", _OTHER_PROCESS, name], check=True)
+    assert wal.exists(), "the WAL was deleted under the audit's open connection"
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA quick_check")
+        assert cursor.fetchone()[0] == "ok"
 
 
 def test_weak_configuration_is_reported(db, data_dir, tmp_path, monkeypatch, settings):

@@ -115,12 +115,28 @@ def _staff() -> set[str]:
     return known
 
 
+def _chunks(source):
+    tail = b""
+    while chunk := source.read(CHUNK):
+        yield tail + chunk
+        tail = chunk[-OVERLAP:]
+
+
 def _read_chunks(path: Path):
     with path.open("rb") as source:
-        tail = b""
-        while chunk := source.read(CHUNK):
-            yield tail + chunk
-            tail = chunk[-OVERLAP:]
+        yield from _chunks(source)
+
+
+def _sqlite_chunks(path: Path):
+    """A SQLite file read by a child process, never opened by this one. SQLite's locks are
+    POSIX locks, owned by the process: closing any descriptor of the database or its WAL
+    here would release those this process's connection holds (sqlite.org/howtocorrupt.html,
+    2.2), and the server, believing itself the last connection, could then checkpoint and
+    delete the WAL under it."""
+    with subprocess.Popen(["cat", "--", str(path)], stdout=subprocess.PIPE) as child:  # noqa: S603, S607
+        yield from _chunks(child.stdout)
+    if child.returncode != 0:
+        raise RuntimeError(f"could not read {path.name}")
 
 
 def _data_findings(scanner: Scanner, where: str, chunks) -> list[Finding]:
@@ -136,6 +152,15 @@ def _database_files() -> list[Path]:
         return []
     name = Path(str(connection.settings_dict["NAME"]))
     return [p for p in (name, Path(f"{name}-wal"), Path(f"{name}-journal")) if p.exists()]
+
+
+def _sqlite_index_file() -> set[Path]:
+    """The WAL's shared-memory index: page numbers and checksums, no row, and the file
+    whose locks tell SQLite's processes apart (never opened here, see _sqlite_chunks)."""
+    if connection.vendor != "sqlite":
+        return set()
+    shm = Path(f"{connection.settings_dict['NAME']}-shm")
+    return {shm, shm.resolve()}
 
 
 def _pg_dump() -> bytes:
@@ -156,7 +181,7 @@ def scan_database(scanner: Scanner) -> list[Finding]:
     if connection.vendor == "postgresql":
         return _data_findings(quiet, "base PostgreSQL (pg_dump)", [_pg_dump()])
     return [f for path in _database_files()
-            for f in _data_findings(quiet, f"base SQLite {path.name}", _read_chunks(path))]
+            for f in _data_findings(quiet, f"base SQLite {path.name}", _sqlite_chunks(path))]
 
 
 def _files_under(root: Path, *, skip: set[Path], depth: int = 6):
@@ -320,6 +345,7 @@ def run(*, temp_dir: Path | None = None, logs: list[Path] = (), export_days: int
     scanner = Scanner(_staff())
     data = Path(settings.DATA_DIR)
     skip = {p.resolve() for p in _database_files()} | {p for p in _database_files()}
+    skip |= _sqlite_index_file()
     skip.add(audit_report.path())
     findings = scan_database(scanner)
     findings += scan_files(scanner, data, "répertoire de données", skip=skip)
