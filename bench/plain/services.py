@@ -12,11 +12,10 @@ from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from psycopg import sql as pgsql
 
 from bench.plain.models import PlainOrder, PlainOrderTest, PlainPatient, PlainSpecimen
 from etanche.orders import services as orders
-from etanche.patients import indexing, intake, nir, validators
+from etanche.patients import bulk, indexing, intake, nir, validators
 from etanche.patients.search import PAGE_SIZE, SearchPage, _criteria, summary_of
 from etanche.patients.services import LOCK_RANK_SHIFT
 
@@ -60,23 +59,15 @@ COLUMNS = ["lab_id", "created_at", *ROW_FIELDS]
 
 
 def bulk_insert(lab_id: int, envelopes: list[dict]) -> None:
-    """Same strategy as patients/bulk.py: COPY on PostgreSQL, bulk_create on SQLite."""
+    """The sealed path's own insert (patients/bulk.py: binary COPY on PostgreSQL, bulk_create
+    on SQLite), so the two differ by what they write, not how."""
     now = timezone.now()
     rows = []
     for env in envelopes:
         row = row_of(env)
         rows.append((lab_id, now, *(row[c] for c in ROW_FIELDS)))
     with transaction.atomic():
-        if connection.vendor != "postgresql":
-            PlainPatient.objects.bulk_create(
-                [PlainPatient(**dict(zip(COLUMNS, row, strict=True))) for row in rows])
-            return
-        names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in COLUMNS)
-        query = pgsql.SQL("COPY {} ({}) FROM STDIN").format(
-            pgsql.Identifier(PlainPatient._meta.db_table), names)
-        with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
-            for row in rows:
-                copy.write_row(row)
+        bulk.write_rows(PlainPatient, COLUMNS, rows)
 
 
 # --- register -------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ NIRs, and an import checks its rows before coming here.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -35,11 +36,22 @@ def _write(model, columns: list[str], rows: list[tuple]) -> None:
         model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows])
         return
     names = pgsql.SQL(", ").join(pgsql.Identifier(c) for c in columns)
-    query = pgsql.SQL("COPY {} ({}) FROM STDIN").format(pgsql.Identifier(model._meta.db_table),
-                                                         names)
+    query = pgsql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        pgsql.Identifier(model._meta.db_table), names)
     with connection.cursor() as cursor, cursor.cursor.copy(query) as copy:
+        copy.set_types(_copy_types(model, tuple(columns)))
         for row in rows:
             copy.write_row(row)
+
+
+@lru_cache(maxsize=32)
+def _copy_types(model, columns: tuple[str, ...]) -> list[str]:
+    """The PostgreSQL type of each column, as binary COPY needs it declared: the text format
+    spelt every token in hex for psycopg to write and the server to decode again (a tenth of
+    the server's COPY work, and of the writer's). From the fields' own db_type, its size
+    aside ("varchar(16)" is a varchar)."""
+    by_column = {field.column: field for field in model._meta.concrete_fields}
+    return [by_column[name].db_type(connection).split("(")[0] for name in columns]
 
 
 PATIENT_COLUMNS = ["id", "lab_id", "sealed", "key_version", "revision", "created_at", "updated_at",
