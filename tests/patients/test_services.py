@@ -1,5 +1,6 @@
 """Registering, reading and updating patients: checks, French messages, duplicates, journal."""
 
+import json
 from datetime import date
 
 import pytest
@@ -221,11 +222,15 @@ def test_it_finds_names_that_sound_alike_with_the_same_date(world):
 
 
 def test_it_journals_the_duplicate_search_without_values(world):
-    patients.register_patient(world.lab_a, None, person())
+    created = patients.register_patient(world.lab_a, None, person())
     patients.find_duplicates(world.lab_a, person(), user=world.frontdesk)
     entry = _entries(world.lab_a, Action.SEARCH)[-1]
-    assert '"criteria":["duplicates"]' in entry.detail
-    assert "KERGOAT" not in entry.detail.upper() and "1984" not in entry.detail
+    detail = json.loads(entry.detail)
+    assert detail["criteria"] == ["duplicates"]
+    # The ids shown, and nothing else but words: a random 63-bit id may well contain "1984".
+    assert detail.get("shown") == [created.id]
+    rest = json.dumps({key: value for key, value in detail.items() if key != "shown"})
+    assert "KERGOAT" not in rest.upper() and "1984" not in rest
 
 
 # --- update ---------------------------------------------------------------------------
