@@ -1,11 +1,15 @@
 """`etanche import patients`: the "Done when" scenario at small scale, and the contract."""
 
+import io
 import json
+import sys
 
 import pytest
+from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from etanche.imports.models import ImportedRecord
+from etanche.journal import actor
 from etanche.journal.models import Action, Entry
 from etanche.patients import services as patients
 from etanche.patients.models import Patient
@@ -88,3 +92,26 @@ def test_bad_files_end_in_one_line(world, monkeypatch, tmp_path):
     with pytest.raises(CommandError, match="no such file"):
         run_import(monkeypatch, world.labadmin, "patients", str(tmp_path / "absent.csv"),
                    "--lab", "lab-a")
+
+
+def test_without_by_patients_are_imported_as_the_server_s_operator(world, monkeypatch, tmp_path):
+    # The issue's own command line: no --by. The entries then name the OS user and the
+    # declared operator, as `etanche patients add` does (journal.actor).
+    monkeypatch.setattr(actor, "_cli", True)
+    monkeypatch.setenv("ETANCHE_OPERATOR", "Claire Dubois")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    path = write_other_csv(tmp_path / "ancien.csv", other_rows(8))
+    out = io.StringIO()
+    call_command("import", "patients", str(path), "--lab", "lab-a", "--mapping", "auto",
+                 "--json", stdout=out, stderr=io.StringIO())
+    assert json.loads(out.getvalue())["imported"] == 8
+    entries = Entry.objects.filter(lab_id=world.lab_a.pk, action=Action.IMPORT)
+    assert {e.actor for e in entries} == {actor.describe()}
+    assert actor.describe().startswith("cli:") and "(Claire Dubois)" in actor.describe()
+
+
+def test_past_requests_need_a_named_member(world, tmp_path):
+    path = write_other_csv(tmp_path / "demandes.csv", other_rows(2))
+    with pytest.raises(CommandError, match="--by"):
+        call_command("import", "requests", str(path), "--lab", "lab-a",
+                     stdout=io.StringIO(), stderr=io.StringIO())

@@ -35,8 +35,11 @@ previous software's id, or the identity traits without one), so an interrupted i
 finished by running it again. --json prints one object: rows, imported, rejected
 [{row, field, reason, column}], duplicates [{row, rule, existing | first_row}], elapsed_s.
 
---by USER names the lab member who imports (import permission: the lab admin); their
-current TOTP code is read on standard input. Journaled: who, the file's SHA-256, counts."""
+Who imports: --by USER names the lab member (import permission: the lab admin), whose
+current TOTP code is read on standard input; without --by, patients are imported as the
+server's operator, journaled under the OS user (and $ETANCHE_OPERATOR when set), as
+`etanche patients add` registers one. Past requests need --by: each request is created by
+a named member. Journaled: who, the file's SHA-256, counts."""
 
 
 def _named_user(username: str) -> User:
@@ -69,7 +72,8 @@ class Command(BaseCommand):
             action = sub.add_parser(name, help=text, description=HELP, formatter_class=_raw())
             action.add_argument("file")
             action.add_argument("--lab", required=True, help="slug of the lab")
-            action.add_argument("--by", required=True, help="username of the importing member")
+            action.add_argument("--by", required=name == "requests",
+                                help="username of the importing member (TOTP on stdin)")
             action.add_argument("--mapping", default="auto", help="auto, or a TOML file")
             action.add_argument("--dry-run", action="store_true", help="check, write nothing")
             action.add_argument("--accept-valid", action="store_true",
@@ -81,8 +85,10 @@ class Command(BaseCommand):
         lab_row = Lab.objects.filter(slug=lab).first()
         if lab_row is None:
             raise CommandError(f"no lab with slug {lab!r}")
-        user = _named_user(by)
-        acting_member(self, user, lab_row, Perm.IMPORT_RUN)
+        user = None  # the operator: journaled under the OS user (journal.actor)
+        if by:
+            user = _named_user(by)
+            acting_member(self, user, lab_row, Perm.IMPORT_RUN)
         out = self.stderr if as_json else self.stdout
         try:
             plan = imports.plan(file, what, mapping)
