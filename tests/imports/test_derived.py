@@ -3,6 +3,7 @@
 import pytest
 
 from etanche.imports import services as imports
+from etanche.imports.mapping import NOT_DERIVED
 from etanche.patients import services as patients
 from etanche.synthetic.people import iter_identities
 from tests.imports.helpers import OTHER_COLUMNS, other_rows, write_other_csv
@@ -68,6 +69,9 @@ def test_a_row_whose_nir_is_wrong_is_refused_for_its_nir(world, tmp_path):
                                      imports.plan(path, "patients"), dry_run=True)
     assert {r["row"] for r in report.rejected} == {2}
     assert any(r["field"] == "nir" and "clé" in r["reason"] for r in report.rejected)
+    # The two fields the file never had are not "required": they could not be read.
+    derived = {r["field"]: r["reason"] for r in report.rejected if r["field"] != "nir"}
+    assert derived == {"birthplace_code": NOT_DERIVED, "sex": NOT_DERIVED}
 
 
 @pytest.mark.parametrize("written", ["1,85037E+14", "1.85037E14", "2E+14"])

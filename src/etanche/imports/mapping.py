@@ -101,7 +101,7 @@ class Mapping:
             except F.ConversionError as exc:
                 problems.append((name, str(exc)))
         if self.derived and data.get("nir"):
-            _derive(data, self.derived)
+            problems += _derive(data, self.derived)
         source_id = data.pop("source_id", "")
         return data, source_id, problems
 
@@ -129,15 +129,22 @@ class Mapping:
 DERIVABLE = ("birthplace_code", "sex")  # from the NIR
 
 
-def _derive(data: dict, derived: dict[str, str]) -> None:
+NOT_DERIVED = "Non déduit du NIR, qui est refusé sur cette ligne : corrigez d'abord le NIR."
+
+
+def _derive(data: dict, derived: dict[str, str]) -> list[tuple[str, str]]:
+    """Fill the derived fields from the row's NIR; when the NIR does not parse, say why
+    they are missing (intake refuses the NIR itself, with its reason), rather than let
+    them read as "required" when the file never had their column."""
     try:
         parts = nirs.parse_nir(data["nir"])
     except ValidationError:
-        return  # intake refuses the NIR, with its reason
+        return [(name, NOT_DERIVED) for name in derived if not data.get(name)]
     if "birthplace_code" in derived and not data.get("birthplace_code"):
         data["birthplace_code"] = parts.birthplace
     if "sex" in derived and not data.get("sex"):
         data["sex"] = "M" if parts.sex_digit == "1" else "F"
+    return []
 
 
 # -- proposal -------------------------------------------------------------------------------
