@@ -1,11 +1,14 @@
 """Import of past requests, and the round trip: lab A's migration export into lab B."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from etanche.exports import crypto
 from etanche.imports import requests as request_imports
 from etanche.imports import services as imports
-from etanche.orders.models import Order
+from etanche.orders import catalogue
+from etanche.orders import services as orders
+from etanche.orders.models import CatalogueTest, Order, OrderTest
 from etanche.patients import services as patients
 from etanche.patients.models import Patient
 from tests.exports.helpers import age_key, decrypt, full_patients, produced
@@ -127,3 +130,32 @@ def test_a_past_request_needs_no_pre_analytical_answers_and_its_number_is_its_ow
     orders = Order.objects.for_lab(world.lab_a).order_by("created_at")
     assert [o.status for o in orders] == ["received", "received", "cancelled"]
     assert orders[0].get_sealed()["answers"] == {}
+
+
+def test_a_past_request_keeps_acts_the_catalogue_lacks_or_no_longer_offers(
+        world, tmp_path, imported):
+    # A lab's history names acts deleted from the NABM since (0323, deleted 2019-02-01),
+    # current acts its catalogue never offered (0467, outside the seeded subset) and tests
+    # it has disabled since (1208): each is kept with its label; a code found nowhere is not.
+    catalogue.ensure_seeded(world.lab_a)
+    CatalogueTest.objects.for_lab(world.lab_a).filter(code="1208").update(enabled=False)
+    rows = [["D1", "P000001", "05/01/2015", "Dr Lefebvre", "", "0323 1104", "reçue", ""],
+            ["D2", "P000002", "06/01/2016", "Dr Lefebvre", "", "0467 1208", "reçue", ""],
+            ["D3", "P000003", "07/01/2016", "Dr Lefebvre", "", "1104 9998", "reçue", ""]]
+    path = write_other_csv(tmp_path / "demandes.csv", rows, header=REQUEST_HEADER)
+    report = _import(world, path, "requests", accept_valid=True)
+    assert report.imported == 2
+    assert report.rejected == [{
+        "row": 3, "field": "tests", "column": "Codes NABM",
+        "reason": "Code inconnu du catalogue du laboratoire et de la NABM : 9998."}]
+    tests = {t.code: t for t in OrderTest.objects.for_lab(world.lab_a)}
+    assert tests["0323"].label.startswith("Hépatite B (VHB)") and tests["0323"].specimen == ""
+    assert tests["0467"].label.startswith("Acide vanilmandel")
+    assert tests["1208"].label
+    # Only the acts with a known specimen made a tube.
+    [first] = Order.objects.for_lab(world.lab_a).filter(tests__code="0323")
+    assert first.specimens.count() == 1
+    # The registration form still offers only the catalogue's enabled tests.
+    with pytest.raises(ValidationError, match="désactivée au catalogue : 0323, 1208"):
+        orders.create_order(world.lab_a, world.labadmin, first.patient, tests=["0323", "1208"],
+                            prescriber_name="Dr Lefebvre", prescription_date="2024-01-05")

@@ -180,3 +180,18 @@ def test_an_unsolicited_status_update_moves_the_request(world, destination):
     inbound.answer(destination, update.replace("LIS42", "LIS44"))  # late: never moves back
     assert progress.status_of(world.lab_a, [order.pk]) == {order.pk: FillerStatus.RESULTS}
     assert "MSA|AE" in inbound.answer(destination, "not hl7")
+
+
+def test_a_past_request_s_nabm_act_outside_the_catalogue_is_sent_as_nabm(world, destination):
+    # An imported request may name an act the catalogue lacks (catalogue.past_tests): its
+    # code is still the NABM's, and it has no tube of its own.
+    patient = make_patient(world.lab_a, world.frontdesk)
+    orders.create_order(world.lab_a, world.frontdesk, patient, tests=["0467", "1104"],
+                        prescriber_name="Dr Lefebvre", prescription_date="2024-01-05",
+                        past=True)
+    (message,) = _messages(message_type="OML^O21")
+    hl7.validate(_er7(message))
+    obrs = {s.split("|")[4].split("^")[0]: s for s in _er7(message).split("\r")
+            if s.startswith("OBR")}
+    assert set(obrs) == {"0467", "1104"}
+    assert all(s.split("|")[4].split("^")[2] == "NABM" for s in obrs.values())

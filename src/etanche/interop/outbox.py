@@ -18,6 +18,7 @@ from django.utils import timezone
 from etanche.interop import hl7
 from etanche.interop.models import ORDERS, PATIENTS, Destination, OutboxMessage
 from etanche.labs.models import Lab
+from etanche.orders.catalogue import nabm_reference
 from etanche.orders.models import CatalogueTest, Order, OrderTest, Specimen
 from etanche.orders.preanalytical import CONTAINERS, SPECIMEN_KINDS
 from etanche.patients import services as patients
@@ -58,7 +59,9 @@ def _request(lab, order: Order, *, clinical_info: bool) -> hl7.Request:
     for row in rows:
         kind = SPECIMEN_KINDS.get(row.specimen)
         used = [t for t in tubes if kind and t.container == kind.container]
-        tests.append(hl7.Test(row.code, row.label, origins.get(row.code, "local"), tuple(
+        # A past request's NABM act the catalogue lacks (imports) is still a NABM code.
+        origin = origins.get(row.code) or ("nabm" if row.code in nabm_reference() else "local")
+        tests.append(hl7.Test(row.code, row.label, origin, tuple(
             hl7.Tube(t.barcode, t.container, CONTAINERS[t.container].label, kind.key,
                      kind.label, t.sampled_at) for t in used)))
     sampled = [t.sampled_at for t in tubes if t.sampled_at]

@@ -69,6 +69,40 @@ def nabm_acts() -> dict[str, NabmAct]:
     return acts
 
 
+@dataclass(frozen=True)
+class PastAct:
+    """A NABM act named by a past request (imports) that the lab's catalogue lacks: current
+    or deleted since, it keeps its official label. Its specimen is Étanche's default where
+    there is one, else none: no tube is made for it, the specimen was taken long ago."""
+
+    code: str
+    label: str
+    specimen: str
+    question_keys: tuple[str, ...] = ()
+
+
+@functools.cache
+def nabm_reference() -> dict[str, dict]:
+    """Every act of the shipped NABM (data/nabm.csv: 962 current and 112 deleted acts, as
+    of April 2019, data/SOURCES.md) by code: a lab's history names acts its catalogue no
+    longer offers, or never did."""
+    with open(DATA_DIR / "nabm.csv", encoding="utf-8", newline="") as fh:
+        return {row["code"]: row for row in csv.DictReader(fh)}
+
+
+def past_tests(lab, codes: list[str]) -> dict[str, "CatalogueTest | PastAct"]:
+    """The tests a past request's codes name: the lab's own (enabled or since disabled),
+    then acts of the NABM. A code found in neither is left out."""
+    found: dict = {t.code: t for t in all_tests(lab).filter(code__in=codes)}
+    for code in codes:
+        row = nabm_reference().get(code)
+        if code not in found and row is not None:
+            default = nabm_acts().get(code)
+            found[code] = PastAct(code, wording.french_label(row["short_label"] or row["label"]),
+                                  default.specimen if default else "")
+    return found
+
+
 def seed_catalogue(lab) -> int:
     """Give the lab the shipped NABM acts it does not have yet; returns how many were added.
 

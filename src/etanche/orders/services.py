@@ -206,15 +206,21 @@ def _clean_answers(tests, answers: dict, *, required: bool = True) -> dict:
     return clean
 
 
-def _check_tests(lab, codes) -> list:
+def _check_tests(lab, codes, *, past: bool = False) -> list:
+    """The catalogue's enabled tests the codes name; for a past request (imports), also
+    those since disabled and any act of the NABM (catalogue.past_tests)."""
     codes = list(dict.fromkeys(c.strip().upper() for c in codes or [] if c and c.strip()))
     if not codes:
         raise ValidationError({"tests": "Choisissez au moins une analyse."})
-    found = {t.code: t for t in catalogue.enabled_tests(lab).filter(code__in=codes)}
+    if past:
+        found = catalogue.past_tests(lab, codes)
+        refusal = "Code inconnu du catalogue du laboratoire et de la NABM : "
+    else:
+        found = {t.code: t for t in catalogue.enabled_tests(lab).filter(code__in=codes)}
+        refusal = "Analyse inconnue ou désactivée au catalogue : "
     unknown = [c for c in codes if c not in found]
     if unknown:
-        raise ValidationError({"tests": "Analyse inconnue ou désactivée au catalogue : "
-                                        + ", ".join(unknown) + "."})
+        raise ValidationError({"tests": refusal + ", ".join(unknown) + "."})
     return [found[c] for c in codes]
 
 
@@ -246,7 +252,8 @@ def _check_prescription(prescriber_name, prescriber_rpps, prescription_date) -> 
 
 
 def specimens_for(tests) -> list[str]:
-    containers = {SPECIMEN_KINDS[t.specimen].container for t in tests}
+    # A past request's act without a known specimen (catalogue.PastAct) needs no tube.
+    containers = {SPECIMEN_KINDS[t.specimen].container for t in tests if t.specimen}
     return [c for c in CONTAINER_ORDER if c in containers]
 
 
@@ -266,7 +273,7 @@ def create_order(lab, user, patient, *, tests, prescriber_name, prescription_dat
     for step in ("tests", "prescription", "answers", "texts"):
         try:
             if step == "tests":
-                chosen = _check_tests(lab, tests)
+                chosen = _check_tests(lab, tests, past=past)
             elif step == "prescription":
                 prescription = _check_prescription(prescriber_name, prescriber_rpps,
                                                    prescription_date)
