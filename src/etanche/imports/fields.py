@@ -14,13 +14,14 @@ from functools import lru_cache
 
 PATIENT_FIELDS = (
     "source_id", "birth_name", "first_names", "used_name", "used_first_name", "birth_date",
-    "sex", "birthplace_code", "nir", "street", "postal_code", "city", "phone", "phone2",
+    "sex", "birthplace_code", "nir", "nir_key", "street", "postal_code", "city", "phone", "phone2",
     "email", "amo_regime", "amo_fund", "amo_centre", "amc_insurer", "amc_contract",
     "physician_name", "physician_rpps", "blood_group", "notes",
 )  # fmt: skip
 REQUEST_FIELDS = (
     "source_id", "patient_source_id", "number", "date", "prescriber_name", "prescriber_rpps",
-    "tests", "status", "urgent", "birth_name", "first_names", "birth_date", "nir", "site",
+    "tests", "status", "urgent", "birth_name", "first_names", "birth_date", "nir", "nir_key",
+    "site",
 )  # fmt: skip
 DATE_FIELDS = {"birth_date", "date"}
 
@@ -30,7 +31,8 @@ LABELS = {
     "birth_name": "nom de naissance", "first_names": "prénoms de naissance",
     "used_name": "nom d'usage", "used_first_name": "prénom d'usage",
     "birth_date": "date de naissance", "sex": "sexe", "birthplace_code": "lieu de naissance",
-    "nir": "NIR", "street": "adresse", "postal_code": "code postal", "city": "commune",
+    "nir": "NIR", "nir_key": "clé du NIR",
+    "street": "adresse", "postal_code": "code postal", "city": "commune",
     "phone": "téléphone", "phone2": "second téléphone", "email": "courriel",
     "amo_regime": "régime AMO", "amo_fund": "caisse AMO", "amo_centre": "centre AMO",
     "amc_insurer": "organisme complémentaire", "amc_contract": "contrat complémentaire",
@@ -68,6 +70,9 @@ SYNONYMS = {
     "nir": ["nir", "numero securite sociale", "num securite sociale", "n securite sociale",
             "no securite sociale", "num ss", "numero ss", "n ss", "no ss", "secu",
             "securite sociale", "ins", "matricule ins", "insee"],
+    # Many programs keep the NIR's 13 characters and its key in two columns.
+    "nir_key": ["cle nir", "cle du nir", "cle ss", "cle secu", "cle securite sociale",
+                "cle insee", "cle"],
     "street": ["adresse", "rue", "voie", "address", "street", "adresse 1"],
     "postal_code": ["code postal", "cp", "postal code", "zip"],
     "city": ["ville", "commune", "localite", "city"],

@@ -37,6 +37,7 @@ row whose NIR does not parse gets neither, and is refused for its NIR.
 [(field, French reason)]).
 """
 
+import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -100,6 +101,8 @@ class Mapping:
                 self._put(data, name, value)
             except F.ConversionError as exc:
                 problems.append((name, str(exc)))
+        if "nir_key" in data:
+            problems += _join_nir_key(data)
         if self.derived and data.get("nir"):
             problems += _derive(data, self.derived)
         source_id = data.pop("source_id", "")
@@ -108,6 +111,9 @@ class Mapping:
     def _put(self, data: dict, name: str, value: str) -> None:
         if name in F.DATE_FIELDS:
             what = "date de naissance" if name == "birth_date" else "date de la demande"
+            if name == "birth_date" and name not in self.formats and _TWO_DIGIT_YEAR.fullmatch(
+                    value):
+                raise F.ConversionError(TWO_DIGIT_BIRTH_YEAR)
             data[name] = F.to_date(value, self.formats.get(name), what)
         elif name == "sex":
             data["sex"] = F.to_sex(value, self.sex_codes)
@@ -124,6 +130,32 @@ class Mapping:
                 "+", " ").split() if c]
         else:
             data[name] = value
+
+
+# A birth year on two digits names its century for nobody: read as strptime's %y does, a
+# patient born in 1915 would be registered as born in 2015, and the NIR (its year on two
+# digits too) would agree. Refused unless the mapping file gives the format itself.
+_TWO_DIGIT_YEAR = re.compile(r"[0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{2}")
+TWO_DIGIT_BIRTH_YEAR = ("L'année de naissance est écrite sur deux chiffres : le siècle est "
+                        "ambigu (1915 ou 2015 ?). Exportez les dates avec l'année sur quatre "
+                        "chiffres, ou donnez leur format dans le fichier de correspondance.")
+
+
+def _join_nir_key(data: dict) -> list[tuple[str, str]]:
+    """A NIR kept as its 13 characters beside a key column: one number again, for intake's
+    checks (a key a spreadsheet wrote as "7" is "07"). A 15-character NIR must end with it."""
+    key = data.pop("nir_key")
+    number = nirs.compact(data.get("nir") or "")
+    if not number:
+        return []
+    if not key.isdigit() or len(key) > 2:
+        return [("nir_key", "La clé du NIR est un nombre de deux chiffres.")]
+    key = key.zfill(2)
+    if len(number) == 13:
+        data["nir"] = number + key
+    elif len(number) == 15 and number[13:] != key:
+        return [("nir_key", "La clé de sa colonne n'est pas celle qui termine le NIR.")]
+    return []
 
 
 DERIVABLE = ("birthplace_code", "sex")  # from the NIR
