@@ -73,6 +73,31 @@ def test_blank_lines_are_counted_not_returned_and_ragged_rows_kept(tmp_path):
     assert rows[2].values == {"a": "4", "b": "5", "colonne 3": "6"}
 
 
+def test_title_lines_above_the_column_names_are_passed_over(tmp_path):
+    # "Export des patients" and a date line, as spreadsheets and older programs write them.
+    path = tmp_path / "f.csv"
+    path.write_text("Export des patients\nÉdité le 01/12/2026\n\nNom;Prénom\nDupré;Élodie\n\n"
+                    "Lefèvre;Gaëlle\n", encoding="utf-8")
+    table, rows = read_all(path)
+    assert table.header == ["Nom", "Prénom"]
+    assert [(r.number, r.values["Nom"]) for r in rows] == [(1, "Dupré"), (3, "Lefèvre")]
+    book = openpyxl.Workbook()
+    for row in (["Export des patients"], [], ["Nom", "Prénom"], ["Dupré", "Élodie"]):
+        book.active.append(row)
+    book.save(tmp_path / "f.xlsx")
+    table, rows = read_all(tmp_path / "f.xlsx")
+    assert table.header == ["Nom", "Prénom"] and [r.values for r in rows] == [
+        {"Nom": "Dupré", "Prénom": "Élodie"}]
+
+
+def test_a_file_of_one_column_keeps_its_first_line_as_header(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text("NIR\n" + "".join(f"18507751234{i:04d}\n" for i in range(12)),
+                    encoding="utf-8")
+    table, rows = read_all(path)
+    assert table.header == ["NIR"] and len(rows) == 12 and rows[0].number == 1
+
+
 def test_repeated_and_empty_headers_are_named(tmp_path):
     path = tmp_path / "f.csv"
     path.write_text("Nom;;Nom\n1;2;3\n", encoding="utf-8")

@@ -10,12 +10,15 @@ API (shared by the import and the breach scan)::
         table.compression  # None | "gzip" | "zip" | "zip+gzip" ... (outermost first)
         table.encoding     # text formats: "utf-8", "utf-8-sig", "cp1252", "latin-1"...
         table.delimiter    # CSV only (";", ",", "\\t", "|"), table.quotechar too
-        table.header       # column names (CSV/XLSX: the first non-empty row;
-                           # JSON: the flattened keys of the first record)
+        table.header       # column names (CSV/XLSX: the first row of two or more
+                           # cells, title lines of one cell above it passed over,
+                           # else the first non-empty row; JSON: the flattened
+                           # keys of the first record)
         for row in table.rows():    # one pass, row by row
             row.number     # 1-based data record number (the header is not counted;
                            # a blank line is skipped but counted, so the numbers
-                           # follow the file: row 1 is spreadsheet line 2)
+                           # follow the file from the header: row 1 is the line
+                           # after it)
             row.values     # {column: str}; JSON records flattened to dotted
                            # paths ("name.0.family"), missing cells ""
             row.record     # the parsed JSON object (FHIR resource), None for CSV/XLSX
@@ -38,6 +41,7 @@ an absurd line, a truncated archive or broken JSON each get their own.
 
 import csv
 import io
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -106,6 +110,34 @@ def header_of(cells) -> list[str]:
     return names
 
 
+# Exports from spreadsheets and older programs often open with a title or a date line
+# ("Export des patients", "Édité le ...") above the column names: a first row with a single
+# cell is such a line when one of the next ones has several.
+TITLE_ROWS = 10
+
+
+def _find_header(records: Iterator[list[str]]) -> tuple[list[str] | None, list[list[str]]]:
+    """(the header's cells, the records read after it), reading at most TITLE_ROWS
+    non-empty records ahead; None when every record is empty."""
+    seen: list[list[str]] = []
+    filled = 0
+    for cells in records:
+        seen.append(cells)
+        width = sum(1 for c in cells if c.strip())
+        if width >= 2:
+            break
+        filled += width > 0
+        if filled >= TITLE_ROWS:
+            break
+    for at, cells in enumerate(seen):
+        if sum(1 for c in cells if c.strip()) >= 2:
+            return cells, seen[at + 1:]
+    for at, cells in enumerate(seen):  # one column throughout: its first cell names it
+        if any(c.strip() for c in cells):
+            return cells, seen[at + 1:]
+    return None, []
+
+
 def _zip_row(header: list[str], cells: list[str]) -> dict[str, str]:
     values = dict(zip(header, cells, strict=False))
     for i in range(len(header), len(cells)):
@@ -149,21 +181,19 @@ def _csv_table(opened: sources.Opened, encoding: str, head_text: str,
     reader = csv.reader(_lines(stream, limits, 1), delimiter=delimiter, quotechar=quotechar)
     number = 0
     try:
-        for cells in reader:
-            if any(c.strip() for c in cells):
-                header = header_of(cells)
-                break
-        else:
-            raise errors.empty()
+        found, after = _find_header(reader)
     except UnicodeDecodeError as exc:
         raise _decoding(1, exc) from exc
     except csv.Error as exc:
         raise _malformed(1) from exc
+    if found is None:
+        raise errors.empty()
+    header = header_of(found)
 
     def rows() -> Iterator[Row]:
         nonlocal number
         try:
-            for cells in reader:
+            for cells in itertools.chain(after, reader):
                 number += 1
                 if not any(c.strip() for c in cells):
                     continue
@@ -340,19 +370,15 @@ def _xlsx_table(opened: sources.Opened) -> Table:
     opened.closers.append(book)
     if not book.worksheets:
         raise errors.empty()
-    cells = book.worksheets[0].iter_rows(values_only=True)
-    header = None
-    for values in cells:
-        texts = [cell_text(v) for v in values]
-        if any(t.strip() for t in texts):
-            header = header_of(texts)
-            break
-    if header is None:
+    records = ([cell_text(v) for v in values]
+               for values in book.worksheets[0].iter_rows(values_only=True))
+    found, after = _find_header(records)
+    if found is None:
         raise errors.empty()
+    header = header_of(found)
 
     def rows() -> Iterator[Row]:
-        for number, values in enumerate(cells, start=1):
-            texts = [cell_text(v) for v in values]
+        for number, texts in enumerate(itertools.chain(after, records), start=1):
             if any(t.strip() for t in texts):
                 yield Row(number, _zip_row(header, texts))
 
