@@ -1,10 +1,12 @@
 """Writings other programs use that the registration form never sees: a NIR in two columns,
-a birth year on two digits."""
+a birth year on two digits, a FHIR Patient without its birthplace."""
+
+import json
 
 import pytest
 
 from etanche.imports import services as imports
-from etanche.imports.mapping import TWO_DIGIT_BIRTH_YEAR
+from etanche.imports.mapping import NOT_DERIVED, TWO_DIGIT_BIRTH_YEAR
 from etanche.patients import services as patients
 from etanche.synthetic.people import iter_identities
 from tests.imports.helpers import OTHER_COLUMNS, other_rows, write_other_csv
@@ -68,3 +70,28 @@ def test_a_birth_year_on_two_digits_is_refused_unless_the_mapping_says_so(world,
     report = imports.import_patients(world.lab_a, world.labadmin, path,
                                      imports.plan(path, "patients", str(toml)), dry_run=True)
     assert all(r["field"] != "birth_date" for r in report.rejected)
+
+
+def test_a_fhir_patient_without_birthplace_takes_it_from_its_nir(world, tmp_path):
+    # Another system's Bundle: the INS-NIR identifier, no birthplace extension (FR Core's is
+    # optional), as most FHIR servers export a French patient.
+    people = list(iter_identities(3, 7))
+    entries = [{"resource": {
+        "resourceType": "Patient", "id": f"p{i}",
+        "identifier": [{"system": "urn:oid:1.2.250.1.213.1.4.8", "value": p.ins}],
+        "name": [{"use": "official", "family": p.birth_name, "given": list(p.first_names)}],
+        "gender": "male" if p.sex == "M" else "female",
+        "birthDate": p.birth_date.isoformat()}} for i, p in enumerate(people)]
+    entries[2]["resource"]["identifier"][0]["value"] = people[2].ins[:13] + (
+        "00" if not people[2].ins.endswith("00") else "01")
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "transaction",
+                                "entry": entries}), encoding="utf-8")
+    report = imports.import_patients(world.lab_a, world.labadmin, path,
+                                     imports.plan(path, "patients"), accept_valid=True)
+    assert report.imported == 2
+    assert {(r["row"], r["field"], r["reason"]) for r in report.rejected
+            if r["field"] != "nir"} == {(3, "birthplace_code", NOT_DERIVED)}
+    [found] = patients.search(world.lab_a, world.frontdesk, nir=people[0].ins).results
+    fields = patients.get_patient(world.lab_a, world.frontdesk, found.id).fields
+    assert fields["birthplace_code"] == people[0].ins[5:10] == people[0].birthplace_code

@@ -104,7 +104,7 @@ class Mapping:
         if "nir_key" in data:
             problems += _join_nir_key(data)
         if self.derived and data.get("nir"):
-            problems += _derive(data, self.derived)
+            problems += derive_from_nir(data, self.derived)
         source_id = data.pop("source_id", "")
         return data, source_id, problems
 
@@ -164,8 +164,9 @@ DERIVABLE = ("birthplace_code", "sex")  # from the NIR
 NOT_DERIVED = "Non déduit du NIR, qui est refusé sur cette ligne : corrigez d'abord le NIR."
 
 
-def _derive(data: dict, derived: dict[str, str]) -> list[tuple[str, str]]:
-    """Fill the derived fields from the row's NIR; when the NIR does not parse, say why
+def derive_from_nir(data: dict, derived) -> list[tuple[str, str]]:
+    """Fill the `derived` fields (birthplace_code, sex) the row lacks from its NIR (a FHIR
+    Patient without a birthplace extension too); when the NIR does not parse, say why
     they are missing (intake refuses the NIR itself, with its reason), rather than let
     them read as "required" when the file never had their column."""
     try:

@@ -43,7 +43,7 @@ from django.utils import timezone
 
 from etanche.imports import fhir
 from etanche.imports.files import sha256_of
-from etanche.imports.mapping import Mapping, load_toml, propose
+from etanche.imports.mapping import DERIVABLE, Mapping, derive_from_nir, load_toml, propose
 from etanche.imports.models import ImportedRecord, Kind
 from etanche.imports.report import Report
 from etanche.imports.threads import ordered_in_threads
@@ -116,7 +116,11 @@ def source_rows(path, plan_: Plan) -> Iterator[tuple[int, dict, str, list[tuple[
         if plan_.mapping is None:
             grouped = fhir.patient_rows if plan_.kind == "patients" else fhir.request_rows
             for number, data, source_id in grouped(table.rows()):
-                yield number, data, source_id, []
+                # A Patient from another system seldom carries the birthplace extension;
+                # its NIR encodes the birthplace, as for a file without that column.
+                derived = plan_.kind == "patients" and data.get("nir") and \
+                    derive_from_nir(data, DERIVABLE)
+                yield number, data, source_id, derived or []
             return
         for row in table.rows():
             data, source_id, problems = plan_.mapping.apply(row.values)
