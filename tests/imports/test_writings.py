@@ -95,3 +95,20 @@ def test_a_fhir_patient_without_birthplace_takes_it_from_its_nir(world, tmp_path
     [found] = patients.search(world.lab_a, world.frontdesk, nir=people[0].ins).results
     fields = patients.get_patient(world.lab_a, world.frontdesk, found.id).fields
     assert fields["birthplace_code"] == people[0].ins[5:10] == people[0].birthplace_code
+
+
+@pytest.mark.parametrize("written", ["-", "NC", "n/a", "Néant", "inconnu", "00 00 00 00 00"])
+def test_an_optional_cell_that_says_none_is_left_empty(world, tmp_path, written):
+    rows = list(other_rows(2, seed=7))
+    rows[0][OTHER_COLUMNS.index("Tél. portable")] = written
+    rows[0][OTHER_COLUMNS.index("Mail")] = "" if written[0] == "0" else written
+    rows[1][OTHER_COLUMNS.index("NOM")] = "-"  # required: the registration's checks decide
+    path = write_other_csv(tmp_path / "vides.csv", rows)
+    report = imports.import_patients(world.lab_a, world.labadmin, path,
+                                     imports.plan(path, "patients"), accept_valid=True)
+    assert report.imported == 1
+    assert {(r["row"], r["field"]) for r in report.rejected} == {(2, "birth_name")}
+    first = next(iter_identities(1, 7))
+    [found] = patients.search(world.lab_a, world.frontdesk, nir=first.ins).results
+    fields = patients.get_patient(world.lab_a, world.frontdesk, found.id).fields
+    assert (fields["phones"], fields["email"]) == ([], "")

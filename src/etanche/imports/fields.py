@@ -108,6 +108,32 @@ REQUEST_SYNONYMS = SYNONYMS | {
     "source_id": ["id demande", "identifiant demande", "request id", "code demande"],
 }
 
+# What older programs write in a cell they have nothing for. In an optional field it means
+# "none": refused as a phone or an address, it would keep the whole patient out. In a
+# required field it stays what it is, and the registration's checks refuse it.
+PLACEHOLDERS = frozenset({
+    "-", "--", "---", ".", "?", "/", "nc", "n.c.", "n/c", "na", "n/a", "nd", "n.d.", "n/d",
+    "néant", "neant", "inconnu", "inconnue", "non communiqué", "non communiquée",
+    "non communique", "non renseigné", "non renseignée", "non renseigne", "aucun", "aucune",
+    "null", "none",
+})
+OPTIONAL_FIELDS = frozenset({
+    "used_name", "used_first_name", "nir", "nir_key", "street", "postal_code", "city",
+    "phone", "phone2", "email", "amo_regime", "amo_fund", "amo_centre", "amc_insurer",
+    "amc_contract", "physician_name", "physician_rpps", "blood_group", "prescriber_rpps",
+})
+_ZEROS_FIELDS = frozenset({"nir", "phone", "phone2"})  # "0000000000": no number
+
+
+def is_placeholder(name: str, value: str) -> bool:
+    """Whether an optional field's cell says it holds nothing (`value` already stripped)."""
+    if name not in OPTIONAL_FIELDS or len(value) > 24:
+        return False
+    if value.lower() in PLACEHOLDERS:
+        return True
+    return name in _ZEROS_FIELDS and "0" in value and not value.strip("0 .-/")
+
+
 SEX_CODES = {
     "m": "M", "h": "M", "1": "M", "homme": "M", "masculin": "M", "male": "M", "mr": "M",
     "monsieur": "M", "f": "F", "2": "F", "femme": "F", "feminin": "F", "female": "F",

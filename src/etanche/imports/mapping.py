@@ -95,7 +95,7 @@ class Mapping:
         cells += list(self.constants.items())
         for name, raw in cells:
             value = (raw or "").strip()
-            if not value:
+            if not value or F.is_placeholder(name, value):
                 continue
             try:
                 self._put(data, name, value)
