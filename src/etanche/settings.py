@@ -133,6 +133,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Parameters bound by the server, and a statement sent five times on a connection
+    # prepared there: PostgreSQL then stops parsing and planning every query of every
+    # request anew (its CPU per registration fell by a third, bench/RESULTS.md Run 18).
+    # Off for a pooler that cannot keep prepared statements (pgbouncer in transaction
+    # mode before 1.21): ETANCHE_DB_PREPARED=0.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "server_side_binding": True,
+        "prepare_threshold": 5 if env_bool("ETANCHE_DB_PREPARED", True) else None,
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
