@@ -1,5 +1,6 @@
 """Fill a lab with synthetic patients on both paths: sealed (the demo bulk path) and plaintext."""
 
+import contextlib
 import time
 
 BENCH_FINESS = "990000002"  # fictitious: department 99 holds no establishment
@@ -71,6 +72,23 @@ def _analyze_plain() -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {PlainPatient._meta.db_table}")
+
+
+def settle() -> None:
+    """After the bulk loads and before a measurement: vacuum and analyse (what autovacuum
+    does to a table that took many inserts) and checkpoint (the loads' dirty pages written
+    now), so that neither lands in a measured window. A search run right after a million
+    rows had been loaded saw 22 of its first 60 queries at 60-90 ms while the checkpointer and
+    the kernel's writeback flushed them (bench/RESULTS.md, Run 19)."""
+    from django.db import DatabaseError, connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            cursor.execute("ANALYZE")
+            return
+        cursor.execute("VACUUM ANALYZE")
+        with contextlib.suppress(DatabaseError):  # needs a superuser or pg_checkpoint
+            cursor.execute("CHECKPOINT")
 
 
 def patient_form(identity) -> dict:

@@ -23,7 +23,6 @@ POST. Its CPU per POST, twice, is the floor under one registration: intake's
 detail.cpu_over_floor says how far our stack sits above it (target <= 2).
 """
 
-import contextlib
 import http.client
 import itertools
 import os
@@ -148,18 +147,6 @@ def _floor_result(floor) -> dict:
     }
 
 
-def _settle() -> None:
-    """Vacuum, analyse and checkpoint after the bulk loads, so that autovacuum and the
-    checkpointer do not land in one of the measured phases."""
-    from django.db import DatabaseError, connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-            with contextlib.suppress(DatabaseError):  # needs a superuser or pg_checkpoint
-                cursor.execute("CHECKPOINT")
-
-
 def run(ctx) -> list[dict]:
     from bench.users import make_frontdesk
     from etanche.synthetic.people import iter_identities
@@ -195,7 +182,7 @@ def run(ctx) -> list[dict]:
     occurrences = max(rounds.count(k) for k in slots)
     chunk = [fill.patient_form(p) for p in iter_identities(per_phase * occurrences, seed=2)]
     phase_forms = [chunk[i * per_phase:(i + 1) * per_phase] for i in range(occurrences)]
-    _settle()
+    fill.settle()
 
     totals = {k: {"done": 0, "seconds": 0.0, "latencies": [], "failures": {}, "cpu": []}
               for k in slots}

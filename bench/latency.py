@@ -51,15 +51,6 @@ UNLIMITED = {name: "1000000000" for name in (
     "ETANCHE_PATIENT_READS_PER_MINUTE", "ETANCHE_PATIENT_READS_PER_HOUR")}
 
 
-def _settle() -> None:
-    """Vacuum and analyse after the bulk load, so that autovacuum stays out of the window."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("VACUUM ANALYZE")
-
-
 def _read_timings(path: Path, start: float, end: float) -> tuple[dict, dict]:
     """{name: [ms, ...]} and {name: {failure: count}} of the requests started in [start, end)."""
     times: dict[str, list[float]] = {}
@@ -125,7 +116,7 @@ def run(ctx) -> list[dict]:
     lab = fill.make_lab(expected_patients=prepopulated)
     fill.fill_sealed(lab, prepopulated, seed=1)
     accounts = make_accounts(lab, users_n)
-    _settle()
+    fill.settle()
 
     from etanche.ops.management.commands.serve import Command as Serve
 

@@ -39,13 +39,6 @@ TARGETS = {"search_nir_p95": "<= 15 ms", "search_name_dob_p95": "<= 15 ms",
            "search_name_p95": "none (reported with its result sizes)"}
 
 
-def _analyze() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-
-
 def _query(client, path, params) -> tuple[float, int]:
     started = time.perf_counter()
     status, _, body = client.post(path, params)
@@ -74,7 +67,7 @@ def run(ctx) -> list[dict]:
     sample: list = []
     sealed_s = fill.fill_sealed(lab, n, seed=3, sample_every=max(1, n // queries), sample=sample)
     plain_s = fill.fill_plain(lab, n, seed=3)
-    _analyze()
+    fill.settle()
     results = []
     if ctx.wants("demo_generate"):
         results.append({
