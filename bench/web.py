@@ -159,9 +159,24 @@ class Server:
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
                     conn.close()
+                    self._wait_quiet(deadline)
                     return self
             time.sleep(0.2)
         raise RuntimeError("etanche serve did not answer /healthz within 60 s")
+
+    def _wait_quiet(self, deadline: float) -> None:
+        """Wait for the start's own work to end before anything is measured: /healthz answers
+        as soon as one worker does, while the housekeeping round that `etanche serve` runs
+        at start and the task worker's start still take one or both cores (3.6 s on a small
+        instance; at 1,000,000 patients, searches 29 to 35 of a run measured 31-71 ms in
+        that window, bench/RESULTS.md Run 19). Quiet: under 5 % of a core for two 0.25 s
+        windows in a row."""
+        quiet, last = 0, tree_cpu(self.proc.pid)
+        while quiet < 2 and time.monotonic() < deadline:
+            time.sleep(0.25)
+            now = tree_cpu(self.proc.pid)
+            quiet = quiet + 1 if now - last < 0.0125 else 0
+            last = now
 
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
