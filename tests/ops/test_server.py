@@ -1,11 +1,15 @@
-"""`etanche serve`'s gunicorn workers hold the master key from their start."""
+"""`etanche serve`'s gunicorn workers hold the master key from their start, and inherit
+what the master loaded outside the garbage collector's full collections."""
 
+import gc
 import logging
+import os
 
 import pytest
 
+from etanche.ops import server
 from etanche.ops.labs import create_lab
-from etanche.ops.server import hold_master_key
+from etanche.ops.server import freeze_before_fork, hold_master_key
 from etanche.vault import keyring, master
 from etanche.vault.errors import MasterKeyError
 
@@ -40,3 +44,36 @@ def test_a_worker_starting_without_its_key_warns_and_serves_on(db, tmp_path, set
     assert "master key not available yet" in caplog.text
     with pytest.raises(MasterKeyError):  # still read at the next request, which gets the 503
         master.kek()
+
+
+def test_a_forked_worker_inherits_the_masters_objects_frozen():
+    loaded = [[i] for i in range(1000)]  # what the master holds when it forks
+    read, write = os.pipe()
+    try:
+        freeze_before_fork(None, None)
+        pid = os.fork()
+        if pid == 0:  # the worker: report how many objects its collections will skip
+            os.write(write, str(gc.get_freeze_count()).encode())
+            os._exit(0)
+        os.close(write)
+        frozen = int(os.read(read, 32))
+        os.waitpid(pid, 0)
+    finally:
+        gc.unfreeze()
+        os.close(read)
+    assert frozen >= len(loaded)
+
+
+def test_serve_freezes_before_each_fork(monkeypatch):
+    seen = {}
+
+    class _Recorder:
+        def __init__(self, options):
+            seen.update(options)
+
+        def run(self):
+            pass
+
+    monkeypatch.setattr(server, "_Gunicorn", _Recorder)
+    server.run_gunicorn(host="127.0.0.1", port=8000, workers=1, threads=1, with_worker=False)
+    assert seen["pre_fork"] is freeze_before_fork
